@@ -1,0 +1,171 @@
+import { AgentOverride, SettingsSchema, SettingsValues } from './settings-schema';
+import {
+  EscalationRequest,
+  OutboundMessage,
+  PlatformEvent,
+  PlatformSession,
+  AttachmentRef,
+} from './normalized';
+
+/** `escalation`: a human agent takes over; `channel`: the end user talks through it. */
+export type GatewayKind = 'channel' | 'escalation';
+
+/** What a gateway type can do; the service and operators read these instead of switching on the type. */
+export type GatewayCapability =
+  | 'typing'
+  | 'attachments'
+  | 'adaptive-cards'
+  | 'push-url'
+  | 'queue-transfer'
+  | 'agent-availability'
+  | 'hand-back'
+  /** Events are read by polling (`poll`). */
+  | 'polling'
+  /** Events arrive as webhooks (`verifyWebhook` + `handleWebhook`). */
+  | 'webhooks';
+
+/** Static description of a gateway type. */
+export interface GatewayDefinition {
+  /** Stable type code used in the API, e.g. `genesys-pureengage`. */
+  type: string;
+  kind: GatewayKind;
+  displayName: string;
+  description: string;
+  capabilities: GatewayCapability[];
+  settings: SettingsSchema;
+  /**
+   * For webhook gateways: how long the service holds a received delivery before turning it into events, so
+   * deliveries the platform sent out of order can be put back in platform-time order. 0 processes at once.
+   */
+  inboundReorderWindowMs?: number;
+}
+
+/** Structured logger handed to gateways; the service adds correlation ids and redacts secrets. */
+export interface GatewayLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** A keyed cache for access tokens, shared by every call of every gateway in the process. */
+export interface TokenCache {
+  get(key: string): { token: string; expiresAt: number } | undefined;
+  set(key: string, token: string, expiresAt: number): void;
+  delete(key: string): void;
+}
+
+/** Behaviour settings common to every escalation gateway, resolved by the service from the settings groups. */
+export interface EscalationPolicy {
+  transferBackOnAgentClose: boolean;
+  agentOverride: AgentOverride;
+  escalationTimeoutSeconds: number;
+  apiRetry: { maxAttempts: number; initialDelayMs: number; multiplier: number };
+}
+
+/** Per-call context: everything a stateless gateway needs for one operation. */
+export interface GatewayContext {
+  gatewayId: string;
+  /** Decrypted settings values, per group, with defaults applied. */
+  settings: SettingsValues;
+  /** State the gateway returned from `deploy` (e.g. provisioned webhook and channel ids). */
+  provisioning: Record<string, unknown>;
+  /** Public URL at which this gateway's platform webhooks arrive. */
+  webhookUrl: string;
+  logger: GatewayLogger;
+  signal: AbortSignal;
+  tokens: TokenCache;
+}
+
+/** Context of a call about one escalation. */
+export interface EscalationContext extends GatewayContext {
+  escalationId: string;
+  /** The platform session stored after `startEscalation` (null before). */
+  session: PlatformSession | null;
+  /** Reads the bytes of an attachment the service holds or can fetch. */
+  readAttachment(ref: AttachmentRef): Promise<Buffer>;
+}
+
+/** Result of connection checks (`POST /v1/gateways/{id}/test`). */
+export interface ConnectionCheck {
+  ok: boolean;
+  detail: string;
+}
+
+/** Result of any operation that talks to the platform about an escalation. */
+export interface PlatformUpdate {
+  /** New session identifiers when the platform rotated them (GMS alias, secure key). Merged into the stored session. */
+  session?: PlatformSession;
+  /** New read position (GMS nextPosition). Stored in the same transaction as `events`. */
+  cursor?: string | null;
+  /** Events the platform reported in this answer. */
+  events: PlatformEvent[];
+}
+
+/** Result of starting an escalation. */
+export interface StartResult extends PlatformUpdate {
+  session: PlatformSession;
+  /** Identifier by which the platform's webhooks name this escalation (8x8 conversation id). */
+  platformConversationId?: string;
+}
+
+/** An inbound platform webhook, exactly as received. */
+export interface InboundWebhook {
+  headers: Record<string, string | undefined>;
+  rawBody: Buffer;
+  receivedAt: Date;
+}
+
+/** What verification learned about a webhook delivery. */
+export interface VerifiedWebhook {
+  /** Platform delivery/event id used to store the delivery once. */
+  eventId: string;
+  /** Platform conversation id it concerns, or null for gateway-level events (e.g. endpoint verification). */
+  platformConversationId: string | null;
+  /** Platform time of the event, for ordering. */
+  occurredAt?: Date;
+}
+
+/**
+ * The contract every gateway type implements. Gateways are stateless: they never touch the database, never cache
+ * credentials outside `ctx.tokens`, and report failures only as `GatewayError`.
+ */
+export interface ChatGateway {
+  readonly definition: GatewayDefinition;
+
+  /** Probes the platform with the given settings (used by the admin "test" action). */
+  checkConnection(ctx: GatewayContext): Promise<ConnectionCheck>;
+
+  /** Provisions platform-side resources when a gateway is deployed (idempotent). Returns provisioning state to keep. */
+  deploy?(ctx: GatewayContext): Promise<Record<string, unknown>>;
+
+  /** Reports whether an agent can take a conversation in the queue now (capability `agent-availability`). */
+  checkAvailability?(ctx: GatewayContext, queue: string | undefined): Promise<{ available: boolean; agents?: number }>;
+
+  /** Opens the platform session and hands the conversation over. */
+  startEscalation(ctx: EscalationContext, request: EscalationRequest): Promise<StartResult>;
+
+  /** Relays one user message to the agent. */
+  sendMessage(ctx: EscalationContext, message: OutboundMessage): Promise<PlatformUpdate>;
+
+  /** Relays the user's typing state. */
+  sendTyping(ctx: EscalationContext, typing: boolean): Promise<PlatformUpdate>;
+
+  /** The user left: closes the platform session. */
+  endEscalation(ctx: EscalationContext): Promise<PlatformUpdate>;
+
+  /** Moves a waiting conversation to another queue (capability `queue-transfer`). */
+  transferEscalation?(ctx: EscalationContext, queue: string): Promise<PlatformUpdate>;
+
+  /** Reads new platform events after `cursor` (capability `polling`). */
+  poll?(ctx: EscalationContext, cursor: string | null): Promise<PlatformUpdate>;
+
+  /** Polling interval in ms for these settings (capability `polling`); 0 means the platform pushes instead. */
+  pollIntervalMs?(settings: SettingsValues): number;
+
+  /** Checks a webhook's signature and freshness before anything is stored (capability `webhooks`). */
+  verifyWebhook?(ctx: GatewayContext, request: InboundWebhook): Promise<VerifiedWebhook>;
+
+  /** Turns a stored webhook delivery into normalized events for its escalation (capability `webhooks`). */
+  handleWebhook?(ctx: EscalationContext, request: InboundWebhook): Promise<PlatformUpdate>;
+}

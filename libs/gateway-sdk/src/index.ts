@@ -1,0 +1,6 @@
+export * from './chat-gateway';
+export * from './chat-gateway.decorator';
+export * from './gateway-error';
+export * from './normalized';
+export * from './retry';
+export * from './settings-schema';

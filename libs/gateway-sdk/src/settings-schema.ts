@@ -1,0 +1,89 @@
+/**
+ * Declarative description of one gateway setting. The registry turns these into the JSON Schema served by
+ * `GET /v1/gateway-types` and validates operator input against it, so a gateway declares each field once.
+ */
+export interface SettingField {
+  /** JSON type of the value. `string-map` is an object of string values (e.g. endpoint overrides). */
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'string-map';
+  /** Label an operator sees (the seed's element name). */
+  title: string;
+  description?: string;
+  /** Value used when the operator leaves the field out. */
+  default?: string | number | boolean | Record<string, string>;
+  /** Required when creating a gateway (after defaults are applied). */
+  required?: boolean;
+  /** Encrypted at rest, write-only, masked in every response and audit record, never logged. */
+  secret?: boolean;
+  enum?: readonly string[];
+  minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+  /** `uri` values are checked against the outbound URL policy. */
+  format?: 'uri' | 'email';
+  /** Multi-line text (PEM blocks and similar). */
+  multiline?: boolean;
+}
+
+/** The fields of one settings group, keyed by setting name (camelCase). */
+export type SettingsGroupSchema = Record<string, SettingField>;
+
+/** Settings groups mirror the tabs of the product documents: Basic, Configuration, Additional. */
+export const SETTINGS_GROUPS = ['basic', 'configuration', 'additional'] as const;
+export type SettingsGroup = (typeof SETTINGS_GROUPS)[number];
+
+/** A gateway type's settings, per group. The common basic fields (name, domain, deployed, locale) are added by the service. */
+export type SettingsSchema = Record<SettingsGroup, SettingsGroupSchema>;
+
+/** Decrypted settings values as a gateway receives them. */
+export type SettingsValues = Record<SettingsGroup, Record<string, unknown>>;
+
+/** The API-retry settings every escalation gateway carries (seed 001: 5 attempts, 4200 ms, multiplier 2). */
+export const API_RETRY_FIELDS: SettingsGroupSchema = {
+  apiRetryMaxAttempts: {
+    type: 'integer',
+    title: 'Max Attempts (setting to 1 will disable retry attempts)',
+    default: 5,
+    minimum: 1,
+    maximum: 50,
+  },
+  apiRetryInitialDelayMs: { type: 'integer', title: 'Back Off Initial Delay Milliseconds', default: 4200, minimum: 0, maximum: 600_000 },
+  apiRetryMultiplier: {
+    type: 'number',
+    title: 'Back Off Multiplier (value of 2 yields 100% increase per backoff event)',
+    default: 2,
+    minimum: 1,
+    maximum: 10,
+  },
+};
+
+/** How an escalation gateway shows the agent's name to the bot platform (seed 001 "Agent Override"). */
+export const AGENT_OVERRIDE_VALUES = ['none', 'agent_name_only', 'lookup_agent_by_email'] as const;
+export type AgentOverride = (typeof AGENT_OVERRIDE_VALUES)[number];
+
+/**
+ * Behaviour settings every escalation gateway declares (in the group its product document puts them). The service
+ * reads them by these names, so the engine never switches on the gateway type.
+ */
+export const ESCALATION_BEHAVIOUR_FIELDS = {
+  transferBackOnAgentClose: {
+    type: 'boolean',
+    title: 'Transfer Conversation Back When the Agent Closes the Conversation',
+    description: 'On: control returns to the bot when the agent closes. Off: the conversation is closed.',
+    default: false,
+  },
+  agentOverride: {
+    type: 'string',
+    title: 'Agent Override',
+    description: 'Agent name shown to the bot platform: none, agent name only, or the name of the agent found by email.',
+    enum: AGENT_OVERRIDE_VALUES,
+    default: 'agent_name_only',
+  },
+  escalationTimeoutSeconds: {
+    type: 'integer',
+    title: 'Escalation Timeout (seconds)',
+    description: 'How long the service keeps (re)trying to get an agent before the escalation times out.',
+    default: 600,
+    minimum: 1,
+    maximum: 86_400,
+  },
+} satisfies SettingsGroupSchema;

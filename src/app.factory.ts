@@ -1,0 +1,70 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { Express, NextFunction, Request, Response } from 'express';
+import { AppModule } from './app.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { AppLogger } from './common/app-logger';
+import { ErrorBodyDto } from './common/error-body.dto';
+import { correlationMiddleware } from './common/http-context.middleware';
+import { createValidationPipe } from './common/validation.pipe';
+import { AppConfig } from './config/app-config';
+import { ensureDatabase, migrate } from './database/database';
+import { MetricsService } from './metrics/metrics.service';
+import { mountQueueDashboard } from './queues/queue-dashboard';
+
+export const BODY_LIMIT = '1mb';
+
+export function buildOpenApi(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('chat-gateway')
+    .setDescription(
+      'Connects a bot platform to contact-center platforms where human agents take over escalated conversations. ' +
+        'Authenticate with an API key as `Authorization: Bearer <key>` (or `X-API-Key`). Every error has the body `ErrorBodyDto`.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key of a service account' })
+    .build();
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
+  return document;
+}
+
+/** Prepares the database (create, migrate) and builds the application for the configured role. */
+export async function createApp(config: AppConfig, logger: AppLogger): Promise<NestExpressApplication> {
+  await ensureDatabase(config.DATABASE_URL);
+  const applied = await migrate(config.DATABASE_URL);
+  if (applied.length) logger.log({ msg: 'migrations applied', migrations: applied }, 'database');
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, logger), {
+    logger,
+    bodyParser: false,
+    rawBody: true,
+    abortOnError: false,
+  });
+  app.enableShutdownHooks();
+  app.set('trust proxy', true);
+  app.disable('x-powered-by');
+  app.use(correlationMiddleware);
+  const metrics = app.get(MetricsService);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  });
+  app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
+  app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(createValidationPipe());
+
+  const document = buildOpenApi(app);
+  (app.getHttpAdapter().getInstance() as Express).get('/docs/openapi.json', (_req: Request, res: Response) => res.json(document));
+  if (config.DOCS_UI_ENABLED) {
+    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi-ui.json', customSiteTitle: 'chat-gateway API' });
+    mountQueueDashboard(app);
+  }
+  return app;
+}

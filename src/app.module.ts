@@ -1,0 +1,44 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { ConnectionOptions } from 'bullmq';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { EightByEightGatewayModule, FakeGatewayModule, GenesysPureEngageGatewayModule } from '@app/gateways';
+import { AuthModule } from './auth/auth.module';
+import { AppLogger } from './common/app-logger';
+import { AppConfig } from './config/app-config';
+import { CoreModule } from './core.module';
+import { dataSourceOptions } from './database/database';
+import { DomainsModule } from './domains/domains.module';
+import { EscalationsModule } from './escalations/escalations.module';
+import { GatewaysModule } from './gateways/gateways.module';
+import { HealthController } from './health/health.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { QueuesModule } from './queues/queues.module';
+import { redisOptions } from './queues/redis-connection';
+
+/** Gateway type modules of a production deployment. */
+export const PRODUCTION_GATEWAY_MODULES: Type[] = [GenesysPureEngageGatewayModule, EightByEightGatewayModule];
+
+/** Composition root. The role decides which parts run: HTTP controllers (api) and processors (worker). */
+@Module({})
+export class AppModule {
+  static register(config: AppConfig, logger: AppLogger): DynamicModule {
+    const plugins = [...PRODUCTION_GATEWAY_MODULES, ...(config.FAKE_GATEWAY_ENABLED ? [FakeGatewayModule] : [])];
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.register(config, logger),
+        TypeOrmModule.forRoot(dataSourceOptions(config.DATABASE_URL, config.DATABASE_POOL_SIZE)),
+        BullModule.forRoot({ connection: redisOptions(config) as ConnectionOptions, prefix: config.REDIS_PREFIX }),
+        QueuesModule,
+        TerminusModule,
+        AuthModule,
+        DomainsModule,
+        GatewaysModule.register(plugins),
+        EscalationsModule.register(config),
+      ],
+      controllers: [HealthController, MetricsController],
+    };
+  }
+}

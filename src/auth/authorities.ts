@@ -1,0 +1,30 @@
+/** Every authority a route can require. */
+export const AUTHORITIES = [
+  'gateways:configure',
+  'conversations:observe',
+  'conversations:pickup',
+  'conversations:start',
+  'conversations:steal',
+  'conversations:transfer',
+] as const;
+export type Authority = (typeof AUTHORITIES)[number];
+
+/** Seed 000: the group that holds gateway configuration plus the five conversation authorities. */
+export const GLOBAL_GATEWAY_SERVICE_ROLE = 'Global Gateway Service';
+
+/** Roles created at first start. */
+export const BUILT_IN_ROLES: { name: string; description: string; authorities: Authority[] }[] = [
+  {
+    name: GLOBAL_GATEWAY_SERVICE_ROLE,
+    description: 'Configures gateways and observes, picks up, starts, steals and transfers conversations.',
+    authorities: [...AUTHORITIES],
+  },
+  {
+    name: 'Integrator',
+    description: 'Starts escalations, relays user messages and reads conversations.',
+    authorities: ['conversations:start', 'conversations:observe'],
+  },
+  { name: 'Observer', description: 'Reads conversations, escalations and events.', authorities: ['conversations:observe'] },
+];
+
+export const GATEWAY_SERVICE_ACCOUNT = 'gatewayservice';

@@ -1,0 +1,185 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+export const APP_ROLES = ['api', 'worker', 'all'] as const;
+export type AppRole = (typeof APP_ROLES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const toBool = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : value === true || value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+
+/**
+ * Every setting the service reads from the environment, validated at boot. This is the only place that reads
+ * `process.env`; the README's configuration reference is generated from these declarations.
+ */
+export class AppConfig {
+  /** `api` serves HTTP and produces jobs, `worker` runs queue processors and schedulers, `all` does both. */
+  @IsIn(APP_ROLES)
+  APP_ROLE: AppRole = 'all';
+
+  /** HTTP port of the API role. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  /** PostgreSQL connection URL; the database is created when missing and migrated on start. */
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/chat_gateway';
+
+  /** Size of the PostgreSQL connection pool of each process. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  /** Redis connection URL (queues and short-lived locks only). */
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Prefix of every Redis key; the braces keep a queue's keys in one Redis Cluster hash slot. */
+  @Matches(/^[A-Za-z0-9:{}_-]{1,64}$/, { message: 'must be 1-64 characters of letters, digits, : { } _ -' })
+  REDIS_PREFIX = '{cg}';
+
+  /** Key for AES-256-GCM encryption of gateway secrets: 32 random bytes, base64. Required. */
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 bytes encoded as base64 (44 characters)' })
+  SECRETS_KEY!: string;
+
+  /** API key of the `gatewayservice` account created at first start; generated and printed once when absent. */
+  @IsOptional()
+  @IsString()
+  @MinLength(24)
+  BOOTSTRAP_API_KEY?: string;
+
+  /** Base URL at which platforms reach this service (webhook URLs are derived from it). */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+  PUBLIC_BASE_URL?: string;
+
+  /** Log level of the JSON log lines (`silent` turns them off). */
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  /** Jobs one worker process runs at once, per queue. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  WORKER_CONCURRENCY = 50;
+
+  /** Registers the scripted `fake` gateway type (tests and demos; never in production). */
+  @Transform(toBool)
+  @IsBoolean()
+  FAKE_GATEWAY_ENABLED = false;
+
+  /** Allows operator-configured URLs on loopback and private networks (development and tests). */
+  @Transform(toBool)
+  @IsBoolean()
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;
+
+  /** How long an undelivered bot-platform event keeps being retried. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  DELIVERY_MAX_AGE_SECONDS = 86_400;
+
+  /** Poll-based escalations are split into this many shards; each shard is polled by one worker at a time, under a lease. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  POLL_SHARDS = 16;
+
+  /**
+   * How often each shard's poll job runs: it renews the shard's lease and re-reads the shard's chats. Each chat is
+   * polled on its own clock in between, when its gateway's interval has passed (docs/polling.md).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(10_000)
+  POLL_TICK_MS = 1000;
+
+  /**
+   * Polls in flight at once per shard. Enough for GMS answering in 100 ms at 10,000 chats over 16 shards; higher
+   * values only let a CPU-bound worker open bursts of connections (docs/polling.md).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(2000)
+  POLL_CONCURRENCY = 64;
+
+  /** Interval of the reconcile step that rebuilds jobs from PostgreSQL. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RECONCILE_INTERVAL_SECONDS = 30;
+
+  /** Bull-board and Swagger UI are served (the admin API itself is always documented at /docs/openapi.json). */
+  @Transform(toBool)
+  @IsBoolean()
+  DOCS_UI_ENABLED = true;
+
+  get publicBaseUrl(): string {
+    return (this.PUBLIC_BASE_URL ?? `http://127.0.0.1:${this.PORT}`).replace(/\/$/, '');
+  }
+
+  get runsApi(): boolean {
+    return this.APP_ROLE !== 'worker';
+  }
+
+  get runsWorker(): boolean {
+    return this.APP_ROLE !== 'api';
+  }
+
+  get secretsKey(): Buffer {
+    return Buffer.from(this.SECRETS_KEY, 'base64');
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) => {
+      const shown = message.startsWith(error.property) ? message : `${error.property} ${message}`;
+      return error.value === undefined ? `${error.property} is missing (${shown})` : shown;
+    }),
+  );
+}
+
+/** Validates an environment; throws ConfigError naming each bad variable. Unknown variables are ignored. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const keys = Object.keys(new AppConfig()).concat(['SECRETS_KEY', 'BOOTSTRAP_API_KEY', 'PUBLIC_BASE_URL']);
+  const input: Record<string, string> = {};
+  for (const key of keys) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const config = plainToInstance(AppConfig, input, { exposeDefaultValues: true });
+  const errors = validateSync(config, { forbidUnknownValues: false });
+  if (errors.length > 0) throw new ConfigError(flatten(errors));
+  if (config.secretsKey.length !== 32) throw new ConfigError(['SECRETS_KEY must decode to exactly 32 bytes']);
+  return config;
+}

@@ -1,0 +1,63 @@
+import { Client } from 'pg';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { Foundation1763784000000 } from './migrations/1763784000000-Foundation';
+import { Escalations1763784100000 } from './migrations/1763784100000-Escalations';
+import { PollShards1763784200000 } from './migrations/1763784200000-PollShards';
+import { AgentDirectory1763784300000 } from './migrations/1763784300000-AgentDirectory';
+import { ENTITIES } from './entities';
+
+export const MIGRATIONS = [Foundation1763784000000, Escalations1763784100000, PollShards1763784200000, AgentDirectory1763784300000];
+
+export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: false,
+    synchronize: false,
+    extra: { max: poolSize, application_name: 'chat-gateway' },
+    logging: false,
+  };
+}
+
+/** Creates the database named in the URL when it does not exist (connecting to the `postgres` maintenance DB). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      } catch (error) {
+        // Another process created it between the check and the CREATE.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs pending migrations under an advisory lock so API and worker processes starting together do not race. */
+export async function migrate(url: string): Promise<string[]> {
+  const dataSource = new DataSource({ ...dataSourceOptions(url, 2), migrationsTransactionMode: 'each' });
+  await dataSource.initialize();
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock(727274)');
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock(727274)').catch(() => undefined);
+    await runner.release();
+    await dataSource.destroy();
+  }
+}

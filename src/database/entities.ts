@@ -1,0 +1,182 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+// Column types are spelled out so that the schema written by the migrations is the single source of truth.
+
+@Entity('roles')
+export class RoleEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('text') name: string;
+  @Column('text') description: string;
+  @Column('text', { array: true }) authorities: string[];
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+}
+
+@Entity('service_accounts')
+export class ServiceAccountEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('text') name: string;
+  @Column('text') description: string;
+  @Column('uuid', { name: 'role_id' }) roleId: string;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @Column('timestamptz', { name: 'disabled_at', nullable: true }) disabledAt: Date | null;
+}
+
+@Entity('api_keys')
+export class ApiKeyEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('uuid', { name: 'account_id' }) accountId: string;
+  @Column('text') label: string;
+  @Column('text') prefix: string;
+  @Column('text') hash: string;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @Column('timestamptz', { name: 'last_used_at', nullable: true }) lastUsedAt: Date | null;
+  @Column('timestamptz', { name: 'revoked_at', nullable: true }) revokedAt: Date | null;
+}
+
+@Entity('domains')
+export class DomainEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('text') name: string;
+  @Column('text') description: string;
+  @Column('text', { name: 'callback_url', nullable: true }) callbackUrl: string | null;
+  /** Encrypted (AES-256-GCM); never returned. */
+  @Column('text', { name: 'signing_secret', nullable: true }) signingSecret: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+}
+
+@Entity('gateways')
+export class GatewayEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('text') type: string;
+  @Column('text') name: string;
+  @Column('uuid', { name: 'domain_id' }) domainId: string;
+  @Column('boolean') deployed: boolean;
+  @Column('text') locale: string;
+  /** Settings per group; secret values are stored as `{ "$enc": "<ciphertext>" }`. */
+  @Column('jsonb') settings: Record<string, Record<string, unknown>>;
+  @Column('jsonb') provisioning: Record<string, unknown>;
+  @Column('integer') version: number;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+}
+
+@Entity('gateway_audit')
+export class GatewayAuditEntity {
+  @PrimaryColumn('bigint', { generated: 'increment' }) id: string;
+  @Column('uuid', { name: 'gateway_id' }) gatewayId: string;
+  @Column('text') actor: string;
+  @Column('text') action: string;
+  @Column('text', { array: true }) fields: string[];
+  @Column('jsonb') changes: Record<string, unknown>;
+  @Column('text', { name: 'correlation_id', nullable: true }) correlationId: string | null;
+  @Column('timestamptz', { default: () => 'now()' }) at: Date;
+}
+
+export type EscalationState = 'requested' | 'starting' | 'queued' | 'active' | 'ended' | 'failed' | 'timed_out';
+export const OPEN_STATES: readonly EscalationState[] = ['requested', 'starting', 'queued', 'active'];
+export const FINAL_STATES: readonly EscalationState[] = ['ended', 'failed', 'timed_out'];
+
+@Entity('conversations')
+export class ConversationEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('uuid', { name: 'domain_id' }) domainId: string;
+  @Column('text', { name: 'external_id' }) externalId: string;
+  @Column('text') channel: string;
+  @Column('text') control: 'bot' | 'agent';
+  @Column('timestamptz', { name: 'closed_at', nullable: true }) closedAt: Date | null;
+  @Column('integer', { name: 'last_seq' }) lastSeq: number;
+  @Column('integer', { name: 'delivered_seq' }) deliveredSeq: number;
+  @Column('integer', { name: 'delivery_attempts' }) deliveryAttempts: number;
+  @Column('timestamptz', { name: 'next_delivery_at', nullable: true }) nextDeliveryAt: Date | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+}
+
+@Entity('escalations')
+export class EscalationEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('uuid', { name: 'conversation_id' }) conversationId: string;
+  @Column('uuid', { name: 'domain_id' }) domainId: string;
+  @Column('uuid', { name: 'gateway_id' }) gatewayId: string;
+  @Column('text') state: EscalationState;
+  @Column('text', { name: 'idempotency_key', nullable: true }) idempotencyKey: string | null;
+  @Column('text', { name: 'request_hash' }) requestHash: string;
+  @Column('text', { name: 'requested_by' }) requestedBy: string;
+  @Column('text', { nullable: true }) queue: string | null;
+  @Column('jsonb', { name: 'end_user' }) endUser: Record<string, string>;
+  @Column('jsonb') attributes: Record<string, string>;
+  @Column('jsonb') history: unknown[];
+  @Column('text', { name: 'session_enc', nullable: true }) sessionEnc: string | null;
+  @Column('text', { name: 'platform_conversation_id', nullable: true }) platformConversationId: string | null;
+  @Column('text', { nullable: true }) cursor: string | null;
+  @Column('jsonb', { nullable: true }) agent: Record<string, unknown> | null;
+  @Column('integer', { name: 'start_attempts' }) startAttempts: number;
+  @Column('timestamptz', { name: 'next_start_at', nullable: true }) nextStartAt: Date | null;
+  @Column('timestamptz', { name: 'timeout_at' }) timeoutAt: Date;
+  @Column('timestamptz', { name: 'next_poll_at', nullable: true }) nextPollAt: Date | null;
+  @Column('integer', { name: 'relay_seq' }) relaySeq: number;
+  @Column('text', { name: 'ended_by', nullable: true }) endedBy: string | null;
+  @Column('text', { name: 'end_reason', nullable: true }) endReason: string | null;
+  @Column('text', { name: 'failure_reason', nullable: true }) failureReason: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+  @Column('timestamptz', { name: 'ended_at', nullable: true }) endedAt: Date | null;
+}
+
+@Entity('escalation_transitions')
+export class EscalationTransitionEntity {
+  @PrimaryColumn('bigint', { generated: 'increment' }) id: string;
+  @Column('uuid', { name: 'escalation_id' }) escalationId: string;
+  @Column('text', { name: 'from_state', nullable: true }) fromState: EscalationState | null;
+  @Column('text', { name: 'to_state' }) toState: EscalationState;
+  @Column('text') reason: string;
+  @Column('timestamptz') at: Date;
+}
+
+@Entity('relay_commands')
+export class RelayCommandEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('uuid', { name: 'escalation_id' }) escalationId: string;
+  @Column('integer') seq: number;
+  @Column('text') kind: 'message' | 'typing' | 'end' | 'transfer';
+  @Column('text') author: 'user' | 'bot';
+  @Column('text', { name: 'client_message_id', nullable: true }) clientMessageId: string | null;
+  @Column('jsonb') payload: Record<string, unknown>;
+  @Column('text') status: 'pending' | 'sent' | 'failed' | 'skipped';
+  @Column('integer') attempts: number;
+  @Column('timestamptz', { name: 'next_attempt_at', nullable: true }) nextAttemptAt: Date | null;
+  @Column('text', { name: 'last_error', nullable: true }) lastError: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @Column('timestamptz', { name: 'sent_at', nullable: true }) sentAt: Date | null;
+}
+
+@Entity('events')
+export class EventEntity {
+  @PrimaryColumn('bigint', { generated: 'increment' }) id: string;
+  @Column('uuid', { name: 'conversation_id' }) conversationId: string;
+  @Column('integer') seq: number;
+  @Column('uuid', { name: 'escalation_id', nullable: true }) escalationId: string | null;
+  @Column('text') type: string;
+  @Column('jsonb') data: Record<string, unknown>;
+  @Column('text', { name: 'platform_key', nullable: true }) platformKey: string | null;
+  @Column('timestamptz', { name: 'occurred_at' }) occurredAt: Date;
+  @Column('timestamptz', { name: 'created_at' }) createdAt: Date;
+  @Column('text', { name: 'delivery_status' }) deliveryStatus: 'pending' | 'delivered' | 'abandoned' | 'no_callback';
+  @Column('integer', { name: 'delivery_attempts' }) deliveryAttempts: number;
+  @Column('timestamptz', { name: 'delivered_at', nullable: true }) deliveredAt: Date | null;
+}
+
+export const ENTITIES = [
+  RoleEntity,
+  ServiceAccountEntity,
+  ApiKeyEntity,
+  DomainEntity,
+  GatewayEntity,
+  GatewayAuditEntity,
+  ConversationEntity,
+  EscalationEntity,
+  EscalationTransitionEntity,
+  RelayCommandEntity,
+  EventEntity,
+];

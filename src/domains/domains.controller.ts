@@ -1,0 +1,73 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireAuthority } from '../auth/auth.decorators';
+import { ApiErrorResponses } from '../common/api-errors.decorator';
+import { AgentEntryDto, CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
+import { DomainsService } from './domains.service';
+
+@ApiTags('domains')
+@ApiBearerAuth()
+@ApiErrorResponses(409)
+@Controller('v1/domains')
+export class DomainsController {
+  constructor(private readonly domains: DomainsService) {}
+
+  @Post()
+  @RequireAuthority('gateways:configure')
+  @ApiOperation({ summary: 'Create a domain (bot-platform tenant) with its callback URL and signing secret' })
+  async create(@Body() body: CreateDomainDto): Promise<DomainDto> {
+    return this.domains.toDto(await this.domains.create(body));
+  }
+
+  @Get()
+  @RequireAuthority('gateways:configure')
+  @ApiOperation({ summary: 'List domains' })
+  async list(): Promise<DomainDto[]> {
+    return (await this.domains.list()).map((d) => this.domains.toDto(d));
+  }
+
+  @Get(':id')
+  @RequireAuthority('gateways:configure')
+  @ApiOperation({ summary: 'Get a domain' })
+  async get(@Param('id', ParseUUIDPipe) id: string): Promise<DomainDto> {
+    return this.domains.toDto(await this.domains.get(id));
+  }
+
+  @Patch(':id')
+  @RequireAuthority('gateways:configure')
+  @ApiOperation({ summary: 'Update a domain; an omitted signing secret is kept' })
+  async update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateDomainDto): Promise<DomainDto> {
+    return this.domains.toDto(await this.domains.update(id, body));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireAuthority('gateways:configure')
+  @ApiOperation({ summary: 'Delete a domain that has no gateways or conversations' })
+  async remove(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
+    await this.domains.remove(id);
+  }
+
+  @Get(':id/agents')
+  @RequireAuthority('gateways:configure')
+  @ApiOperation({ summary: 'Agent directory of the domain (used by the "Lookup Agent by Email" agent override)' })
+  agents(@Param('id', ParseUUIDPipe) id: string): Promise<AgentEntryDto[]> {
+    return this.domains.agents(id);
+  }
+
+  @Put(':id/agents')
+  @HttpCode(204)
+  @RequireAuthority('gateways:configure')
+  @ApiOperation({ summary: 'Add or change an agent of the directory' })
+  async putAgent(@Param('id', ParseUUIDPipe) id: string, @Body() body: AgentEntryDto): Promise<void> {
+    await this.domains.putAgent(id, body.email, body.displayName);
+  }
+
+  @Delete(':id/agents/:email')
+  @HttpCode(204)
+  @RequireAuthority('gateways:configure')
+  @ApiOperation({ summary: 'Remove an agent from the directory' })
+  async removeAgent(@Param('id', ParseUUIDPipe) id: string, @Param('email') email: string): Promise<void> {
+    await this.domains.removeAgent(id, email);
+  }
+}

@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { DomainError } from '../common/domain-error';
+import { checkOutboundUrl } from '../common/url-policy';
+import { SecretCipher } from '../crypto/secret-cipher';
+import { DomainEntity } from '../database/entities';
+import { CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
+
+/** Bot-platform tenants: their callback URL and (encrypted) signing secret. */
+@Injectable()
+export class DomainsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly cipher: SecretCipher,
+    private readonly config: AppConfig,
+  ) {}
+
+  toDto(d: DomainEntity): DomainDto {
+    return {
+      id: d.id,
+      name: d.name,
+      description: d.description,
+      callbackUrl: d.callbackUrl,
+      signingSecretSet: d.signingSecret !== null,
+      createdAt: d.createdAt.toISOString(),
+      updatedAt: d.updatedAt.toISOString(),
+    };
+  }
+
+  async create(body: CreateDomainDto): Promise<DomainEntity> {
+    this.checkUrl(body.callbackUrl);
+    const repo = this.db.getRepository(DomainEntity);
+    if (await repo.findOneBy({ name: body.name })) throw new DomainError('conflict', `A domain named '${body.name}' already exists`);
+    return repo.save(
+      repo.create({
+        name: body.name,
+        description: body.description ?? '',
+        callbackUrl: body.callbackUrl ?? null,
+        signingSecret: body.signingSecret ? this.cipher.encrypt(body.signingSecret) : null,
+      }),
+    );
+  }
+
+  list(): Promise<DomainEntity[]> {
+    return this.db.getRepository(DomainEntity).find({ order: { name: 'ASC' } });
+  }
+
+  async get(id: string): Promise<DomainEntity> {
+    const found = await this.db.getRepository(DomainEntity).findOneBy({ id });
+    if (!found) throw DomainError.notFound('Domain', id);
+    return found;
+  }
+
+  async findByName(name: string): Promise<DomainEntity | null> {
+    return this.db.getRepository(DomainEntity).findOneBy({ name });
+  }
+
+  async update(id: string, body: UpdateDomainDto): Promise<DomainEntity> {
+    const domain = await this.get(id);
+    this.checkUrl(body.callbackUrl);
+    if (body.description !== undefined) domain.description = body.description;
+    if (body.callbackUrl !== undefined) domain.callbackUrl = body.callbackUrl;
+    if (body.signingSecret !== undefined) domain.signingSecret = this.cipher.encrypt(body.signingSecret);
+    return this.db.getRepository(DomainEntity).save(domain);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.get(id);
+    const [{ count }] = await this.db.query(
+      `SELECT (SELECT count(*) FROM gateways WHERE domain_id = $1) + (SELECT count(*) FROM conversations WHERE domain_id = $1) AS count`,
+      [id],
+    );
+    if (Number(count) > 0) throw new DomainError('conflict', 'The domain still has gateways or conversations');
+    await this.db.getRepository(DomainEntity).delete({ id });
+  }
+
+  async agents(id: string): Promise<{ email: string; displayName: string }[]> {
+    await this.get(id);
+    const rows = await this.db.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1 ORDER BY email`, [id]);
+    return rows.map((r: { email: string; display_name: string }) => ({ email: r.email, displayName: r.display_name }));
+  }
+
+  async putAgent(id: string, email: string, displayName: string): Promise<void> {
+    await this.get(id);
+    await this.db.query(
+      `INSERT INTO agent_directory (domain_id, email, display_name) VALUES ($1, lower($2), $3)
+       ON CONFLICT (domain_id, email) DO UPDATE SET display_name = EXCLUDED.display_name, updated_at = now()`,
+      [id, email, displayName],
+    );
+  }
+
+  async removeAgent(id: string, email: string): Promise<void> {
+    const result = await this.db.query(`DELETE FROM agent_directory WHERE domain_id = $1 AND email = lower($2) RETURNING email`, [id, email]);
+    if ((Array.isArray(result[0]) ? result[0] : result).length === 0) throw DomainError.notFound('Agent', email);
+  }
+
+  /** The decrypted signing secret, for the delivery signer only. */
+  signingSecret(domain: DomainEntity): string | null {
+    return domain.signingSecret ? this.cipher.decrypt(domain.signingSecret) : null;
+  }
+
+  private checkUrl(url: string | undefined): void {
+    if (url === undefined) return;
+    const problem = checkOutboundUrl(url, this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
+    if (problem) throw DomainError.validation([{ field: 'callbackUrl', message: problem }]);
+  }
+}

@@ -1,0 +1,306 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { SETTINGS_GROUPS, SettingsGroup, SettingsValues } from '@app/gateway-sdk';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { DomainError, FieldProblem } from '../common/domain-error';
+import { MASK } from '../common/redact';
+import { requestContext } from '../common/request-context';
+import { checkOutboundUrl } from '../common/url-policy';
+import { DomainEntity, GatewayAuditEntity, GatewayEntity } from '../database/entities';
+import { GatewayContextFactory } from './gateway-context.factory';
+import { GatewayRegistry, RegisteredGateway } from './gateway-registry';
+import { GatewaySettingsStore, StoredSettings } from './gateway-settings.store';
+import { AuditRecordDto, ConnectionTestDto, GatewayDto, ListGatewaysQuery } from './gateways.dto';
+
+type Settings = Record<string, Record<string, unknown>>;
+
+/** Gateway configuration: validation against the type's schema, sealed secrets, optimistic concurrency, audit. */
+@Injectable()
+export class GatewaysService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly registry: GatewayRegistry,
+    private readonly store: GatewaySettingsStore,
+    private readonly contexts: GatewayContextFactory,
+    private readonly config: AppConfig,
+  ) {}
+
+  async toDto(gateway: GatewayEntity, domainName?: string): Promise<GatewayDto> {
+    const registered = this.registry.find(gateway.type);
+    const domain = domainName ?? (await this.db.getRepository(DomainEntity).findOneByOrFail({ id: gateway.domainId })).name;
+    const masked = this.store.mask(gateway.settings);
+    masked.basic = { name: gateway.name, domain, deployed: gateway.deployed, locale: gateway.locale, ...masked.basic };
+    return {
+      id: gateway.id,
+      type: gateway.type,
+      kind: registered?.gateway.definition.kind ?? 'unknown',
+      name: gateway.name,
+      domain,
+      deployed: gateway.deployed,
+      locale: gateway.locale,
+      settings: masked,
+      webhookUrl: this.contexts.webhookUrl(gateway.id),
+      version: gateway.version,
+      createdAt: gateway.createdAt.toISOString(),
+      updatedAt: gateway.updatedAt.toISOString(),
+    };
+  }
+
+  async create(type: string, settings: Settings, actor: string): Promise<GatewayEntity> {
+    const registered = this.registry.find(type);
+    if (!registered) throw DomainError.validation([{ field: 'type', message: `unknown gateway type '${type}'` }]);
+    const values = structuredClone(settings);
+    this.assertValid(registered, registered.validator.validate(values), values as SettingsValues);
+    const basic = values.basic;
+    const domain = await this.domainByName(String(basic.domain));
+    const sealed = this.store.seal(values as SettingsValues, registered.validator);
+    return this.db.transaction(async (em) => {
+      await this.assertNameFree(em, domain.id, String(basic.name));
+      const gateway = await em.save(
+        em.create(GatewayEntity, {
+          type,
+          name: String(basic.name),
+          domainId: domain.id,
+          deployed: false,
+          locale: String(basic.locale),
+          settings: sealed,
+          provisioning: {},
+          version: 1,
+        }),
+      );
+      await this.audit(em, gateway.id, actor, 'create', this.store.changedFields({}, this.withColumns(gateway)), {}, this.withColumns(gateway));
+      return gateway;
+    }).then(async (gateway) => (basic.deployed === true ? this.setDeployed(gateway.id, true, actor, undefined) : gateway));
+  }
+
+  async list(query: ListGatewaysQuery): Promise<{ items: GatewayDto[]; page: number; pageSize: number; total: number }> {
+    const page = query.page ?? 1;
+    const pageSize = query.pageSize ?? 20;
+    const qb = this.db
+      .getRepository(GatewayEntity)
+      .createQueryBuilder('g')
+      .innerJoin(DomainEntity, 'd', 'd.id = g.domain_id')
+      .addSelect('d.name', 'domain_name')
+      .orderBy('g.created_at', 'ASC')
+      .addOrderBy('g.id', 'ASC');
+    if (query.type) qb.andWhere('g.type = :type', { type: query.type });
+    if (query.domain) qb.andWhere('d.name = :domain', { domain: query.domain });
+    if (query.deployed !== undefined) qb.andWhere('g.deployed = :deployed', { deployed: query.deployed });
+    const total = await qb.getCount();
+    const { entities, raw } = await qb
+      .offset((page - 1) * pageSize)
+      .limit(pageSize)
+      .getRawAndEntities();
+    const items = await Promise.all(entities.map((g, i) => this.toDto(g, raw[i].domain_name)));
+    return { items, page, pageSize, total };
+  }
+
+  async get(id: string): Promise<GatewayEntity> {
+    const found = await this.db.getRepository(GatewayEntity).findOneBy({ id });
+    if (!found) throw DomainError.notFound('Gateway', id);
+    return found;
+  }
+
+  async update(id: string, patch: Settings, actor: string, ifMatch: number | undefined): Promise<GatewayEntity> {
+    return this.db.transaction(async (em) => {
+      const gateway = await this.lockForChange(em, id, ifMatch);
+      const registered = this.registry.get(gateway.type);
+      const cleaned: Settings = {};
+      const resets: [string, string][] = [];
+      for (const [group, fields] of Object.entries(patch)) {
+        if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+          throw DomainError.validation([{ field: `settings.${group}`, message: 'must be an object' }]);
+        }
+        cleaned[group] = {};
+        for (const [field, value] of Object.entries(fields)) {
+          if (value === null) resets.push([group, field]);
+          else cleaned[group][field] = value;
+        }
+      }
+      const shapeProblems = registered.validator.validatePatch(cleaned);
+      for (const [group, field] of resets) {
+        if (!registered.validator.fields[group as SettingsGroup]?.[field]) shapeProblems.push({ field: `settings.${group}.${field}`, message: 'is not a known setting' });
+      }
+      if (shapeProblems.length) throw DomainError.validation(shapeProblems);
+      if (cleaned.basic && 'deployed' in cleaned.basic) {
+        throw DomainError.validation([{ field: 'settings.basic.deployed', message: 'is changed through POST /v1/gateways/{id}/deploy and /undeploy' }]);
+      }
+
+      // Merge onto the current plain values; omitted fields (secrets included) keep what they had.
+      const current = this.contexts.settings(gateway);
+      const domainName = (await em.findOneByOrFail(DomainEntity, { id: gateway.domainId })).name;
+      current.basic.domain = domainName;
+      for (const group of SETTINGS_GROUPS) Object.assign(current[group], cleaned[group] ?? {});
+      for (const [group, field] of resets) delete current[group as SettingsGroup][field];
+      this.assertValid(registered, registered.validator.validate(current), current);
+
+      const before = this.withColumns(gateway);
+      if (current.basic.domain !== domainName) gateway.domainId = (await this.domainByName(String(current.basic.domain))).id;
+      if (current.basic.name !== gateway.name) await this.assertNameFree(em, gateway.domainId, String(current.basic.name), gateway.id);
+      gateway.name = String(current.basic.name);
+      gateway.locale = String(current.basic.locale);
+      gateway.settings = this.reuseSealed(gateway.settings, this.store.seal(current, registered.validator));
+      const after = this.withColumns(gateway);
+      const fields = this.store.changedFields(before, after);
+      if (fields.length === 0) return gateway;
+      gateway.version += 1;
+      const saved = await em.save(gateway);
+      await this.audit(em, id, actor, 'update', fields, before, after);
+      return saved;
+    });
+  }
+
+  async remove(id: string, actor: string, ifMatch: number | undefined): Promise<void> {
+    await this.db.transaction(async (em) => {
+      const gateway = await this.lockForChange(em, id, ifMatch);
+      const [{ open }] = await em.query(
+        `SELECT count(*)::int AS open FROM escalations WHERE gateway_id = $1 AND state IN ('requested','starting','queued','active')`,
+        [id],
+      );
+      if (open > 0) throw new DomainError('conflict', `The gateway has ${open} open escalation(s); undeploy it and let them finish first`);
+      const [{ any }] = await em.query(`SELECT count(*)::int AS any FROM escalations WHERE gateway_id = $1`, [id]);
+      if (any > 0) throw new DomainError('conflict', 'The gateway has escalation history; undeploy it instead of deleting it');
+      await this.audit(em, id, actor, 'delete', [], this.withColumns(gateway), {});
+      await em.query('DELETE FROM inbound_webhooks WHERE gateway_id = $1', [id]);
+      await em.delete(GatewayEntity, { id });
+    });
+  }
+
+  async setDeployed(id: string, deployed: boolean, actor: string, ifMatch: number | undefined): Promise<GatewayEntity> {
+    const gateway = await this.get(id);
+    if (ifMatch !== undefined && ifMatch !== gateway.version) throw this.preconditionFailed(gateway.version);
+    let provisioning = gateway.provisioning;
+    if (deployed && !gateway.deployed) {
+      const registered = this.registry.get(gateway.type);
+      if (registered.gateway.deploy) {
+        try {
+          provisioning = await registered.gateway.deploy(this.contexts.create(gateway));
+        } catch (error) {
+          throw new DomainError('gateway_unavailable', `Deploying failed: ${(error as Error).message}`);
+        }
+      }
+    }
+    return this.db.transaction(async (em) => {
+      const locked = await this.lockForChange(em, id, gateway.version);
+      if (locked.deployed === deployed) return locked;
+      locked.deployed = deployed;
+      locked.provisioning = provisioning;
+      locked.version += 1;
+      const saved = await em.save(locked);
+      await this.audit(em, id, actor, deployed ? 'deploy' : 'undeploy', ['basic.deployed'], { basic: { deployed: !deployed } }, { basic: { deployed } });
+      return saved;
+    });
+  }
+
+  async test(id: string, actor: string): Promise<ConnectionTestDto> {
+    const gateway = await this.get(id);
+    const registered = this.registry.get(gateway.type);
+    const started = Date.now();
+    let result: { ok: boolean; detail: string };
+    try {
+      result = await registered.gateway.checkConnection(this.contexts.create(gateway, 20_000));
+    } catch (error) {
+      result = { ok: false, detail: (error as Error).message };
+    }
+    const durationMs = Date.now() - started;
+    await this.audit(this.db.manager, id, actor, 'test', [], {}, { test: { ok: result.ok, detail: result.detail } });
+    return { ...result, durationMs };
+  }
+
+  async auditTrail(id: string): Promise<AuditRecordDto[]> {
+    await this.get(id).catch(async (error) => {
+      const any = await this.db.getRepository(GatewayAuditEntity).countBy({ gatewayId: id });
+      if (any === 0) throw error;
+    });
+    const records = await this.db.getRepository(GatewayAuditEntity).find({ where: { gatewayId: id }, order: { id: 'ASC' } });
+    return records.map((r) => ({
+      id: String(r.id),
+      actor: r.actor,
+      action: r.action,
+      fields: r.fields,
+      changes: r.changes,
+      correlationId: r.correlationId,
+      at: r.at.toISOString(),
+    }));
+  }
+
+  private withColumns(gateway: GatewayEntity): StoredSettings {
+    const stored = structuredClone(gateway.settings);
+    stored.basic = { ...(stored.basic ?? {}), name: gateway.name, domainId: gateway.domainId, locale: gateway.locale };
+    return stored;
+  }
+
+  /** Keeps the existing ciphertext of unchanged secrets so audit and version do not move for a no-op patch. */
+  private reuseSealed(previous: StoredSettings, next: StoredSettings): StoredSettings {
+    for (const group of Object.keys(next)) {
+      for (const [field, value] of Object.entries(next[group])) {
+        const old = previous[group]?.[field];
+        if (old && value && typeof old === 'object' && typeof value === 'object' && '$enc' in old && '$enc' in value) {
+          const changed = this.store.changedFields({ [group]: { [field]: old } }, { [group]: { [field]: value } }).length > 0;
+          if (!changed) next[group][field] = old;
+        }
+      }
+    }
+    return next;
+  }
+
+  private assertValid(registered: RegisteredGateway, problems: FieldProblem[], values: SettingsValues): void {
+    if (problems.length === 0) {
+      for (const group of SETTINGS_GROUPS) {
+        for (const [field, spec] of Object.entries(registered.validator.fields[group])) {
+          const value = values[group]?.[field];
+          if (spec.format === 'uri' && typeof value === 'string' && value !== '') {
+            const problem = checkOutboundUrl(value, this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
+            if (problem) problems.push({ field: `settings.${group}.${field}`, message: problem });
+          }
+        }
+      }
+    }
+    if (problems.length) throw DomainError.validation(problems);
+  }
+
+  private async domainByName(name: string): Promise<DomainEntity> {
+    const domain = await this.db.getRepository(DomainEntity).findOneBy({ name });
+    if (!domain) throw DomainError.validation([{ field: 'settings.basic.domain', message: `unknown domain '${name}'` }]);
+    return domain;
+  }
+
+  private async assertNameFree(em: EntityManager, domainId: string, name: string, exceptId?: string): Promise<void> {
+    const existing = await em.findOneBy(GatewayEntity, { domainId, name });
+    if (existing && existing.id !== exceptId) throw new DomainError('conflict', `A gateway named '${name}' already exists in this domain`);
+  }
+
+  private async lockForChange(em: EntityManager, id: string, ifMatch: number | undefined): Promise<GatewayEntity> {
+    const gateway = await em.findOne(GatewayEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!gateway) throw DomainError.notFound('Gateway', id);
+    if (ifMatch !== undefined && ifMatch !== gateway.version) throw this.preconditionFailed(gateway.version);
+    return gateway;
+  }
+
+  private preconditionFailed(current: number): DomainError {
+    return new DomainError('precondition_failed', 'The gateway was changed by someone else; reload it and retry', { currentVersion: current });
+  }
+
+  private async audit(em: EntityManager, gatewayId: string, actor: string, action: string, fields: string[], before: StoredSettings, after: StoredSettings): Promise<void> {
+    const changes: Record<string, { from: unknown; to: unknown }> = {};
+    const show = (stored: StoredSettings, path: string) => {
+      const [group, field] = path.split('.');
+      const value = stored[group]?.[field];
+      return value && typeof value === 'object' && '$enc' in (value as object) ? MASK : value;
+    };
+    for (const path of fields) changes[path] = { from: show(before, path) ?? null, to: show(after, path) ?? null };
+    const extra = action === 'test' ? after : {};
+    await em.save(
+      em.create(GatewayAuditEntity, {
+        gatewayId,
+        actor,
+        action,
+        fields,
+        changes: { ...changes, ...extra },
+        correlationId: requestContext.correlationId() ?? null,
+        at: new Date(),
+      }),
+    );
+  }
+}

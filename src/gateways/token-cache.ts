@@ -1,0 +1,24 @@
+import { TokenCache } from '@app/gateway-sdk';
+
+/** Process-wide access-token cache keyed by the gateway's credentials; entries expire a little early. */
+export class MemoryTokenCache implements TokenCache {
+  private readonly entries = new Map<string, { token: string; expiresAt: number }>();
+
+  get(key: string) {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(key: string, token: string, expiresAt: number): void {
+    this.entries.set(key, { token, expiresAt });
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}

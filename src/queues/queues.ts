@@ -1,0 +1,51 @@
+/**
+ * Every BullMQ queue, job name and payload of the service, declared in one place. Jobs carry ids only: bodies,
+ * secrets and transcripts stay in PostgreSQL.
+ */
+export const QUEUES = {
+  /** Escalations enqueued by internal services (documented job schema, typed producer in libs/client). */
+  escalationRequests: 'escalation-requests',
+  /** Start, relay, timeout and control work per escalation. */
+  escalations: 'escalations',
+  /** Batched polling of poll-based platforms. */
+  polls: 'escalation-polls',
+  /** Stored platform webhooks waiting to be turned into events. */
+  inbound: 'inbound-webhooks',
+  /** Signed delivery of events to the bot platform, in order per conversation. */
+  deliveries: 'bot-deliveries',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+export const ALL_QUEUES: QueueName[] = Object.values(QUEUES);
+
+export const JOBS = {
+  intake: 'intake',
+  start: 'start',
+  relay: 'relay',
+  timeout: 'timeout',
+  pollTick: 'poll-tick',
+  inbound: 'inbound',
+  deliver: 'deliver',
+  reconcile: 'reconcile',
+} as const;
+
+export interface StartJob {
+  escalationId: string;
+}
+export interface RelayJob {
+  escalationId: string;
+}
+export interface TimeoutJob {
+  escalationId: string;
+}
+export interface InboundJob {
+  gatewayId: string;
+  /** The conversation to drain; null: sweep the gateway (add a drain for each conversation with stored deliveries). */
+  platformConversationId: string | null;
+}
+export interface DeliverJob {
+  conversationId: string;
+}
+/** Correlation ids travel with every job so logs of one request and its jobs line up. */
+export interface JobMeta {
+  correlationId?: string;
+}

@@ -1,0 +1,91 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { verifyWebhook } from '@app/client';
+
+/** A delivery as the bot platform saw it. */
+export interface Delivery {
+  id: string;
+  type: string;
+  conversationId: string;
+  externalConversationId: string;
+  escalationId: string | null;
+  seq: number;
+  data: Record<string, any>;
+  receivedAt: number;
+  verified: boolean;
+}
+
+/**
+ * A small bot platform: receives signed deliveries, verifies them with the domain's secret, records them, and can
+ * be told to fail the next N deliveries (per conversation or for all).
+ */
+export class BotReceiver {
+  readonly deliveries: Delivery[] = [];
+  readonly attempts: { conversationId: string; seq: number; status: number }[] = [];
+  private failures = new Map<string, number>();
+  private server?: Server;
+  url = '';
+
+  constructor(readonly secret: string) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        let body: Delivery;
+        let verified = true;
+        try {
+          body = verifyWebhook<Delivery>(this.secret, req.headers as Record<string, string>, raw);
+        } catch {
+          verified = false;
+          body = JSON.parse(raw);
+        }
+        const key = this.failures.has(body.conversationId) ? body.conversationId : '*';
+        const remaining = this.failures.get(key) ?? 0;
+        if (remaining > 0) {
+          this.failures.set(key, remaining - 1);
+          this.attempts.push({ conversationId: body.conversationId, seq: body.seq, status: 503 });
+          res.writeHead(503).end();
+          return;
+        }
+        this.attempts.push({ conversationId: body.conversationId, seq: body.seq, status: 200 });
+        this.deliveries.push({ ...body, receivedAt: Date.now(), verified });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+    return this.url;
+  }
+
+  failNext(count: number, conversationId = '*'): void {
+    this.failures.set(conversationId, count);
+  }
+
+  of(conversationId: string): Delivery[] {
+    return this.deliveries.filter((d) => d.conversationId === conversationId);
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`, naming what it waited for). */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

@@ -1,0 +1,111 @@
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { Client } from 'pg';
+import { Redis } from 'ioredis';
+import { createApp } from '../../src/app.factory';
+import { AppLogger } from '../../src/common/app-logger';
+import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { ensureDatabase, migrate } from '../../src/database/database';
+
+export const ADMIN_KEY = process.env.BOOTSTRAP_API_KEY!;
+
+/** Empties every table and this worker's Redis keys, so a suite starts from a first boot. */
+export async function resetState(): Promise<void> {
+  const url = process.env.DATABASE_URL!;
+  await ensureDatabase(url);
+  await migrate(url);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`);
+    await client.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`);
+  } finally {
+    await client.end();
+  }
+  await flushRedisPrefix();
+}
+
+export async function flushRedisPrefix(prefix = process.env.REDIS_PREFIX!): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL!);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  url: string;
+  /** fetch against the app with the admin key unless another key (or null for none) is given. */
+  request(
+    method: string,
+    path: string,
+    options?: { body?: unknown; key?: string | null; headers?: Record<string, string>; raw?: string; headersOnly?: boolean },
+  ): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+/** A free TCP port, for tests that must know the service URL before it starts (PUBLIC_BASE_URL). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({ ...process.env, ...overrides });
+  const app = await createApp(config, new AppLogger(config.LOG_LEVEL));
+  await app.listen(config.PORT, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    app,
+    config,
+    url,
+    async request(method, path, options = {}) {
+      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+      const key = options.key === undefined ? ADMIN_KEY : options.key;
+      if (key) headers.authorization = `Bearer ${key}`;
+      let body: string | undefined = options.raw;
+      if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      } else if (options.raw !== undefined) {
+        headers['content-type'] ??= 'application/json';
+      }
+      const controller = new AbortController();
+      const res = await fetch(url + path, { method, headers, body, signal: controller.signal });
+      if (options.headersOnly && res.headers.get('content-type')?.startsWith('text/event-stream')) {
+        controller.abort();
+        return { status: res.status, headers: res.headers, body: undefined, text: '' };
+      }
+      const text = await res.text();
+      let parsed: unknown = undefined;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, headers: res.headers, body: parsed, text };
+    },
+    close: () => app.close(),
+  };
+}
