@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { signWebhook } from '@app/client';
+import { DataSource } from 'typeorm';
+import { AppLogger, ComponentLogger } from '../common/app-logger';
+import { AppConfig } from '../config/app-config';
+import { SecretCipher } from '../crypto/secret-cipher';
+import { RedisLock } from '../queues/redis-lock';
+import { JobDispatcher } from '../escalations/job-dispatcher.service';
+
+const BATCH = 50;
+const REQUEST_TIMEOUT_MS = 10_000;
+const MAX_BACKOFF_MS = 3_600_000;
+
+interface ConversationRow {
+  id: string;
+  external_id: string;
+  delivered_seq: number;
+  last_seq: number;
+  delivery_attempts: number;
+  next_delivery_at: Date | null;
+  domain: string;
+  callback_url: string | null;
+  signing_secret: string | null;
+}
+
+interface EventRow {
+  id: string;
+  seq: number;
+  escalation_id: string | null;
+  type: string;
+  data: Record<string, unknown>;
+  occurred_at: Date;
+  created_at: Date;
+}
+
+/** The body POSTed to the bot platform for each event. */
+export function deliveryBody(conversation: ConversationRow, event: EventRow): string {
+  return JSON.stringify({
+    id: `evt_${event.id}`,
+    type: event.type,
+    domain: conversation.domain,
+    conversationId: conversation.id,
+    externalConversationId: conversation.external_id,
+    escalationId: event.escalation_id,
+    seq: event.seq,
+    occurredAt: event.occurred_at.toISOString(),
+    data: event.data,
+  });
+}
+
+/**
+ * Delivers a conversation's events to its domain's callback, signed, strictly in sequence order. A failing callback
+ * holds that conversation only; it is retried with exponential backoff until the event is older than
+ * DELIVERY_MAX_AGE_SECONDS, then recorded as abandoned (still replayable) and the next event goes.
+ */
+@Injectable()
+export class DeliveryService {
+  private readonly log: ComponentLogger;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly cipher: SecretCipher,
+    private readonly lock: RedisLock,
+    private readonly jobs: JobDispatcher,
+    private readonly config: AppConfig,
+    logger: AppLogger,
+  ) {
+    this.log = logger.child('delivery');
+  }
+
+  async deliver(conversationId: string): Promise<void> {
+    const outcome = await this.lock.withLock(`deliver:${conversationId}`, 10_000, () => this.drain(conversationId));
+    if (!outcome.ran) await this.jobs.deliver(conversationId, `busy-${Date.now()}`, 25);
+  }
+
+  private async drain(conversationId: string): Promise<void> {
+    for (;;) {
+      const [conversation]: ConversationRow[] = await this.db.query(
+        `SELECT c.id, c.external_id, c.delivered_seq, c.last_seq, c.delivery_attempts, c.next_delivery_at, d.name AS domain, d.callback_url, d.signing_secret
+           FROM conversations c JOIN domains d ON d.id = c.domain_id WHERE c.id = $1`,
+        [conversationId],
+      );
+      if (!conversation || conversation.delivered_seq >= conversation.last_seq) return;
+      if (conversation.next_delivery_at && conversation.next_delivery_at.getTime() > Date.now()) {
+        await this.jobs.deliver(conversationId, `retry-${conversation.delivered_seq}-${conversation.delivery_attempts}`, conversation.next_delivery_at.getTime() - Date.now());
+        return;
+      }
+      const events: EventRow[] = await this.db.query(
+        `SELECT id, seq, escalation_id, type, data, occurred_at, created_at FROM events WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT ${BATCH}`,
+        [conversationId, conversation.delivered_seq],
+      );
+      if (events.length === 0) return;
+      const secret = conversation.signing_secret ? this.cipher.decrypt(conversation.signing_secret) : null;
+      for (const event of events) {
+        const keepGoing = await this.deliverOne(conversation, event, secret);
+        if (!keepGoing) return;
+        conversation.delivery_attempts = 0;
+      }
+    }
+  }
+
+  /** Returns false when the conversation must wait (a retry is scheduled). */
+  private async deliverOne(conversation: ConversationRow, event: EventRow, secret: string | null): Promise<boolean> {
+    if (!conversation.callback_url) {
+      await this.settle(conversation.id, event, 'no_callback', conversation.delivery_attempts, null, 'domain has no callback URL', 0);
+      return true;
+    }
+    const body = deliveryBody(conversation, event);
+    const webhookId = `evt_${event.id}`;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'chat-gateway-webhooks/1',
+      'webhook-id': webhookId,
+      'webhook-timestamp': String(timestamp),
+    };
+    if (secret) headers['webhook-signature'] = signWebhook(secret, webhookId, timestamp, body);
+    const attempt = conversation.delivery_attempts + 1;
+    const started = Date.now();
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await fetch(conversation.callback_url, { method: 'POST', headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), redirect: 'manual' });
+      status = res.status;
+      await res.arrayBuffer().catch(() => undefined);
+      if (status < 200 || status >= 300) error = `callback answered ${status}`;
+    } catch (failure) {
+      error = (failure as Error).message;
+    }
+    const durationMs = Date.now() - started;
+    if (!error) {
+      await this.settle(conversation.id, event, 'delivered', attempt, status, null, durationMs);
+      return true;
+    }
+    const ageMs = Date.now() - event.created_at.getTime();
+    if (ageMs > this.config.DELIVERY_MAX_AGE_SECONDS * 1000) {
+      this.log.warn('delivery abandoned', { conversationId: conversation.id, seq: event.seq, attempts: attempt, error });
+      await this.settle(conversation.id, event, 'abandoned', attempt, status, error, durationMs);
+      return true;
+    }
+    const delayMs = Math.min(1000 * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+    await this.db.query(
+      `WITH a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5)),
+            e AS (UPDATE events SET delivery_attempts = $2 WHERE id = $1)
+       UPDATE conversations SET delivery_attempts = $2, next_delivery_at = now() + ($6 || ' milliseconds')::interval WHERE id = $7`,
+      [event.id, attempt, status, error.slice(0, 500), durationMs, String(delayMs), conversation.id],
+    );
+    this.log.info('delivery failed; retrying', { conversationId: conversation.id, seq: event.seq, attempt, delayMs, error });
+    await this.jobs.deliver(conversation.id, `retry-${event.seq}-${attempt}`, delayMs);
+    return false;
+  }
+
+  private async settle(
+    conversationId: string,
+    event: EventRow,
+    outcome: 'delivered' | 'abandoned' | 'no_callback',
+    attempt: number,
+    status: number | null,
+    error: string | null,
+    durationMs: number,
+  ): Promise<void> {
+    const recordAttempt = outcome !== 'no_callback';
+    await this.db.query(
+      `WITH a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT $1, $2, $3, $4, $5 WHERE $6),
+            e AS (UPDATE events SET delivery_status = $7, delivery_attempts = $2, delivered_at = CASE WHEN $7 = 'delivered' THEN now() ELSE NULL END WHERE id = $1)
+       UPDATE conversations SET delivered_seq = GREATEST(delivered_seq, $8), delivery_attempts = 0, next_delivery_at = NULL WHERE id = $9`,
+      [event.id, attempt, status, error, durationMs, recordAttempt, outcome, event.seq, conversationId],
+    );
+  }
+}

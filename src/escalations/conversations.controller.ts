@@ -1,0 +1,101 @@
+import { BeforeApplicationShutdown, Controller, Get, Headers, Param, ParseUUIDPipe, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { RequireAuthority } from '../auth/auth.decorators';
+import { ApiErrorResponses } from '../common/api-errors.decorator';
+import { DomainError } from '../common/domain-error';
+import { EscalationQueriesService } from './escalation-queries.service';
+import { ConversationDto, EventDto } from './escalations.dto';
+import { EscalationsService } from './escalations.service';
+import { eventDto } from './escalation-views';
+
+const STREAM_POLL_MS = 200;
+const HEARTBEAT_MS = 15_000;
+
+@ApiTags('conversations')
+@ApiBearerAuth()
+@ApiErrorResponses()
+@Controller('v1')
+export class ConversationsController implements BeforeApplicationShutdown {
+  /** Ends open streams so a shutdown does not wait for clients that never disconnect. */
+  private readonly shuttingDown = new AbortController();
+
+  constructor(
+    private readonly queries: EscalationQueriesService,
+    private readonly escalations: EscalationsService,
+  ) {}
+
+  @Get('conversations/:id')
+  @RequireAuthority('conversations:observe')
+  @ApiOperation({ summary: 'A conversation: who controls it (bot or agent) and how far delivery got' })
+  async conversation(@Param('id', ParseUUIDPipe) id: string): Promise<ConversationDto> {
+    const { conversation: c, domain } = await this.queries.conversation(id);
+    return {
+      id: c.id,
+      domain,
+      externalId: c.externalId,
+      channel: c.channel,
+      control: c.control,
+      closedAt: c.closedAt?.toISOString() ?? null,
+      lastSeq: c.lastSeq,
+      deliveredSeq: c.deliveredSeq,
+    };
+  }
+
+  @Get('conversations/:id/events')
+  @RequireAuthority('conversations:observe')
+  @ApiOperation({ summary: 'Replay the events of a conversation after a sequence number' })
+  @ApiQuery({ name: 'after', required: false, description: 'Sequence number already seen (default 0).' })
+  @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 200.' })
+  async events(@Param('id', ParseUUIDPipe) id: string, @Query('after') after?: string, @Query('limit') limit?: string): Promise<EventDto[]> {
+    const afterSeq = after === undefined ? 0 : Number(after);
+    const max = limit === undefined ? 200 : Number(limit);
+    if (!Number.isInteger(afterSeq) || afterSeq < 0) throw DomainError.validation([{ field: 'after', message: 'must be a non-negative integer' }]);
+    if (!Number.isInteger(max) || max < 1 || max > 1000) throw DomainError.validation([{ field: 'limit', message: 'must be an integer from 1 to 1000' }]);
+    await this.queries.conversation(id);
+    return (await this.escalations.events(id, afterSeq, max)).map(eventDto);
+  }
+
+  @Get('events/stream')
+  @RequireAuthority('conversations:observe')
+  @ApiProduces('text/event-stream')
+  @ApiOperation({ summary: 'Live events of every conversation as server-sent events; resumes after Last-Event-ID' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received (global event id).' })
+  @ApiQuery({ name: 'domain', required: false })
+  @ApiQuery({ name: 'after', required: false, description: 'Start after this global event id (default: only new events).' })
+  async stream(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Headers('last-event-id') lastEventId?: string,
+    @Query('domain') domain?: string,
+    @Query('after') after?: string,
+  ): Promise<void> {
+    const start = lastEventId ?? after;
+    if (start !== undefined && !/^\d{1,18}$/.test(start)) throw DomainError.validation([{ field: 'Last-Event-ID', message: 'must be an event id' }]);
+    let cursor = start ?? (await this.queries.latestEventId());
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(`retry: 2000\n\n`);
+    let open = true;
+    let lastWrite = Date.now();
+    req.on('close', () => (open = false));
+    this.shuttingDown.signal.addEventListener('abort', () => (open = false));
+    while (open) {
+      const events = await this.queries.streamAfter(cursor, domain).catch(() => []);
+      for (const event of events) {
+        res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(eventDto(event))}\n\n`);
+        cursor = String(event.id);
+        lastWrite = Date.now();
+      }
+      if (Date.now() - lastWrite > HEARTBEAT_MS) {
+        res.write(`: keep-alive\n\n`);
+        lastWrite = Date.now();
+      }
+      if (events.length < 500) await new Promise((resolve) => setTimeout(resolve, STREAM_POLL_MS));
+    }
+    res.end();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.shuttingDown.abort();
+  }
+}

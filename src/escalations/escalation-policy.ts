@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AgentOverride, EscalationPolicy, SETTINGS_GROUPS, SettingsValues } from '@app/gateway-sdk';
+import { DataSource, EntityManager } from 'typeorm';
+import { GatewayEntity } from '../database/entities';
+import { GatewayContextFactory } from '../gateways/gateway-context.factory';
+
+const CACHE_MS = 5_000;
+
+/** Finds a behaviour setting by its conventional name in whichever group the gateway type declared it. */
+function pick(settings: SettingsValues, name: string): unknown {
+  for (const group of SETTINGS_GROUPS) if (settings[group]?.[name] !== undefined) return settings[group][name];
+  return undefined;
+}
+
+export function policyFromSettings(settings: SettingsValues): EscalationPolicy {
+  return {
+    transferBackOnAgentClose: pick(settings, 'transferBackOnAgentClose') === true,
+    agentOverride: (pick(settings, 'agentOverride') as AgentOverride) ?? 'agent_name_only',
+    escalationTimeoutSeconds: Number(pick(settings, 'escalationTimeoutSeconds') ?? 600),
+    apiRetry: {
+      maxAttempts: Number(pick(settings, 'apiRetryMaxAttempts') ?? 5),
+      initialDelayMs: Number(pick(settings, 'apiRetryInitialDelayMs') ?? 4200),
+      multiplier: Number(pick(settings, 'apiRetryMultiplier') ?? 2),
+    },
+  };
+}
+
+/** The engine's view of a gateway's behaviour settings (briefly cached; settings change rarely). */
+@Injectable()
+export class EscalationPolicyResolver {
+  private readonly cache = new Map<string, { policy: EscalationPolicy; version: number; until: number }>();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly contexts: GatewayContextFactory,
+  ) {}
+
+  async forGateway(gatewayId: string, em: EntityManager = this.db.manager): Promise<EscalationPolicy> {
+    const cached = this.cache.get(gatewayId);
+    if (cached && cached.until > Date.now()) return cached.policy;
+    const gateway = await em.findOneByOrFail(GatewayEntity, { id: gatewayId });
+    return this.remember(gateway);
+  }
+
+  remember(gateway: GatewayEntity): EscalationPolicy {
+    const policy = policyFromSettings(this.contexts.settings(gateway));
+    this.cache.set(gateway.id, { policy, version: gateway.version, until: Date.now() + CACHE_MS });
+    return policy;
+  }
+}

@@ -1,0 +1,133 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Brackets, DataSource } from 'typeorm';
+import { DomainError } from '../common/domain-error';
+import {
+  ConversationEntity,
+  DomainEntity,
+  EscalationEntity,
+  EscalationTransitionEntity,
+  EventEntity,
+  RelayCommandEntity,
+} from '../database/entities';
+import { EscalationDetailDto, EscalationDto, EscalationPageDto } from './escalations.dto';
+import { escalationDto, eventDto, relayDto } from './escalation-views';
+
+export interface EscalationFilter {
+  state?: string;
+  gatewayId?: string;
+  domain?: string;
+  from?: string;
+  to?: string;
+  page: number;
+  pageSize: number;
+}
+
+/** Read side for operators: lists, details with transcript and transitions, events. */
+@Injectable()
+export class EscalationQueriesService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async list(filter: EscalationFilter): Promise<EscalationPageDto> {
+    const qb = this.db
+      .getRepository(EscalationEntity)
+      .createQueryBuilder('e')
+      .innerJoin(DomainEntity, 'd', 'd.id = e.domain_id')
+      .orderBy('e.created_at', 'DESC')
+      .addOrderBy('e.id', 'ASC');
+    if (filter.state) qb.andWhere('e.state = ANY(:states)', { states: filter.state.split(',') });
+    if (filter.gatewayId) qb.andWhere('e.gateway_id = :gatewayId', { gatewayId: filter.gatewayId });
+    if (filter.domain) qb.andWhere('d.name = :domain', { domain: filter.domain });
+    if (filter.from || filter.to) {
+      qb.andWhere(
+        new Brackets((w) => {
+          if (filter.from) w.andWhere('e.created_at >= :from', { from: filter.from });
+          if (filter.to) w.andWhere('e.created_at < :to', { to: filter.to });
+        }),
+      );
+    }
+    const total = await qb.getCount();
+    const rows = await qb.offset((filter.page - 1) * filter.pageSize).limit(filter.pageSize).getMany();
+    return { items: await this.views(rows), page: filter.page, pageSize: filter.pageSize, total };
+  }
+
+  async get(id: string): Promise<EscalationDto> {
+    const escalation = await this.db.getRepository(EscalationEntity).findOneBy({ id });
+    if (!escalation) throw DomainError.notFound('Escalation', id);
+    return (await this.views([escalation]))[0];
+  }
+
+  async detail(id: string): Promise<EscalationDetailDto> {
+    const base = await this.get(id);
+    const [transitions, events, relay, escalation] = await Promise.all([
+      this.db.getRepository(EscalationTransitionEntity).find({ where: { escalationId: id }, order: { id: 'ASC' } }),
+      this.db.getRepository(EventEntity).find({ where: { escalationId: id }, order: { seq: 'ASC' } }),
+      this.db.getRepository(RelayCommandEntity).find({ where: { escalationId: id }, order: { seq: 'ASC' } }),
+      this.db.getRepository(EscalationEntity).findOneByOrFail({ id }),
+    ]);
+    return {
+      ...base,
+      history: escalation.history,
+      transitions: transitions.map((t) => ({ from: t.fromState, to: t.toState, reason: t.reason, at: t.at.toISOString() })),
+      transcript: events.map(eventDto),
+      relay: relay.map(relayDto),
+    };
+  }
+
+  async conversation(id: string): Promise<{ conversation: ConversationEntity; domain: string }> {
+    const conversation = await this.db.getRepository(ConversationEntity).findOneBy({ id });
+    if (!conversation) throw DomainError.notFound('Conversation', id);
+    const domain = await this.db.getRepository(DomainEntity).findOneByOrFail({ id: conversation.domainId });
+    return { conversation, domain: domain.name };
+  }
+
+  async attachment(escalationId: string, attachmentId: string): Promise<{ name: string; mimeType: string; content: Buffer }> {
+    const [row] = await this.db.query(`SELECT name, mime_type, content FROM attachments WHERE id = $1 AND escalation_id = $2`, [attachmentId, escalationId]);
+    if (!row) throw DomainError.notFound('Attachment', attachmentId);
+    return { name: row.name, mimeType: row.mime_type, content: row.content };
+  }
+
+  /** Events of every conversation after a global id, only from transactions older than any still running. */
+  async streamAfter(lastId: string, domain: string | undefined, limit = 500): Promise<EventEntity[]> {
+    const params: unknown[] = [lastId, limit];
+    let domainFilter = '';
+    if (domain) {
+      params.push(domain);
+      domainFilter = `AND c.domain_id = (SELECT id FROM domains WHERE name = $3)`;
+    }
+    const rows = await this.db.query(
+      `SELECT e.id, e.conversation_id, e.seq, e.escalation_id, e.type, e.data, e.occurred_at, e.delivery_status, e.delivery_attempts
+         FROM events e JOIN conversations c ON c.id = e.conversation_id
+        WHERE e.id > $1 AND e.xact < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ${domainFilter}
+        ORDER BY e.id LIMIT $2`,
+      params,
+    );
+    return rows.map((r: Record<string, unknown>) =>
+      Object.assign(new EventEntity(), {
+        id: String(r.id),
+        conversationId: r.conversation_id,
+        seq: r.seq,
+        escalationId: r.escalation_id,
+        type: r.type,
+        data: r.data,
+        occurredAt: r.occurred_at,
+        deliveryStatus: r.delivery_status,
+        deliveryAttempts: r.delivery_attempts,
+      }),
+    );
+  }
+
+  async latestEventId(): Promise<string> {
+    const [{ max }] = await this.db.query(`SELECT coalesce(max(id), 0)::text AS max FROM events`);
+    return max;
+  }
+
+  private async views(rows: EscalationEntity[]): Promise<EscalationDto[]> {
+    if (rows.length === 0) return [];
+    const conversations = await this.db.getRepository(ConversationEntity).findBy(rows.map((r) => ({ id: r.conversationId })));
+    const domains = await this.db.getRepository(DomainEntity).find();
+    const byConversation = new Map(conversations.map((c) => [c.id, c]));
+    const byDomain = new Map(domains.map((d) => [d.id, d.name]));
+    return rows.map((r) => escalationDto(r, byConversation.get(r.conversationId)!, byDomain.get(r.domainId) ?? ''));
+  }
+}

@@ -1,0 +1,343 @@
+import { Injectable } from '@nestjs/common';
+import {
+  AttachmentRef,
+  ChatGateway,
+  EscalationContext,
+  EscalationRequest,
+  GatewayContext,
+  GatewayError,
+  HistoryEntry,
+  PlatformEvent,
+  PlatformSession,
+  PlatformUpdate,
+  toGatewayError,
+} from '@app/gateway-sdk';
+import { AppLogger, ComponentLogger } from '../common/app-logger';
+import { AppConfig } from '../config/app-config';
+import { checkOutboundUrl } from '../common/url-policy';
+import { EscalationEntity, GatewayEntity, RelayCommandEntity } from '../database/entities';
+import { GatewayContextFactory } from '../gateways/gateway-context.factory';
+import { GatewayRegistry } from '../gateways/gateway-registry';
+import { RedisLock } from '../queues/redis-lock';
+import { EventIngestService, IngestInput } from './event-ingest.service';
+import { EscalationPolicyResolver } from './escalation-policy';
+import { EscalationsRepository } from './escalations.repository';
+import { recoveryFor } from './gateway-recovery';
+import { JobDispatcher } from './job-dispatcher.service';
+
+const serviceEvent = <T extends PlatformEvent['type']>(type: T, key: string, data: Extract<PlatformEvent, { type: T }>['data']): PlatformEvent =>
+  ({ type, key: `svc:${key}`, occurredAt: new Date(), data }) as PlatformEvent;
+
+const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
+
+/** Runs the platform side of escalations: start, relay in order, polling, timeouts, ends. Called by processors. */
+@Injectable()
+export class EscalationRunner {
+  private readonly log: ComponentLogger;
+
+  constructor(
+    private readonly repo: EscalationsRepository,
+    private readonly ingest: EventIngestService,
+    private readonly jobs: JobDispatcher,
+    private readonly registry: GatewayRegistry,
+    private readonly contexts: GatewayContextFactory,
+    private readonly policies: EscalationPolicyResolver,
+    private readonly lock: RedisLock,
+    private readonly config: AppConfig,
+    logger: AppLogger,
+  ) {
+    this.log = logger.child('escalation-runner');
+  }
+
+  /** Records what a platform call reported (and the engine's own decision) and triggers what follows the commit. */
+  async record(escalationId: string, input: IngestInput) {
+    const result = await this.repo.db.transaction((em) => this.ingest.ingestIn(em, escalationId, input));
+    await this.ingest.afterCommit(escalationId, result);
+    return result;
+  }
+
+  async start(escalationId: string): Promise<void> {
+    let escalation = await this.repo.get(escalationId);
+    if (escalation.state !== 'requested' && escalation.state !== 'starting') return;
+    if (escalation.timeoutAt.getTime() <= Date.now()) return this.timeout(escalationId);
+    const attempt = escalation.startAttempts + 1;
+    await this.repo.db.transaction(async (em) => {
+      escalation = await this.repo.lock(escalationId, em);
+      await this.repo.transition(em, escalation, 'starting', `start attempt ${attempt}`, { start_attempts: attempt, next_start_at: null });
+    });
+    if (escalation.state !== 'starting') return;
+    const { gateway, entity } = await this.gatewayOf(escalation);
+    const ctx = this.context(entity, escalation, null);
+    try {
+      const result = await gateway.startEscalation(ctx, await this.requestOf(escalation));
+      const events = [serviceEvent('queued', 'queued', { queueId: escalation.queue ?? undefined }), ...result.events];
+      const outcome = await this.record(escalationId, {
+        events,
+        cursor: result.cursor ?? null,
+        session: result.session,
+        transition: { to: 'queued', reason: 'platform session opened', fields: { platform_conversation_id: result.platformConversationId ?? null } },
+      });
+      if (outcome.state === 'ended' || outcome.state === 'timed_out' || outcome.state === 'failed') {
+        // The escalation ended while the platform call was in flight: do not leave a chat open there.
+        await gateway.endEscalation({ ...ctx, session: result.session }).catch(() => undefined);
+      }
+    } catch (error) {
+      await this.onStartFailure(escalation, toGatewayError(error), attempt);
+    }
+  }
+
+  private async onStartFailure(escalation: EscalationEntity, error: GatewayError, attempt: number): Promise<void> {
+    const policy = await this.policies.forGateway(escalation.gatewayId);
+    const recovery = recoveryFor(error, attempt, policy);
+    this.log.warn('start failed', { escalationId: escalation.id, attempt, code: error.code, error: error.message, recovery: recovery.action });
+    if (recovery.action === 'fail') {
+      await this.record(escalation.id, { events: [serviceEvent('failed', `failed:${attempt}`, { reason: recovery.reason })] });
+      return;
+    }
+    const delayMs = recovery.action === 'retry' ? recovery.delayMs : policy.apiRetry.initialDelayMs;
+    const nextAt = new Date(Date.now() + delayMs);
+    await this.repo.db.transaction(async (em) => {
+      const locked = await this.repo.lock(escalation.id, em);
+      await this.repo.transition(em, locked, 'requested', `start failed (${error.code}): ${error.message}`.slice(0, 500), { next_start_at: nextAt });
+    });
+    if (nextAt < escalation.timeoutAt) await this.jobs.start(escalation.id, attempt + 1, delayMs);
+  }
+
+  /** Sends pending relay commands of one escalation, strictly in order, one drainer at a time. */
+  async relay(escalationId: string): Promise<void> {
+    const outcome = await this.lock.withLock(`relay:${escalationId}`, 10_000, () => this.drain(escalationId));
+    if (!outcome.ran) await this.jobs.relay(escalationId, `busy-${Date.now()}`, 250);
+  }
+
+  private async drain(escalationId: string): Promise<void> {
+    for (;;) {
+      const escalation = await this.repo.get(escalationId);
+      if (escalation.state !== 'queued' && escalation.state !== 'active') return;
+      const command = await this.repo.db.getRepository(RelayCommandEntity).findOne({ where: { escalationId, status: 'pending' }, order: { seq: 'ASC' } });
+      if (!command) return;
+      if (command.nextAttemptAt && command.nextAttemptAt.getTime() > Date.now()) {
+        await this.jobs.relay(escalationId, `retry-${command.seq}-${command.attempts}`, command.nextAttemptAt.getTime() - Date.now());
+        return;
+      }
+      if (command.author === 'bot') {
+        const [{ control }] = await this.repo.db.query(`SELECT control FROM conversations WHERE id = $1`, [escalation.conversationId]);
+        if (control === 'agent') {
+          await this.setCommand(command, 'skipped', 'an agent controls the conversation');
+          continue;
+        }
+      }
+      const { gateway, entity } = await this.gatewayOf(escalation);
+      const ctx = this.context(entity, escalation, this.repo.session(escalation));
+      let update: PlatformUpdate;
+      try {
+        update = await this.execute(gateway, ctx, command);
+      } catch (error) {
+        const handled = await this.onRelayFailure(escalation, command, toGatewayError(error));
+        if (handled === 'stop') return;
+        continue;
+      }
+      await this.setCommand(command, 'sent', null);
+      const extra: PlatformEvent[] = command.kind === 'end' ? [serviceEvent('ended', 'user-end', { by: 'user' })] : [];
+      await this.record(escalationId, { events: [...update.events, ...extra], cursor: update.cursor, session: update.session });
+    }
+  }
+
+  private execute(gateway: ChatGateway, ctx: EscalationContext, command: RelayCommandEntity): Promise<PlatformUpdate> {
+    const payload = command.payload as Record<string, unknown>;
+    switch (command.kind) {
+      case 'message':
+        return gateway.sendMessage(ctx, {
+          id: command.id,
+          text: payload.text as string | undefined,
+          attachments: payload.attachments as AttachmentRef[] | undefined,
+          cards: payload.cards as never,
+        });
+      case 'typing':
+        return gateway.sendTyping(ctx, payload.state === 'started');
+      case 'end':
+        return gateway.endEscalation(ctx);
+      case 'transfer':
+        if (!gateway.transferEscalation) throw new GatewayError('invalid_request', 'this gateway type cannot transfer between queues');
+        return gateway.transferEscalation(ctx, String(payload.queue));
+    }
+  }
+
+  private async onRelayFailure(escalation: EscalationEntity, command: RelayCommandEntity, error: GatewayError): Promise<'stop' | 'next'> {
+    const policy = await this.policies.forGateway(escalation.gatewayId);
+    const attempts = command.attempts + 1;
+    const recovery = recoveryFor(error, attempts, policy);
+    this.log.warn('relay failed', { escalationId: escalation.id, seq: command.seq, kind: command.kind, attempts, code: error.code, recovery: recovery.action });
+    if (recovery.action === 'retry') {
+      const nextAt = new Date(Date.now() + recovery.delayMs);
+      await this.repo.db.query(`UPDATE relay_commands SET attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1`, [command.id, attempts, nextAt, error.message.slice(0, 500)]);
+      await this.jobs.relay(escalation.id, `retry-${command.seq}-${attempts}`, recovery.delayMs);
+      return 'stop';
+    }
+    if (recovery.action === 'session_gone') {
+      if (command.kind === 'end') {
+        await this.setCommand(command, 'sent', 'platform session was already gone');
+        await this.record(escalation.id, { events: [serviceEvent('ended', 'user-end', { by: 'user' })] });
+      } else {
+        await this.setCommand(command, 'failed', error.message);
+        await this.sessionGone(escalation);
+      }
+      return 'stop';
+    }
+    await this.setCommand(command, 'failed', recovery.action === 'fail' ? recovery.reason : error.message);
+    return 'next';
+  }
+
+  /**
+   * Reads new events of one escalation (poll-based gateways). A poll that finds nothing writes nothing. The poller
+   * may hand in what it already holds (the gateway's context with opened settings and a deadline, the decrypted
+   * session) so that a poll decrypts and builds nothing. `changed` says whether the escalation's row was written
+   * (cursor, session, state), i.e. whether a copy of it is stale.
+   */
+  async pollOne(
+    escalation: EscalationEntity,
+    gateway: ChatGateway,
+    entity: GatewayEntity,
+    prepared: { base?: GatewayContext; session?: PlatformSession | null } = {},
+  ): Promise<{ stored: number; changed: boolean }> {
+    if (!gateway.poll) return { stored: 0, changed: false };
+    const session = prepared.session !== undefined ? prepared.session : this.repo.session(escalation);
+    if (!session) return { stored: 0, changed: false };
+    const ctx = prepared.base ? this.contextFrom(prepared.base, escalation, session) : this.context(entity, escalation, session, 10_000);
+    let update: PlatformUpdate;
+    try {
+      update = await gateway.poll(ctx, escalation.cursor);
+    } catch (error) {
+      const gatewayError = toGatewayError(error);
+      if (gatewayError.code === 'session_gone') await this.sessionGone(escalation);
+      else if (gatewayError.code === 'cursor_invalid') await this.record(escalation.id, { events: [], cursor: null });
+      else {
+        if (!gatewayError.retryable) this.log.warn('poll refused', { escalationId: escalation.id, code: gatewayError.code, error: gatewayError.message });
+        return { stored: 0, changed: false };
+      }
+      return { stored: 0, changed: true };
+    }
+    const cursorMoved = update.cursor !== undefined && update.cursor !== escalation.cursor;
+    if (update.events.length === 0 && !cursorMoved && !update.session) return { stored: 0, changed: false };
+    // The platform dropped the session (e.g. GMS flex-disconnect) while the chat still waited for an agent: seed 001
+    // retriggers the escalation instead of ending it. What came before the drop is still recorded.
+    const dropped = update.events.findIndex((e) => e.type === 'ended' && e.data.by === 'system');
+    if (dropped >= 0 && escalation.state === 'queued' && !update.events.slice(0, dropped).some((e) => e.type === 'agent_joined')) {
+      const before = update.events.slice(0, dropped);
+      const result = before.length ? await this.record(escalation.id, { events: before }) : { stored: 0 };
+      await this.sessionGone(escalation);
+      return { stored: result.stored, changed: true };
+    }
+    const result = await this.record(escalation.id, update);
+    return { stored: result.stored, changed: true };
+  }
+
+  /**
+   * The platform lost the session. Before an agent joined, the escalation is retriggered (seed 001); afterwards
+   * the escalation ends and control returns to the bot.
+   */
+  async sessionGone(escalation: EscalationEntity): Promise<void> {
+    const fresh = await this.repo.get(escalation.id);
+    if (fresh.state === 'active') {
+      await this.record(fresh.id, { events: [serviceEvent('ended', `gone:${Date.now()}`, { by: 'system', reason: 'platform session ended' })] });
+      return;
+    }
+    if (fresh.state !== 'queued' && fresh.state !== 'starting') return;
+    await this.repo.db.transaction(async (em) => {
+      const locked = await this.repo.lock(fresh.id, em);
+      await this.repo.transition(em, locked, 'requested', 'platform session lost before an agent joined; retriggering', { session_enc: null, cursor: null });
+    });
+    await this.jobs.start(fresh.id, fresh.startAttempts + 1);
+  }
+
+  async timeout(escalationId: string): Promise<void> {
+    const escalation = await this.repo.get(escalationId);
+    if (!['requested', 'starting', 'queued'].includes(escalation.state)) return;
+    if (escalation.timeoutAt.getTime() > Date.now() + 50) {
+      await this.jobs.timeout(escalationId, escalation.timeoutAt);
+      return;
+    }
+    const session = this.repo.session(escalation);
+    if (session) {
+      const { gateway, entity } = await this.gatewayOf(escalation);
+      await gateway.endEscalation(this.context(entity, escalation, session)).catch((error) => {
+        this.log.warn('could not close the platform session after a timeout', { escalationId, error: (error as Error).message });
+      });
+    }
+    await this.record(escalationId, { events: [serviceEvent('ended', 'timeout', { by: 'timeout', reason: 'no agent joined in time' })] });
+  }
+
+  /** The bot takes the conversation back: end at once (not behind pending relay) and close the platform session. */
+  async steal(escalationId: string, reason: string): Promise<void> {
+    const escalation = await this.repo.get(escalationId);
+    const session = this.repo.session(escalation);
+    await this.record(escalationId, { events: [serviceEvent('ended', `steal:${Date.now()}`, { by: 'system', reason: `taken back by the bot: ${reason}` })] });
+    if (session) {
+      const { gateway, entity } = await this.gatewayOf(escalation);
+      await gateway.endEscalation(this.context(entity, escalation, session)).catch((error) => {
+        this.log.warn('could not close the platform session after a steal', { escalationId, error: (error as Error).message });
+      });
+    }
+  }
+
+  async gatewayOf(escalation: EscalationEntity): Promise<{ gateway: ChatGateway; entity: GatewayEntity }> {
+    const entity = await this.repo.db.getRepository(GatewayEntity).findOneByOrFail({ id: escalation.gatewayId });
+    return { gateway: this.registry.get(entity.type).gateway, entity };
+  }
+
+  context(entity: GatewayEntity, escalation: EscalationEntity, session: EscalationContext['session'], timeoutMs = 30_000): EscalationContext {
+    return this.contextFrom(this.contexts.create(entity, timeoutMs), escalation, session);
+  }
+
+  private contextFrom(base: GatewayContext, escalation: EscalationEntity, session: EscalationContext['session']): EscalationContext {
+    // Spelled out rather than spread: this runs once per poll, thousands of times a second.
+    return {
+      gatewayId: base.gatewayId,
+      settings: base.settings,
+      provisioning: base.provisioning,
+      webhookUrl: base.webhookUrl,
+      logger: base.logger,
+      signal: base.signal,
+      tokens: base.tokens,
+      escalationId: escalation.id,
+      session,
+      readAttachment: (ref) => this.readAttachment(escalation.id, ref),
+    };
+  }
+
+  private async readAttachment(escalationId: string, ref: AttachmentRef): Promise<Buffer> {
+    if (ref.id) {
+      const [row] = await this.repo.db.query(`SELECT content FROM attachments WHERE id = $1 AND escalation_id = $2`, [ref.id, escalationId]);
+      if (!row) throw new GatewayError('invalid_request', `attachment ${ref.id} is not stored`);
+      return row.content as Buffer;
+    }
+    if (!ref.url) throw new GatewayError('invalid_request', 'attachment has neither id nor url');
+    const problem = checkOutboundUrl(ref.url, this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
+    if (problem) throw new GatewayError('invalid_request', `attachment url ${problem}`);
+    const res = await fetch(ref.url, { signal: AbortSignal.timeout(20_000) }).catch((error) => {
+      throw toGatewayError(error);
+    });
+    if (!res.ok) throw new GatewayError(res.status >= 500 ? 'transient' : 'invalid_request', `attachment download answered ${res.status}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (body.length > MAX_ATTACHMENT_BYTES) throw new GatewayError('invalid_request', 'attachment too large');
+    return body;
+  }
+
+  private async requestOf(escalation: EscalationEntity): Promise<EscalationRequest> {
+    const [conversation] = await this.repo.db.query(`SELECT external_id, channel FROM conversations WHERE id = $1`, [escalation.conversationId]);
+    return {
+      escalationId: escalation.id,
+      conversation: { externalId: conversation.external_id, channel: conversation.channel },
+      user: escalation.endUser,
+      attributes: escalation.attributes,
+      history: escalation.history as HistoryEntry[],
+      queue: escalation.queue ?? undefined,
+    };
+  }
+
+  private async setCommand(command: RelayCommandEntity, status: RelayCommandEntity['status'], error: string | null): Promise<void> {
+    await this.repo.db.query(
+      `UPDATE relay_commands SET status = $2, last_error = $3, sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END, attempts = attempts + 1 WHERE id = $1`,
+      [command.id, status, error],
+    );
+  }
+}

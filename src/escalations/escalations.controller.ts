@@ -1,0 +1,148 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentPrincipal, Principal, RequireAuthority } from '../auth/auth.decorators';
+import { ApiErrorResponses } from '../common/api-errors.decorator';
+import { DomainError } from '../common/domain-error';
+import { EscalationQueriesService } from './escalation-queries.service';
+import {
+  AcceptedDto,
+  CreateEscalationDto,
+  EndDto,
+  EscalationDetailDto,
+  EscalationDto,
+  EscalationPageDto,
+  RelayMessageDto,
+  StealDto,
+  TransferDto,
+  TypingDto,
+} from './escalations.dto';
+import { EscalationsService } from './escalations.service';
+
+const accepted = (c: { id: string; seq: number; status: string }): AcceptedDto => ({ id: c.id, seq: c.seq, status: c.status });
+
+function pageOf(value: string | undefined, fallback: number, max: number, field: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw DomainError.validation([{ field, message: `must be an integer from 1 to ${max}` }]);
+  return n;
+}
+
+@ApiTags('escalations')
+@ApiBearerAuth()
+@ApiErrorResponses(409)
+@Controller('v1/escalations')
+export class EscalationsController {
+  constructor(
+    private readonly escalations: EscalationsService,
+    private readonly queries: EscalationQueriesService,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @RequireAuthority('conversations:start')
+  @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'Same key + same body: the same escalation; same key + other body: 409.' })
+  @ApiOperation({ summary: 'Hand a conversation over to a human agent through an escalation gateway' })
+  @ApiResponse({ status: 202, type: EscalationDto })
+  async create(
+    @Body() body: CreateEscalationDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @CurrentPrincipal() who: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<EscalationDto> {
+    if (!key || key.length > 200) throw DomainError.validation([{ field: 'Idempotency-Key', message: 'header is required (1-200 characters)' }]);
+    const { escalation, created } = await this.escalations.create(body, key, who.accountName);
+    res.setHeader('Location', `/v1/escalations/${escalation.id}`);
+    if (!created) res.setHeader('Idempotent-Replayed', 'true');
+    return this.queries.get(escalation.id);
+  }
+
+  @Get()
+  @RequireAuthority('conversations:observe')
+  @ApiOperation({ summary: 'List escalations (newest first; filter by state, gateway, domain, creation time)' })
+  @ApiQuery({ name: 'state', required: false, description: 'One state or several, comma-separated.' })
+  @ApiQuery({ name: 'gatewayId', required: false })
+  @ApiQuery({ name: 'domain', required: false })
+  @ApiQuery({ name: 'from', required: false, description: 'ISO-8601, inclusive.' })
+  @ApiQuery({ name: 'to', required: false, description: 'ISO-8601, exclusive.' })
+  @ApiQuery({ name: 'page', required: false })
+  @ApiQuery({ name: 'pageSize', required: false })
+  list(
+    @Query('state') state?: string,
+    @Query('gatewayId') gatewayId?: string,
+    @Query('domain') domain?: string,
+    @Query('from') from?: string,
+    @Query('to') to?: string,
+    @Query('page') page?: string,
+    @Query('pageSize') pageSize?: string,
+  ): Promise<EscalationPageDto> {
+    for (const [field, value] of [['from', from], ['to', to]] as const) {
+      if (value && Number.isNaN(Date.parse(value))) throw DomainError.validation([{ field, message: 'must be an ISO-8601 time' }]);
+    }
+    if (gatewayId && !/^[0-9a-f-]{36}$/i.test(gatewayId)) throw DomainError.validation([{ field: 'gatewayId', message: 'must be a UUID' }]);
+    return this.queries.list({ state, gatewayId, domain, from, to, page: pageOf(page, 1, 100_000, 'page'), pageSize: pageOf(pageSize, 20, 100, 'pageSize') });
+  }
+
+  @Get(':id')
+  @RequireAuthority('conversations:observe')
+  @ApiOperation({ summary: 'An escalation with its transcript, transitions, history and relay status' })
+  get(@Param('id', ParseUUIDPipe) id: string): Promise<EscalationDetailDto> {
+    return this.queries.detail(id);
+  }
+
+  @Get(':id/attachments/:attachmentId')
+  @RequireAuthority('conversations:observe')
+  @ApiOperation({ summary: 'Download a file of the escalation (sent by the agent or the user)' })
+  @ApiResponse({ status: 200, description: 'The file.' })
+  async attachment(@Param('id', ParseUUIDPipe) id: string, @Param('attachmentId', ParseUUIDPipe) attachmentId: string, @Res() res: Response): Promise<void> {
+    const file = await this.queries.attachment(id, attachmentId);
+    res.setHeader('content-type', file.mimeType);
+    res.setHeader('content-disposition', `attachment; filename="${file.name.replace(/["\\\r\n]/g, '_')}"`);
+    res.send(file.content);
+  }
+
+  @Post(':id/messages')
+  @HttpCode(202)
+  @RequireAuthority('conversations:start')
+  @ApiOperation({ summary: 'Relay a user message to the agent (sent in order; waits until the platform session is ready)' })
+  @ApiResponse({ status: 202, type: AcceptedDto })
+  async message(@Param('id', ParseUUIDPipe) id: string, @Body() body: RelayMessageDto): Promise<AcceptedDto> {
+    return accepted(await this.escalations.relayMessage(id, body));
+  }
+
+  @Post(':id/typing')
+  @HttpCode(202)
+  @RequireAuthority('conversations:start')
+  @ApiOperation({ summary: "Relay the user's typing state" })
+  @ApiResponse({ status: 202, type: AcceptedDto })
+  async typing(@Param('id', ParseUUIDPipe) id: string, @Body() body: TypingDto): Promise<AcceptedDto> {
+    return accepted(await this.escalations.typing(id, body.state));
+  }
+
+  @Post(':id/end')
+  @HttpCode(202)
+  @RequireAuthority('conversations:start')
+  @ApiOperation({ summary: 'The user left: close the platform session after the messages already accepted' })
+  async end(@Param('id', ParseUUIDPipe) id: string, @Body() body: EndDto): Promise<AcceptedDto | { status: 'ended' }> {
+    const command = await this.escalations.end(id, body.reason);
+    return command ? accepted(command) : { status: 'ended' };
+  }
+
+  @Post(':id/transfer')
+  @HttpCode(202)
+  @RequireAuthority('conversations:transfer')
+  @ApiOperation({ summary: 'Move the waiting conversation to another queue (where the gateway type can)' })
+  @ApiResponse({ status: 202, type: AcceptedDto })
+  async transfer(@Param('id', ParseUUIDPipe) id: string, @Body() body: TransferDto): Promise<AcceptedDto> {
+    return accepted(await this.escalations.transfer(id, body.queue));
+  }
+
+  @Post(':id/steal')
+  @HttpCode(200)
+  @RequireAuthority('conversations:steal')
+  @ApiOperation({ summary: 'The bot takes the conversation back now: the escalation ends and control returns to the bot' })
+  async steal(@Param('id', ParseUUIDPipe) id: string, @Body() body: StealDto): Promise<EscalationDto> {
+    await this.escalations.steal(id, body.reason);
+    return this.queries.get(id);
+  }
+}

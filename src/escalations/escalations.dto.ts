@@ -1,0 +1,253 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsDefined,
+  IsEmail,
+  IsIn,
+  IsISO8601,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  IsUUID,
+  Length,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
+
+export class ConversationRefDto {
+  @ApiProperty({ example: 'bot-conv-8812', description: "The bot platform's id of the conversation." })
+  @IsString()
+  @Length(1, 200)
+  externalId: string;
+
+  @ApiProperty({ example: 'webchat', description: 'Channel the end user talks through (teams, twilio-sms, whatsapp, webchat...).' })
+  @IsString()
+  @Length(1, 50)
+  channel: string;
+}
+
+export class EndUserDto {
+  @ApiPropertyOptional({ example: 'Ada' }) @IsOptional() @IsString() @MaxLength(100) firstName?: string;
+  @ApiPropertyOptional({ example: 'Lovelace' }) @IsOptional() @IsString() @MaxLength(100) lastName?: string;
+  @ApiPropertyOptional({ example: 'Ada Lovelace' }) @IsOptional() @IsString() @MaxLength(200) name?: string;
+  @ApiPropertyOptional({ example: 'ada@example.com' }) @IsOptional() @IsEmail() email?: string;
+  @ApiPropertyOptional({ example: '+441234567890' }) @IsOptional() @IsString() @MaxLength(40) phone?: string;
+  @ApiPropertyOptional({ example: 'en' }) @IsOptional() @IsString() @MaxLength(20) language?: string;
+}
+
+export class AttachmentInputDto {
+  @ApiProperty({ example: 'receipt.pdf' }) @IsString() @Length(1, 255) name: string;
+  @ApiProperty({ example: 'application/pdf' }) @IsString() @Length(3, 255) mimeType: string;
+
+  @ApiPropertyOptional({ description: 'Where the file can be fetched (https). Either url or contentBase64.' })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  url?: string;
+
+  @ApiPropertyOptional({ description: 'The file itself, base64 (the whole request stays under 1 MiB).' })
+  @IsOptional()
+  @IsString()
+  contentBase64?: string;
+}
+
+export class CardDto {
+  @ApiProperty({ example: 'application/vnd.microsoft.card.adaptive' }) @IsString() @Length(1, 100) contentType: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) @IsObject() content: Record<string, unknown>;
+}
+
+export class HistoryEntryDto {
+  @ApiProperty({ enum: ['user', 'bot', 'agent', 'system'] }) @IsIn(['user', 'bot', 'agent', 'system']) author: 'user' | 'bot' | 'agent' | 'system';
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(10_000) text?: string;
+
+  @ApiPropertyOptional({ type: [AttachmentInputDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => AttachmentInputDto)
+  attachments?: AttachmentInputDto[];
+
+  @ApiPropertyOptional({ type: [CardDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => CardDto)
+  cards?: CardDto[];
+
+  @ApiProperty({ example: '2026-11-22T10:00:00Z' }) @IsISO8601() time: string;
+}
+
+export class CreateEscalationDto {
+  @ApiProperty({ example: 'acme', description: 'Domain name.' }) @IsString() @Length(1, 100) domain: string;
+  @ApiProperty({ description: 'A deployed escalation gateway of that domain.' }) @IsUUID() gatewayId: string;
+
+  @ApiProperty({ type: ConversationRefDto }) @IsDefined() @ValidateNested() @Type(() => ConversationRefDto) conversation: ConversationRefDto;
+  @ApiProperty({ type: EndUserDto }) @IsDefined() @ValidateNested() @Type(() => EndUserDto) user: EndUserDto;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { Intent: 'balance', Authenticated: 'yes' },
+    description: 'Escalation attributes, sent to the platform as user data.',
+  })
+  @IsOptional()
+  @IsObject()
+  attributes?: Record<string, string>;
+
+  @ApiPropertyOptional({ type: [HistoryEntryDto], description: 'The bot conversation so far (at most 500 entries).' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(500)
+  @ValidateNested({ each: true })
+  @Type(() => HistoryEntryDto)
+  history?: HistoryEntryDto[];
+
+  @ApiPropertyOptional({ description: "Target queue; the gateway's configured queue when absent." })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  queue?: string;
+}
+
+export class RelayMessageDto {
+  @ApiPropertyOptional({ enum: ['user', 'bot'], default: 'user', description: 'Bot-authored messages are refused (409) once an agent controls the conversation.' })
+  @IsOptional()
+  @IsIn(['user', 'bot'])
+  author?: 'user' | 'bot';
+
+  @ApiPropertyOptional({ description: 'Your id of the message; a repeated id is accepted once.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  clientMessageId?: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(20_000) text?: string;
+
+  @ApiPropertyOptional({ type: [AttachmentInputDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => AttachmentInputDto)
+  attachments?: AttachmentInputDto[];
+
+  @ApiPropertyOptional({ type: [CardDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => CardDto)
+  cards?: CardDto[];
+}
+
+export class TypingDto {
+  @ApiProperty({ enum: ['started', 'stopped'] }) @IsIn(['started', 'stopped']) state: 'started' | 'stopped';
+}
+
+export class TransferDto {
+  @ApiProperty({ example: 'billing' }) @IsString() @Length(1, 200) queue: string;
+}
+
+export class StealDto {
+  @ApiPropertyOptional({ description: 'Why the bot takes the conversation back (recorded).' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  reason?: string;
+}
+
+export class EndDto {
+  @ApiPropertyOptional({ description: 'Recorded with the transition.' }) @IsOptional() @IsString() @MaxLength(500) reason?: string;
+}
+
+export class TransitionDto {
+  @ApiPropertyOptional({ nullable: true, type: String }) from: string | null;
+  @ApiProperty() to: string;
+  @ApiProperty() reason: string;
+  @ApiProperty() at: string;
+}
+
+export class RelayCommandDto {
+  @ApiProperty() id: string;
+  @ApiProperty() seq: number;
+  @ApiProperty({ enum: ['message', 'typing', 'end', 'transfer'] }) kind: string;
+  @ApiProperty({ enum: ['user', 'bot'] }) author: string;
+  @ApiProperty({ enum: ['pending', 'sent', 'failed', 'skipped'] }) status: string;
+  @ApiProperty() attempts: number;
+  @ApiPropertyOptional({ nullable: true, type: String }) lastError: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true }) payload: Record<string, unknown>;
+  @ApiProperty() createdAt: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) sentAt: string | null;
+}
+
+export class EscalationDto {
+  @ApiProperty() id: string;
+  @ApiProperty() conversationId: string;
+  @ApiProperty() externalConversationId: string;
+  @ApiProperty() domain: string;
+  @ApiProperty() gatewayId: string;
+  @ApiProperty({ enum: ['requested', 'starting', 'queued', 'active', 'ended', 'failed', 'timed_out'] }) state: string;
+  @ApiProperty({ enum: ['bot', 'agent'] }) control: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) queue: string | null;
+  @ApiPropertyOptional({ nullable: true, type: 'object', additionalProperties: true }) agent: Record<string, unknown> | null;
+  @ApiProperty({ type: 'object', additionalProperties: true }) user: Record<string, string>;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) attributes: Record<string, string>;
+  @ApiPropertyOptional({ nullable: true, type: String }) endedBy: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) endReason: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) failureReason: string | null;
+  @ApiProperty() startAttempts: number;
+  @ApiProperty() timeoutAt: string;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() updatedAt: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) endedAt: string | null;
+}
+
+export class EventDto {
+  @ApiProperty({ description: 'Global event id (the SSE id).' }) id: string;
+  @ApiProperty() conversationId: string;
+  @ApiProperty({ description: 'Per-conversation sequence number, from 1, without gaps.' }) seq: number;
+  @ApiPropertyOptional({ nullable: true, type: String }) escalationId: string | null;
+  @ApiProperty({
+    enum: ['queued', 'agent_joined', 'agent_left', 'agent_message', 'agent_typing_started', 'agent_typing_stopped', 'push_url', 'attachment', 'transferred', 'notice', 'ended', 'failed'],
+  })
+  type: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) data: Record<string, unknown>;
+  @ApiProperty() occurredAt: string;
+  @ApiProperty({ enum: ['pending', 'delivered', 'abandoned', 'no_callback'] }) deliveryStatus: string;
+  @ApiProperty() deliveryAttempts: number;
+}
+
+export class EscalationDetailDto extends EscalationDto {
+  @ApiProperty({ type: [TransitionDto] }) transitions: TransitionDto[];
+  @ApiProperty({ type: [HistoryEntryDto] }) history: unknown[];
+  @ApiProperty({ type: [EventDto], description: 'Events of this escalation, in order.' }) transcript: EventDto[];
+  @ApiProperty({ type: [RelayCommandDto], description: 'User-to-agent relay, in order, with its status.' }) relay: RelayCommandDto[];
+}
+
+export class EscalationPageDto {
+  @ApiProperty({ type: [EscalationDto] }) items: EscalationDto[];
+  @ApiProperty() page: number;
+  @ApiProperty() pageSize: number;
+  @ApiProperty() total: number;
+}
+
+export class AcceptedDto {
+  @ApiProperty() id: string;
+  @ApiProperty() seq: number;
+  @ApiProperty({ enum: ['pending', 'sent', 'failed', 'skipped'] }) status: string;
+}
+
+export class ConversationDto {
+  @ApiProperty() id: string;
+  @ApiProperty() domain: string;
+  @ApiProperty() externalId: string;
+  @ApiProperty() channel: string;
+  @ApiProperty({ enum: ['bot', 'agent'] }) control: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) closedAt: string | null;
+  @ApiProperty() lastSeq: number;
+  @ApiProperty() deliveredSeq: number;
+}

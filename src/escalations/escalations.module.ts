@@ -1,0 +1,51 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { DeliveryService } from '../delivery/delivery.service';
+import { RedisLock } from '../queues/redis-lock';
+import { InboundWebhooksService } from '../webhooks/inbound-webhooks.service';
+import { WebhooksController } from '../webhooks/webhooks.controller';
+import { DeliveriesProcessor } from '../workers/deliveries.processor';
+import { EscalationRequestsProcessor } from '../workers/escalation-requests.processor';
+import { EscalationsProcessor } from '../workers/escalations.processor';
+import { InboundProcessor } from '../workers/inbound.processor';
+import { PollsProcessor } from '../workers/polls.processor';
+import { ConversationsController } from './conversations.controller';
+import { EscalationPolicyResolver } from './escalation-policy';
+import { EscalationQueriesService } from './escalation-queries.service';
+import { EscalationRunner } from './escalation-runner.service';
+import { EscalationsController } from './escalations.controller';
+import { EscalationsRepository } from './escalations.repository';
+import { EscalationsService } from './escalations.service';
+import { EventIngestService } from './event-ingest.service';
+import { JobDispatcher } from './job-dispatcher.service';
+import { PollService } from './poll.service';
+import { ReconcileService } from './reconcile.service';
+
+/** Escalations end to end: intake, engine, delivery, inbound webhooks. Processors run only in the worker role. */
+@Module({})
+export class EscalationsModule {
+  static register(config: AppConfig): DynamicModule {
+    const services = [
+      EscalationsRepository,
+      EscalationPolicyResolver,
+      EventIngestService,
+      EscalationRunner,
+      EscalationsService,
+      EscalationQueriesService,
+      JobDispatcher,
+      RedisLock,
+      DeliveryService,
+      InboundWebhooksService,
+      PollService,
+    ];
+    const workers = config.runsWorker
+      ? [EscalationsProcessor, DeliveriesProcessor, EscalationRequestsProcessor, InboundProcessor, PollsProcessor, ReconcileService]
+      : [];
+    return {
+      module: EscalationsModule,
+      controllers: config.runsApi ? [EscalationsController, ConversationsController, WebhooksController] : [],
+      providers: [...services, ...workers],
+      exports: services,
+    };
+  }
+}

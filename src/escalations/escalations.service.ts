@@ -1,0 +1,234 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../common/domain-error';
+import { DomainEntity, EscalationEntity, EventEntity, GatewayEntity, RelayCommandEntity } from '../database/entities';
+import { GatewayRegistry } from '../gateways/gateway-registry';
+import { EscalationPolicyResolver } from './escalation-policy';
+import { EscalationRunner } from './escalation-runner.service';
+import { EscalationsRepository } from './escalations.repository';
+import { AttachmentInputDto, CreateEscalationDto, RelayMessageDto } from './escalations.dto';
+import { JobDispatcher } from './job-dispatcher.service';
+
+const MAX_INLINE_ATTACHMENT = 768 * 1024;
+
+/** Canonical JSON (sorted keys) so the same body always hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function requestHash(body: unknown): string {
+  return createHash('sha256').update(canonical(body)).digest('hex');
+}
+
+/** Intake (REST and queue) and the relay/control commands integrators send. */
+@Injectable()
+export class EscalationsService {
+  constructor(
+    private readonly repo: EscalationsRepository,
+    private readonly registry: GatewayRegistry,
+    private readonly policies: EscalationPolicyResolver,
+    private readonly jobs: JobDispatcher,
+    private readonly runner: EscalationRunner,
+  ) {}
+
+  /** Creates an escalation, or returns the one an earlier request with the same key and body created. */
+  async create(body: CreateEscalationDto, idempotencyKey: string | null, requestedBy: string): Promise<{ escalation: EscalationEntity; created: boolean }> {
+    const hash = requestHash(body);
+    if (idempotencyKey) {
+      const existing = await this.repo.db.getRepository(EscalationEntity).findOneBy({ requestedBy, idempotencyKey });
+      if (existing) return { escalation: this.checkSameRequest(existing, hash), created: false };
+    }
+    const domain = await this.repo.db.getRepository(DomainEntity).findOneBy({ name: body.domain });
+    if (!domain) throw DomainError.validation([{ field: 'domain', message: `unknown domain '${body.domain}'` }]);
+    const gateway = await this.repo.db.getRepository(GatewayEntity).findOneBy({ id: body.gatewayId });
+    if (!gateway || gateway.domainId !== domain.id) throw DomainError.validation([{ field: 'gatewayId', message: 'no gateway with this id in the domain' }]);
+    const registered = this.registry.find(gateway.type);
+    if (!registered || registered.gateway.definition.kind !== 'escalation') {
+      throw DomainError.validation([{ field: 'gatewayId', message: 'is not an escalation gateway available in this deployment' }]);
+    }
+    if (!gateway.deployed) throw DomainError.validation([{ field: 'gatewayId', message: 'the gateway is not deployed' }]);
+    for (const [key, value] of Object.entries(body.attributes ?? {})) {
+      if (typeof value !== 'string') throw DomainError.validation([{ field: `attributes.${key}`, message: 'must be a string' }]);
+    }
+    const policy = this.policies.remember(gateway);
+    const timeoutAt = new Date(Date.now() + policy.escalationTimeoutSeconds * 1000);
+
+    let escalation: EscalationEntity;
+    try {
+      escalation = await this.repo.db.transaction(async (em) => {
+        const [conversation] = await em.query(
+          `INSERT INTO conversations (domain_id, external_id, channel) VALUES ($1, $2, $3)
+           ON CONFLICT (domain_id, external_id) DO UPDATE SET channel = EXCLUDED.channel, updated_at = now()
+           RETURNING id`,
+          [domain.id, body.conversation.externalId, body.conversation.channel],
+        );
+        const created = await em.save(
+          em.create(EscalationEntity, {
+            conversationId: conversation.id,
+            domainId: domain.id,
+            gatewayId: gateway.id,
+            state: 'requested',
+            idempotencyKey,
+            requestHash: hash,
+            requestedBy,
+            queue: body.queue ?? null,
+            endUser: { ...body.user } as Record<string, string>,
+            attributes: body.attributes ?? {},
+            history: [],
+            startAttempts: 0,
+            timeoutAt,
+            relaySeq: 0,
+          }),
+        );
+        const history = [];
+        for (const entry of body.history ?? []) {
+          history.push({ ...entry, attachments: entry.attachments ? await this.storeAttachments(em, created.id, entry.attachments, 'history') : undefined });
+        }
+        await em.query(`UPDATE escalations SET history = $2 WHERE id = $1`, [created.id, JSON.stringify(history)]);
+        await em.query(`INSERT INTO escalation_transitions (escalation_id, from_state, to_state, reason) VALUES ($1, NULL, 'requested', 'requested')`, [created.id]);
+        return created;
+      });
+    } catch (error) {
+      const constraint = (error as { constraint?: string }).constraint;
+      if (constraint === 'escalations_idempotency_idx' && idempotencyKey) {
+        const existing = await this.repo.db.getRepository(EscalationEntity).findOneByOrFail({ requestedBy, idempotencyKey });
+        return { escalation: this.checkSameRequest(existing, hash), created: false };
+      }
+      if (constraint === 'escalations_one_open_per_conversation_idx') {
+        throw new DomainError('conflict', 'The conversation already has an open escalation');
+      }
+      throw error;
+    }
+    await this.jobs.start(escalation.id, 1);
+    await this.jobs.timeout(escalation.id, escalation.timeoutAt);
+    return { escalation, created: true };
+  }
+
+  private checkSameRequest(existing: EscalationEntity, hash: string): EscalationEntity {
+    if (existing.requestHash !== hash) {
+      throw new DomainError('idempotency_conflict', 'This Idempotency-Key was used with a different request body');
+    }
+    return existing;
+  }
+
+  async relayMessage(escalationId: string, body: RelayMessageDto): Promise<RelayCommandEntity> {
+    if (!body.text && !body.attachments?.length && !body.cards?.length) {
+      throw DomainError.validation([{ field: 'text', message: 'a message needs text, attachments or cards' }]);
+    }
+    return this.append(escalationId, 'message', body.author ?? 'user', body.clientMessageId ?? null, async (em) => ({
+      text: body.text,
+      cards: body.cards,
+      attachments: body.attachments ? await this.storeAttachments(em, escalationId, body.attachments, 'attachments') : undefined,
+    }));
+  }
+
+  typing(escalationId: string, state: 'started' | 'stopped'): Promise<RelayCommandEntity> {
+    return this.append(escalationId, 'typing', 'user', null, async () => ({ state }));
+  }
+
+  async transfer(escalationId: string, queue: string): Promise<RelayCommandEntity> {
+    const escalation = await this.repo.get(escalationId);
+    const { gateway } = await this.runner.gatewayOf(escalation);
+    if (!gateway.definition.capabilities.includes('queue-transfer') || !gateway.transferEscalation) {
+      throw new DomainError('invalid_state', `Gateway type '${gateway.definition.type}' cannot transfer between queues`);
+    }
+    return this.append(escalationId, 'transfer', 'user', null, async () => ({ queue }));
+  }
+
+  /** The user left. Before the platform session exists there is nothing to close: the escalation ends at once. */
+  async end(escalationId: string, reason: string | undefined): Promise<RelayCommandEntity | null> {
+    const escalation = await this.repo.get(escalationId);
+    if (escalation.state === 'requested') {
+      await this.runner.record(escalationId, {
+        events: [{ type: 'ended', key: 'svc:user-end', occurredAt: new Date(), data: { by: 'user', reason } }],
+      });
+      return null;
+    }
+    return this.append(escalationId, 'end', 'user', null, async () => ({ reason }));
+  }
+
+  async steal(escalationId: string, reason: string | undefined): Promise<void> {
+    const escalation = await this.repo.get(escalationId);
+    if (!['requested', 'starting', 'queued', 'active'].includes(escalation.state)) {
+      throw new DomainError('invalid_state', `The escalation is ${escalation.state}`);
+    }
+    await this.runner.steal(escalationId, reason ?? 'no reason given');
+  }
+
+  private async append(
+    escalationId: string,
+    kind: RelayCommandEntity['kind'],
+    author: 'user' | 'bot',
+    clientMessageId: string | null,
+    payloadOf: (em: import('typeorm').EntityManager) => Promise<Record<string, unknown>>,
+  ): Promise<RelayCommandEntity> {
+    const command = await this.repo.db.transaction(async (em) => {
+      const escalation = await this.repo.lock(escalationId, em);
+      if (['ended', 'failed', 'timed_out'].includes(escalation.state)) {
+        throw new DomainError('invalid_state', `The escalation is ${escalation.state}; nothing more can be sent`);
+      }
+      if (clientMessageId) {
+        const existing = await em.findOneBy(RelayCommandEntity, { escalationId, clientMessageId });
+        if (existing) return existing;
+      }
+      if (author === 'bot') {
+        const [{ control }] = await em.query(`SELECT control FROM conversations WHERE id = $1`, [escalation.conversationId]);
+        if (control === 'agent') throw new DomainError('control_conflict', 'An agent controls this conversation; bot messages are refused until the escalation ends');
+      }
+      const [[row]] = await em.query(`UPDATE escalations SET relay_seq = relay_seq + 1 WHERE id = $1 RETURNING relay_seq`, [escalationId]);
+      return em.save(
+        em.create(RelayCommandEntity, {
+          escalationId,
+          seq: row.relay_seq,
+          kind,
+          author,
+          clientMessageId,
+          payload: await payloadOf(em),
+          status: 'pending',
+          attempts: 0,
+        }),
+      );
+    });
+    await this.jobs.relay(escalationId, command.seq);
+    return command;
+  }
+
+  private async storeAttachments(em: import('typeorm').EntityManager, escalationId: string, inputs: AttachmentInputDto[], field: string) {
+    const refs = [];
+    for (const [i, input] of inputs.entries()) {
+      if (!input.url && !input.contentBase64) throw DomainError.validation([{ field: `${field}[${i}]`, message: 'needs url or contentBase64' }]);
+      if (input.contentBase64) {
+        const content = Buffer.from(input.contentBase64, 'base64');
+        if (content.length === 0 || content.length > MAX_INLINE_ATTACHMENT) {
+          throw DomainError.validation([{ field: `${field}[${i}].contentBase64`, message: 'must be non-empty base64 of at most 768 KiB' }]);
+        }
+        const [row] = await em.query(
+          `INSERT INTO attachments (escalation_id, direction, name, mime_type, size, content) VALUES ($1, 'to_agent', $2, $3, $4, $5) RETURNING id`,
+          [escalationId, input.name, input.mimeType, content.length, content],
+        );
+        refs.push({ id: row.id, name: input.name, mimeType: input.mimeType, size: content.length });
+      } else {
+        refs.push({ name: input.name, mimeType: input.mimeType, url: input.url });
+      }
+    }
+    return refs;
+  }
+
+  async events(conversationId: string, after: number, limit: number): Promise<EventEntity[]> {
+    return this.repo.db
+      .getRepository(EventEntity)
+      .createQueryBuilder('e')
+      .where('e.conversation_id = :conversationId AND e.seq > :after', { conversationId, after })
+      .orderBy('e.seq', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+}

@@ -1,0 +1,216 @@
+import { Injectable } from '@nestjs/common';
+import { AgentInfo, AgentOverride, PlatformEvent, PlatformSession } from '@app/gateway-sdk';
+import { EntityManager } from 'typeorm';
+import { DomainError } from '../common/domain-error';
+import { EscalationEntity, EscalationState } from '../database/entities';
+import { MetricsService } from '../metrics/metrics.service';
+import { EscalationPolicyResolver } from './escalation-policy';
+import { EscalationsRepository } from './escalations.repository';
+import { JobDispatcher } from './job-dispatcher.service';
+
+/** What a gateway call reported, plus what the engine itself decided (service events and a forced state). */
+export interface IngestInput {
+  events: PlatformEvent[];
+  cursor?: string | null;
+  session?: PlatformSession;
+  /** A state the engine moves to before applying events (e.g. `queued` after a successful start). */
+  transition?: { to: EscalationState; reason: string; fields?: Record<string, unknown> };
+}
+
+export interface IngestResult {
+  stored: number;
+  state: EscalationState;
+  becameOpenForRelay: boolean;
+  becameFinal: boolean;
+}
+
+const OPEN_FOR_RELAY: EscalationState[] = ['queued', 'active'];
+const FINAL: EscalationState[] = ['ended', 'failed', 'timed_out'];
+
+/**
+ * Stores platform events exactly once, in per-conversation order, and applies their effect on the escalation
+ * (state, control, agent) in the same transaction as the cursor and session, then schedules delivery.
+ */
+@Injectable()
+export class EventIngestService {
+  constructor(
+    private readonly repo: EscalationsRepository,
+    private readonly policies: EscalationPolicyResolver,
+    private readonly jobs: JobDispatcher,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** Stores and applies `input` inside the caller's transaction; the caller calls `afterCommit` once it committed. */
+  async ingestIn(em: EntityManager, escalationId: string, input: IngestInput): Promise<IngestResult & { conversationId: string; lastSeq: number }> {
+    // The conversation row lock orders every writer of this conversation's sequence (taken first, always, so two
+    // writers cannot lock the escalation and the conversation in opposite orders).
+    const [conversation] = await em.query(
+      `SELECT c.id, c.last_seq, c.control FROM conversations c JOIN escalations e ON e.conversation_id = c.id WHERE e.id = $1 FOR UPDATE OF c`,
+      [escalationId],
+    );
+    if (!conversation) throw DomainError.notFound('Escalation', escalationId);
+    const fresh = await this.repo.lock(escalationId, em);
+    const before = fresh.state;
+    const policy = await this.policies.forGateway(fresh.gatewayId, em);
+
+    if (input.transition) await this.repo.transition(em, fresh, input.transition.to, input.transition.reason, input.transition.fields);
+
+    const keys = input.events.map((e) => e.key);
+    const seen = new Set<string>(
+      keys.length
+        ? (await em.query(`SELECT platform_key FROM events WHERE escalation_id = $1 AND platform_key = ANY($2)`, [escalationId, keys])).map(
+            (r: { platform_key: string }) => r.platform_key,
+          )
+        : [],
+    );
+    const directory = new Map<string, string>();
+    if (policy.agentOverride === 'lookup_agent_by_email' && input.events.some((e) => 'agent' in (e.data as object))) {
+      for (const row of await em.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1`, [fresh.domainId])) directory.set(row.email, row.display_name);
+    }
+    let seq: number = conversation.last_seq;
+    let control: 'bot' | 'agent' = conversation.control;
+    let closed = false;
+    const rows: unknown[][] = [];
+    for (const event of input.events) {
+      if (seen.has(event.key)) continue;
+      seen.add(event.key);
+      const data = await this.prepareData(em, fresh, event, policy.agentOverride, directory);
+      const effect = await this.applyEffect(em, fresh, event, policy.transferBackOnAgentClose);
+      if (effect.control) control = effect.control;
+      if (effect.closeConversation) closed = true;
+      if (effect.extra) Object.assign(data, effect.extra);
+      seq += 1;
+      rows.push([fresh.conversationId, seq, escalationId, event.type, JSON.stringify(data), event.key, event.occurredAt]);
+      this.metrics.eventsStored.inc({ type: event.type });
+    }
+    if (rows.length) {
+      const placeholders = rows.map((_, i) => `($${i * 7 + 1}, $${i * 7 + 2}, $${i * 7 + 3}, $${i * 7 + 4}, $${i * 7 + 5}::jsonb, $${i * 7 + 6}, $${i * 7 + 7})`);
+      await em.query(
+        `INSERT INTO events (conversation_id, seq, escalation_id, type, data, platform_key, occurred_at) VALUES ${placeholders.join(', ')}`,
+        rows.flat(),
+      );
+    }
+    const sets: string[] = [];
+    const values: unknown[] = [escalationId];
+    if (input.cursor !== undefined && input.cursor !== fresh.cursor) {
+      values.push(input.cursor);
+      sets.push(`cursor = $${values.length}`);
+    }
+    if (input.session) {
+      const merged = { ...(this.repo.session(fresh) ?? {}), ...input.session };
+      values.push(this.repo.sealSession(merged));
+      sets.push(`session_enc = $${values.length}`);
+    }
+    if (sets.length) await em.query(`UPDATE escalations SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, values);
+    if (rows.length || control !== conversation.control || closed) {
+      await em.query(
+        `UPDATE conversations SET last_seq = $2, control = $3, closed_at = CASE WHEN $4 THEN now() ELSE closed_at END, updated_at = now() WHERE id = $1`,
+        [fresh.conversationId, seq, control, closed],
+      );
+    }
+    if (FINAL.includes(fresh.state) && !FINAL.includes(before)) {
+      await em.query(
+        `UPDATE relay_commands SET status = 'skipped', last_error = 'escalation ended before it was sent' WHERE escalation_id = $1 AND status = 'pending'`,
+        [escalationId],
+      );
+    }
+    return {
+      stored: rows.length,
+      state: fresh.state,
+      becameOpenForRelay: OPEN_FOR_RELAY.includes(fresh.state) && !OPEN_FOR_RELAY.includes(before),
+      becameFinal: FINAL.includes(fresh.state) && !FINAL.includes(before),
+      conversationId: fresh.conversationId,
+      lastSeq: seq,
+    };
+  }
+
+  /** Work that must follow the commit: delivery of stored events, relay of messages that waited for the session. */
+  async afterCommit(escalationId: string, result: IngestResult & { conversationId: string; lastSeq: number }): Promise<void> {
+    if (result.stored > 0) await this.jobs.deliver(result.conversationId, result.lastSeq);
+    if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
+  }
+
+  private async prepareData(
+    em: EntityManager,
+    escalation: EscalationEntity,
+    event: PlatformEvent,
+    override: AgentOverride,
+    directory: Map<string, string>,
+  ): Promise<Record<string, unknown>> {
+    const data: Record<string, unknown> = { ...(event.data as Record<string, unknown>) };
+    if ('agent' in data && data.agent) data.agent = this.displayAgent(data.agent as AgentInfo, override, directory);
+    if (event.type === 'attachment') {
+      const file = event.data.attachment;
+      const [row] = await em.query(
+        `INSERT INTO attachments (escalation_id, direction, name, mime_type, size, content) VALUES ($1, 'from_agent', $2, $3, $4, $5) RETURNING id`,
+        [escalation.id, file.name, file.mimeType, file.content.length, file.content],
+      );
+      data.attachment = { id: row.id, name: file.name, mimeType: file.mimeType, size: file.content.length, url: `/v1/escalations/${escalation.id}/attachments/${row.id}` };
+    }
+    return data;
+  }
+
+  /**
+   * Agent Override (seed 001): what the bot platform is told about the agent's name. "Lookup Agent by Email" looks
+   * the agent's e-mail (or, when the platform reports none, a name that is an e-mail address) up in the domain's
+   * agent directory and falls back to the platform's name.
+   */
+  private displayAgent(agent: AgentInfo, override: AgentOverride, directory: Map<string, string>): Record<string, unknown> {
+    switch (override) {
+      case 'none':
+        return { id: agent.id ?? null, displayName: null };
+      case 'lookup_agent_by_email': {
+        const email = (agent.email ?? (agent.name?.includes('@') ? agent.name : undefined))?.toLowerCase();
+        const found = email ? directory.get(email) : undefined;
+        return { id: agent.id ?? null, email: email ?? null, displayName: found ?? agent.name ?? null, directoryMatch: found !== undefined };
+      }
+      default:
+        return { id: agent.id ?? null, displayName: agent.name ?? null };
+    }
+  }
+
+  private async applyEffect(
+    em: EntityManager,
+    escalation: EscalationEntity,
+    event: PlatformEvent,
+    transferBack: boolean,
+  ): Promise<{ control?: 'bot' | 'agent'; closeConversation?: boolean; extra?: Record<string, unknown> }> {
+    switch (event.type) {
+      case 'queued': {
+        const queue = event.data.queueId ?? event.data.queueName ?? escalation.queue;
+        const changed = escalation.state === 'queued' && queue !== escalation.queue;
+        if (escalation.state !== 'queued' || changed) {
+          const reason = escalation.state === 'active' ? 'transferred by agent' : changed ? 'queue changed' : 'queued on the platform';
+          await this.repo.transition(em, escalation, 'queued', reason, { queue: queue ?? null });
+          escalation.queue = queue ?? null;
+        }
+        return {};
+      }
+      case 'agent_joined':
+        await this.repo.transition(em, escalation, 'active', 'agent joined', { agent: JSON.stringify(event.data.agent) });
+        return { control: 'agent' };
+      case 'transferred':
+        if (escalation.state === 'active') await this.repo.transition(em, escalation, 'queued', 'transferred', { queue: event.data.toQueueId ?? escalation.queue });
+        return {};
+      case 'ended': {
+        const by = event.data.by;
+        const moved = await this.repo.transition(em, escalation, by === 'timeout' ? 'timed_out' : 'ended', `ended by ${by}${event.data.reason ? `: ${event.data.reason}` : ''}`, {
+          ended_by: by,
+          end_reason: event.data.reason ?? null,
+        });
+        if (!moved) return {};
+        // Seed 001: when the agent closes, control returns to the bot if "transfer back" is on; otherwise the
+        // conversation is closed. A user who left closes it too; a timeout or a system end hands it back.
+        const closes = (by === 'agent' && !transferBack) || by === 'user';
+        return { control: 'bot', closeConversation: closes, extra: { controlReturnedToBot: !closes, conversationClosed: closes } };
+      }
+      case 'failed': {
+        const moved = await this.repo.transition(em, escalation, 'failed', event.data.reason, { failure_reason: event.data.reason });
+        return moved ? { control: 'bot', extra: { controlReturnedToBot: true } } : {};
+      }
+      default:
+        return {};
+    }
+  }
+}
+

@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { JobsOptions, Queue } from 'bullmq';
+import { requestContext } from '../common/request-context';
+import { JOBS, QUEUES } from '../queues/queues';
+
+// BullMQ refuses ':' in custom ids; '.' separates the parts of ours.
+const jobId = (...parts: (string | number)[]) => parts.join('.');
+/** A platform's conversation id as a job id part. */
+const safeId = (platformConversationId: string) => platformConversationId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
+
+const DEFAULTS: JobsOptions = {
+  removeOnComplete: { age: 3600, count: 5000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+  // Unexpected errors (a database hiccup) are retried by BullMQ; platform failures are scheduled by the engine.
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 500 },
+};
+
+/** Every enqueue of the engine, with deterministic job ids so a repeated enqueue is a no-op while the job exists. */
+@Injectable()
+export class JobDispatcher {
+  constructor(
+    @InjectQueue(QUEUES.escalations) private readonly escalations: Queue,
+    @InjectQueue(QUEUES.deliveries) private readonly deliveries: Queue,
+    @InjectQueue(QUEUES.inbound) private readonly inbound: Queue,
+  ) {}
+
+  private meta() {
+    return { correlationId: requestContext.correlationId() };
+  }
+
+  start(escalationId: string, attempt: number, delayMs = 0): Promise<unknown> {
+    return this.escalations.add(JOBS.start, { escalationId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('start', escalationId, attempt), delay: delayMs });
+  }
+
+  /** `token` distinguishes triggers (a command seq, a retry attempt, a reconcile pass). */
+  relay(escalationId: string, token: string | number, delayMs = 0): Promise<unknown> {
+    return this.escalations.add(JOBS.relay, { escalationId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('relay', escalationId, token), delay: delayMs });
+  }
+
+  timeout(escalationId: string, at: Date): Promise<unknown> {
+    const delay = Math.max(0, at.getTime() - Date.now());
+    return this.escalations.add(JOBS.timeout, { escalationId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('timeout', escalationId, at.getTime()), delay });
+  }
+
+  deliver(conversationId: string, token: string | number, delayMs = 0): Promise<unknown> {
+    return this.deliveries.add(JOBS.deliver, { conversationId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('deliver', conversationId, token), delay: delayMs });
+  }
+
+  deliverMany(items: { conversationId: string; token: string | number }[]): Promise<unknown> {
+    if (items.length === 0) return Promise.resolve();
+    return this.deliveries.addBulk(
+      items.map(({ conversationId, token }) => ({
+        name: JOBS.deliver,
+        data: { conversationId, ...this.meta() },
+        opts: { ...DEFAULTS, jobId: jobId('deliver', conversationId, token) },
+      })),
+    );
+  }
+
+  /** One sweep per gateway and trigger: it adds a drain job for each conversation with stored deliveries. */
+  inboundSweep(gatewayId: string, delayMs: number, token: string): Promise<unknown> {
+    return this.inbound.add(
+      JOBS.inbound,
+      { gatewayId, platformConversationId: null, ...this.meta() },
+      { ...DEFAULTS, jobId: jobId('inbound-sweep', gatewayId, token), delay: delayMs },
+    );
+  }
+
+  /** Drain jobs for several conversations of one gateway at once (one Redis round trip). */
+  inboundWebhookMany(gatewayId: string, platformConversationIds: string[], token: string): Promise<unknown> {
+    if (platformConversationIds.length === 0) return Promise.resolve();
+    return this.inbound.addBulk(
+      platformConversationIds.map((platformConversationId) => ({
+        name: JOBS.inbound,
+        data: { gatewayId, platformConversationId, ...this.meta() },
+        opts: { ...DEFAULTS, jobId: jobId('inbound', gatewayId, safeId(platformConversationId), token) },
+      })),
+    );
+  }
+
+  /** One drain job per platform conversation and trigger; the drain itself is idempotent. */
+  inboundWebhook(gatewayId: string, platformConversationId: string, delayMs = 0, token: string = `${Date.now()}`): Promise<unknown> {
+    return this.inbound.add(
+      JOBS.inbound,
+      { gatewayId, platformConversationId, ...this.meta() },
+      { ...DEFAULTS, jobId: jobId('inbound', gatewayId, safeId(platformConversationId), token), delay: delayMs },
+    );
+  }
+}

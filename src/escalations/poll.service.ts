@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { ChatGateway, GatewayContext, PlatformSession } from '@app/gateway-sdk';
+import { DataSource } from 'typeorm';
+import { Counter, Histogram } from 'prom-client';
+import { AppLogger, ComponentLogger } from '../common/app-logger';
+import { AppConfig } from '../config/app-config';
+import { EscalationEntity, GatewayEntity } from '../database/entities';
+import { GatewayContextFactory } from '../gateways/gateway-context.factory';
+import { GatewayRegistry } from '../gateways/gateway-registry';
+import { MetricsService } from '../metrics/metrics.service';
+import { RedisConnection } from '../queues/redis-connection';
+import { EscalationsRepository } from './escalations.repository';
+import { EscalationRunner } from './escalation-runner.service';
+import { PollRow, sameRow, ShardSchedule, shardRange, spreadOffset } from './poll-schedule';
+
+/** A gateway as the poller needs it: settings opened and its context built once, not per poll. */
+interface GatewayPlan {
+  entity: GatewayEntity;
+  gateway: ChatGateway;
+  /** The gateway's call context; each dispatch slice gives it a fresh deadline. */
+  base: GatewayContext;
+  intervalMs: number;
+  /** Bumped whenever the interval changes, so every shard reschedules the gateway's chats once. */
+  revision: number;
+  until: number;
+}
+
+/** Renews the lease when this worker holds it (1), takes it when free (2), or reports another holder (0). */
+const LEASE = `local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
+if not holder then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
+return 0`;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+const COLUMNS = 'id, gateway_id, conversation_id, state, cursor, session_enc, start_attempts';
+const POLLABLE = `state IN ('queued', 'active') AND session_enc IS NOT NULL`;
+/** Gateway settings are re-read this often, so an operator's change reaches the poller without a restart. */
+const GATEWAY_TTL_MS = 5_000;
+/** Polls due within this many ms are started together: one timer per slice instead of one per chat. */
+const SLICE_MS = 4;
+/** A worker holding more than its share of shards gives one up after holding it at least this long (no flapping). */
+const MIN_HOLD_MS = 30_000;
+/** Polling stops this long before the lease would expire unless a tick renewed it. */
+const LEASE_MARGIN_MS = 1_000;
+/** Deadline of one poll (the platform call and the recording of what it found). */
+const POLL_TIMEOUT_MS = 10_000;
+
+/**
+ * Batched polling of poll-based platforms (see docs/polling.md for the measurements behind it).
+ *
+ * Escalations are split into POLL_SHARDS id ranges. One BullMQ job per shard and tick (job schedulers upserted by the
+ * reconcile step) takes or renews the shard's lease in Redis and re-reads the shard's chats from PostgreSQL; between
+ * ticks this worker polls each chat when its gateway's interval has passed since its last poll, from an in-process
+ * schedule, so a poll is not late by a tick. The lease (a Redis key with a TTL, renewed every tick) keeps a shard on
+ * one worker at a time; the last-poll times are written to a Redis hash every tick so the next holder continues the
+ * rhythm; a poll that finds nothing writes nothing to PostgreSQL.
+ */
+@Injectable()
+export class PollService implements OnApplicationShutdown {
+  private readonly log: ComponentLogger;
+  private readonly lateness: Histogram;
+  private readonly outcomes: Record<'events' | 'empty' | 'error', { inc(): void }>;
+  private readonly token = randomUUID();
+  private readonly shards = new Map<number, ShardSchedule>();
+  private readonly plans = new Map<string, GatewayPlan>();
+  private readonly leaseMs: number;
+  private planRevision = 0;
+  private workers = 1;
+  private heartbeatAt = 0;
+  private stopped = false;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly runner: EscalationRunner,
+    private readonly repo: EscalationsRepository,
+    private readonly registry: GatewayRegistry,
+    private readonly contexts: GatewayContextFactory,
+    private readonly redis: RedisConnection,
+    private readonly config: AppConfig,
+    metrics: MetricsService,
+    logger: AppLogger,
+  ) {
+    this.log = logger.child('polls');
+    // A worker that dies stops polling its shards; another takes them over when the lease expires, well within
+    // GMS's flex-disconnect timeout (45 s by default).
+    this.leaseMs = Math.max(5_000, 5 * config.POLL_TICK_MS);
+    this.lateness = new Histogram({
+      name: 'chat_gateway_poll_lateness_seconds',
+      help: 'How late a chat was polled after its polling interval had passed',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: [metrics.registry],
+    });
+    const polls = new Counter({ name: 'chat_gateway_polls_total', help: 'Platform polls by outcome', labelNames: ['outcome'], registers: [metrics.registry] });
+    this.outcomes = { events: polls.labels('events'), empty: polls.labels('empty'), error: polls.labels('error') };
+  }
+
+  /** One tick of one shard: lease, chat list, last-poll times to Redis. The polls themselves run on their own clock. */
+  async tick(shard: number): Promise<{ polled: number; stored: number }> {
+    if (this.stopped) return { polled: 0, stored: 0 };
+    let state = this.shards.get(shard);
+    const leaseKey = this.redis.key('lock', `poll-shard:${this.config.POLL_SHARDS}:${shard}`);
+    const hashKey = this.redis.key('poll', String(shard));
+    const started = Date.now();
+    await this.heartbeat(started);
+    if (state && this.overShare() && started - state.acquiredAt > MIN_HOLD_MS && state.busy.size === 0) {
+      // More workers than when this one took its shards: give this one up for a worker with fewer.
+      await this.release(shard, state);
+      return { polled: 0, stored: 0 };
+    }
+    const lease = Number(await this.redis.client.eval(LEASE, 1, leaseKey, this.token, String(this.leaseMs)));
+    if (lease === 0) {
+      if (state) this.drop(shard, state);
+      return { polled: 0, stored: 0 };
+    }
+    if (lease === 2 || !state) {
+      // Continue the rhythm of the previous holder; keep our own later times if we held the shard before (after a
+      // Redis flush, or a lease that lapsed while ticks were late).
+      const saved = await this.redis.client.hgetall(hashKey);
+      if (!state) {
+        state = new ShardSchedule();
+        this.shards.set(shard, state);
+      }
+      state.acquiredAt = started;
+      for (const [id, at] of Object.entries(saved)) {
+        const known = state.lastPolled.get(id);
+        if (known === undefined || known < Number(at)) state.lastPolled.set(id, Number(at));
+      }
+    }
+    state.leaseUntil = started + this.leaseMs - LEASE_MARGIN_MS;
+
+    const rows = await this.readShard(shard);
+    await this.refreshPlans(rows);
+    const retimed = new Set<string>();
+    for (const gatewayId of new Set(rows.map((row) => row.gateway_id))) {
+      const revision = this.plans.get(gatewayId)?.revision;
+      if (revision !== undefined && state.planRevisions.get(gatewayId) !== revision) {
+        if (state.planRevisions.has(gatewayId)) retimed.add(gatewayId);
+        state.planRevisions.set(gatewayId, revision);
+      }
+    }
+    const now = Date.now();
+    const next = new Map<string, PollRow>();
+    for (const row of rows) {
+      const plan = this.plans.get(row.gateway_id);
+      if (!plan) continue;
+      const dirtySince = state.dirty.get(row.id);
+      // A poll that finished after this read began may have moved the cursor: keep re-reading that row on demand.
+      if (dirtySince === undefined || dirtySince < started) state.dirty.delete(row.id);
+      // Keep the row object this worker already holds when nothing changed: a fresh copy every tick would outlive
+      // a young-generation collection and be promoted, thousands a second.
+      const held = state.rows.get(row.id);
+      next.set(row.id, held && sameRow(held, row) ? held : row);
+      if (state.busy.has(row.id) || (state.dueAt.has(row.id) && !retimed.has(row.gateway_id))) continue;
+      // New to this worker, or its gateway's polling interval changed: (re)schedule it.
+      const last = state.lastPolled.get(row.id);
+      state.schedule(row.id, last !== undefined ? last + plan.intervalMs : now + spreadOffset(row.id, plan.intervalMs));
+    }
+    const gone = [...state.rows.keys(), ...state.lastPolled.keys()].filter((id) => !next.has(id));
+    for (const id of gone) state.forget(id);
+    state.rows = next;
+
+    const pipeline = this.redis.client.pipeline();
+    const unsaved = state.takeUnsaved();
+    if (unsaved.length) pipeline.hset(hashKey, ...unsaved);
+    if (gone.length) pipeline.hdel(hashKey, ...new Set(gone));
+    pipeline.pexpire(hashKey, 3_600_000);
+    await pipeline.exec();
+    this.wake(shard, state);
+
+    const result = { polled: state.polled, stored: state.stored };
+    state.polled = 0;
+    state.stored = 0;
+    return result;
+  }
+
+  /** Counts the workers polling (each notes itself in a Redis sorted set about once a second). */
+  private async heartbeat(now: number): Promise<void> {
+    if (now - this.heartbeatAt < 1_000) return;
+    this.heartbeatAt = now;
+    const key = this.redis.key('poll-workers');
+    const replies = await this.redis.client
+      .pipeline()
+      .zadd(key, now, this.token)
+      .zremrangebyscore(key, '-inf', now - 2 * this.leaseMs)
+      .zcard(key)
+      .pexpire(key, 3_600_000)
+      .exec();
+    this.workers = Math.max(1, Number(replies?.[2]?.[1] ?? 1));
+  }
+
+  private overShare(): boolean {
+    return this.shards.size > Math.ceil(this.config.POLL_SHARDS / this.workers);
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    void this.redis.client.zrem(this.redis.key('poll-workers'), this.token).catch(() => undefined);
+    const releases = [...this.shards].map(([shard, state]) => this.release(shard, state).catch(() => undefined));
+    // Redis may be gone already; a lease that is not released expires by itself.
+    return Promise.race([Promise.all(releases).then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]);
+  }
+
+  private readShard(shard: number): Promise<PollRow[]> {
+    const { from, to } = shardRange(shard, this.config.POLL_SHARDS);
+    return to
+      ? this.db.query(`SELECT ${COLUMNS} FROM escalations WHERE ${POLLABLE} AND id >= $1 AND id < $2`, [from, to])
+      : this.db.query(`SELECT ${COLUMNS} FROM escalations WHERE ${POLLABLE} AND id >= $1`, [from]);
+  }
+
+  /** Starts every chat of the shard that is due, then sleeps until the next one is (at most one timer per shard). */
+  private run(shard: number, state: ShardSchedule): void {
+    state.stop();
+    if (this.stopped || this.shards.get(shard) !== state) return;
+    const now = Date.now();
+    // Past the lease's safe end without a renewal (ticks stopped, or this process stalled): another worker may hold
+    // the shard by now, so poll nothing until a tick renews the lease.
+    if (now >= state.leaseUntil) return;
+    // Polls started together share one deadline (one timer) and one context per gateway.
+    let signal: AbortSignal | undefined;
+    const bases = new Map<string, GatewayContext>();
+    while (state.heap.size && state.busy.size < this.config.POLL_CONCURRENCY && state.heap.peek() <= now + SLICE_MS / 2) {
+      const due = state.heap.peek();
+      const id = state.heap.topId();
+      state.heap.pop();
+      const row = state.rows.get(id);
+      const plan = row && this.plans.get(row.gateway_id);
+      if (state.dueAt.get(id) !== due || !plan) continue;
+      state.dueAt.delete(id);
+      let base = bases.get(plan.entity.id);
+      if (!base) {
+        if (!signal) {
+          signal = AbortSignal.timeout(POLL_TIMEOUT_MS);
+          // Every poll of the slice listens to it: not a listener leak.
+          setMaxListeners(0, signal);
+        }
+        base = { ...plan.base, signal }; // once per gateway and slice, not per poll
+        bases.set(plan.entity.id, base);
+      }
+      this.start(shard, state, id, due, now, plan, base);
+    }
+    this.wake(shard, state);
+  }
+
+  private wake(shard: number, state: ShardSchedule): void {
+    if (this.stopped || !state.heap.size || state.busy.size >= this.config.POLL_CONCURRENCY) return;
+    const now = Date.now();
+    const at = Math.max(state.heap.peek(), now + 1);
+    if (state.timer && state.wakeAt <= at) return;
+    state.stop();
+    state.wakeAt = at;
+    state.timer = setTimeout(() => this.run(shard, state), at - now);
+    state.timer.unref();
+  }
+
+  private start(shard: number, state: ShardSchedule, id: string, due: number, now: number, plan: GatewayPlan, base: GatewayContext): void {
+    if (state.lastPolled.has(id)) this.lateness.observe(Math.max(0, now - due) / 1000);
+    state.busy.add(id);
+    state.lastPolled.set(id, now);
+    state.unsaved.add(id);
+    state.polled++;
+    void this.pollChat(state, id, plan, base).finally(() => {
+      state.busy.delete(id);
+      if (this.shards.get(shard) !== state || !state.rows.has(id)) return;
+      if (!state.dueAt.has(id)) state.schedule(id, now + (this.plans.get(plan.entity.id) ?? plan).intervalMs);
+      this.wake(shard, state);
+    });
+  }
+
+  private async pollChat(state: ShardSchedule, id: string, plan: GatewayPlan, base: GatewayContext): Promise<void> {
+    try {
+      let row = state.rows.get(id)!;
+      if (state.dirty.has(id)) {
+        const [fresh] = (await this.db.query(`SELECT ${COLUMNS} FROM escalations WHERE id = $1 AND ${POLLABLE}`, [id])) as PollRow[];
+        if (!fresh) {
+          state.forget(id);
+          return;
+        }
+        row = fresh;
+        state.rows.set(id, fresh);
+        state.dirty.delete(id);
+      }
+      const escalation = Object.assign(new EscalationEntity(), {
+        id: row.id,
+        gatewayId: row.gateway_id,
+        conversationId: row.conversation_id,
+        state: row.state,
+        cursor: row.cursor,
+        sessionEnc: row.session_enc,
+        startAttempts: row.start_attempts,
+      });
+      const outcome = await this.runner.pollOne(escalation, plan.gateway, plan.entity, { base, session: this.sessionOf(state, row, escalation) });
+      state.stored += outcome.stored;
+      if (outcome.changed) state.dirty.set(id, Date.now());
+      this.outcomes[outcome.stored > 0 ? 'events' : 'empty'].inc();
+    } catch (error) {
+      state.dirty.set(id, Date.now());
+      this.outcomes.error.inc();
+      this.log.warn('poll failed', { escalationId: id, error: (error as Error).message });
+    }
+  }
+
+  /** The decrypted session, decrypted again only when the stored one changed. */
+  private sessionOf(state: ShardSchedule, row: PollRow, escalation: EscalationEntity): PlatformSession | null {
+    const cached = state.sessions.get(row.id);
+    if (cached && cached.enc === row.session_enc) return cached.session;
+    const session = this.repo.session(escalation);
+    state.sessions.set(row.id, { enc: row.session_enc, session });
+    return session;
+  }
+
+  /** Loads (or re-reads, every GATEWAY_TTL_MS) the gateways of these rows; gateways that cannot poll get no plan. */
+  private async refreshPlans(rows: PollRow[]): Promise<void> {
+    const now = Date.now();
+    const wanted = new Set(rows.map((row) => row.gateway_id));
+    const stale = [...wanted].filter((id) => (this.plans.get(id)?.until ?? 0) <= now);
+    if (!stale.length) return;
+    const entities = await this.db.getRepository(GatewayEntity).findBy(stale.map((id) => ({ id })));
+    const before = new Map(stale.map((id) => [id, this.plans.get(id)]));
+    for (const id of stale) this.plans.delete(id);
+    for (const entity of entities) {
+      const registered = this.registry.find(entity.type);
+      if (!registered?.gateway.poll || !registered.gateway.pollIntervalMs) continue;
+      const settings = this.contexts.settings(entity);
+      const intervalMs = registered.gateway.pollIntervalMs(settings);
+      if (intervalMs <= 0) continue;
+      const previous = before.get(entity.id);
+      const revision = previous && previous.intervalMs === intervalMs ? previous.revision : ++this.planRevision;
+      const base = this.contexts.create(entity, POLL_TIMEOUT_MS, settings);
+      this.plans.set(entity.id, { entity, gateway: registered.gateway, base, intervalMs, revision, until: now + GATEWAY_TTL_MS });
+    }
+  }
+
+  /** Hands the shard back: last-poll times saved for the next holder, the lease deleted if still ours. */
+  private async release(shard: number, state: ShardSchedule): Promise<void> {
+    this.drop(shard, state);
+    const pipeline = this.redis.client.pipeline();
+    const unsaved = state.takeUnsaved();
+    if (unsaved.length) pipeline.hset(this.redis.key('poll', String(shard)), ...unsaved);
+    pipeline.eval(RELEASE, 1, this.redis.key('lock', `poll-shard:${this.config.POLL_SHARDS}:${shard}`), this.token);
+    await pipeline.exec();
+  }
+
+  private drop(shard: number, state: ShardSchedule): void {
+    state.stop();
+    state.leaseUntil = 0;
+    if (this.shards.get(shard) === state) this.shards.delete(shard);
+  }
+}

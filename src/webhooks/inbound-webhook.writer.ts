@@ -1,0 +1,115 @@
+import type { Pool } from 'pg';
+
+/** One verified platform delivery, as it is stored before it is acknowledged. */
+export interface InboundWebhookRow {
+  gatewayId: string;
+  eventId: string;
+  platformConversationId: string | null;
+  /** The request headers as JSON. */
+  headers: string;
+  body: Buffer;
+  occurredAt: Date | null;
+}
+
+interface Waiting {
+  row: InboundWebhookRow;
+  resolve(isNew: boolean): void;
+  reject(error: unknown): void;
+}
+
+/** Statements being written at once; deliveries arriving meanwhile wait and go together in the next one. */
+const MAX_IN_FLIGHT = 2;
+/** Bounds of one statement (a delivery can be up to 1 MiB). */
+const MAX_ROWS = 200;
+const MAX_BYTES = 2 * 1024 * 1024;
+
+// A delivery about no conversation (8x8's WEB_HOOK_VERIFY) is stored as already processed in the same statement.
+const INSERT = `
+  INSERT INTO inbound_webhooks (gateway_id, event_id, platform_conversation_id, headers, body, occurred_at, processed_at, outcome)
+  SELECT r.gateway_id, r.event_id, r.conversation, r.headers, r.body, r.occurred_at,
+         CASE WHEN r.conversation IS NULL THEN now() END, CASE WHEN r.conversation IS NULL THEN 'no conversation' END
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[], $6::timestamptz[])
+         WITH ORDINALITY AS r(gateway_id, event_id, conversation, headers, body, occurred_at, n)
+   ORDER BY r.n
+  ON CONFLICT (gateway_id, event_id) DO NOTHING
+  RETURNING gateway_id, event_id`;
+
+/**
+ * Stores webhook deliveries with group commit. A delivery that arrives while MAX_IN_FLIGHT statements are being
+ * written waits for the next statement, which takes every delivery queued meanwhile: under light load each one is
+ * written alone and at once, under heavy load one INSERT and one commit carry many. On the benchmark machine a
+ * single-row INSERT with its commit managed about 2,000 rows/s and cost the service ~130 µs of CPU; eight rows per
+ * statement about 8,000 rows/s at ~30 µs each. Each caller still learns whether its own delivery was new (not a
+ * duplicate event id) before the platform gets its answer. Ids follow arrival within a statement but not across the
+ * two in flight; the drain orders by platform time and uses the id only to break a tie within one millisecond.
+ */
+export class InboundWebhookWriter {
+  private readonly queue: Waiting[] = [];
+  private inFlight = 0;
+
+  constructor(private readonly pool: () => Pool) {}
+
+  /** Resolves true when the delivery was stored, false when its event id was stored before. */
+  store(row: InboundWebhookRow): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      let rows = 0;
+      let bytes = 0;
+      while (rows < this.queue.length && rows < MAX_ROWS && (rows === 0 || bytes + this.queue[rows].row.body.length <= MAX_BYTES)) {
+        bytes += this.queue[rows].row.body.length;
+        rows++;
+      }
+      const batch = this.queue.splice(0, rows);
+      this.inFlight++;
+      void this.write(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async write(batch: Waiting[]): Promise<void> {
+    let stored: Set<string>;
+    try {
+      stored = await this.insert(batch.map((waiting) => waiting.row));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0].reject(error);
+        return;
+      }
+      // One row the database refuses (its gateway just deleted, say) must not fail the deliveries beside it.
+      for (const waiting of batch) await this.write([waiting]);
+      return;
+    }
+    // A duplicate within one statement: the first of them is the one stored.
+    for (const waiting of batch) waiting.resolve(stored.delete(keyOf(waiting.row.gatewayId, waiting.row.eventId)));
+  }
+
+  private async insert(rows: InboundWebhookRow[]): Promise<Set<string>> {
+    const result = await this.pool().query<{ gateway_id: string; event_id: string }>({
+      // Named: each pooled connection parses and plans it once.
+      name: 'inbound-webhooks-insert',
+      text: INSERT,
+      values: [
+        rows.map((row) => row.gatewayId),
+        rows.map((row) => row.eventId),
+        rows.map((row) => row.platformConversationId),
+        rows.map((row) => row.headers),
+        rows.map((row) => row.body),
+        rows.map((row) => row.occurredAt),
+      ],
+    });
+    return new Set(result.rows.map((row) => keyOf(row.gateway_id, row.event_id)));
+  }
+}
+
+function keyOf(gatewayId: string, eventId: string): string {
+  // PostgreSQL answers uuids in lower case whatever case the route had.
+  return `${gatewayId.toLowerCase()}\u0000${eventId}`;
+}

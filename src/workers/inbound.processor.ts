@@ -1,0 +1,29 @@
+import { OnModuleInit } from '@nestjs/common';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Job } from 'bullmq';
+import { AppConfig } from '../config/app-config';
+import { InboundJob, JOBS, QUEUES } from '../queues/queues';
+import { InboundWebhooksService } from '../webhooks/inbound-webhooks.service';
+import { inJobContext } from './job-context';
+
+@Processor(QUEUES.inbound, { metrics: { maxDataPoints: 1440 }, lockDuration: 10_000 })
+export class InboundProcessor extends WorkerHost implements OnModuleInit {
+  constructor(
+    private readonly inbound: InboundWebhooksService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.worker.concurrency = this.config.WORKER_CONCURRENCY;
+  }
+
+  process(job: Job<InboundJob>): Promise<unknown> {
+    return inJobContext(job, async () => {
+      if (job.name !== JOBS.inbound) throw new Error(`No handler for job '${job.name}' on ${QUEUES.inbound}`);
+      if (job.data.platformConversationId) await this.inbound.process(job.data.gatewayId, job.data.platformConversationId);
+      else await this.inbound.sweep(job.data.gatewayId);
+    });
+  }
+}

@@ -1,0 +1,221 @@
+import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import { BotReceiver, waitFor } from '../support/bot-receiver';
+import { resetState, startTestApp, TestApp } from '../support/test-app';
+import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+
+describe('escalation through the fake gateway', () => {
+  let t: TestApp;
+  const platform = new FakePlatform();
+  const receiver = new BotReceiver(SIGNING_SECRET);
+
+  beforeAll(async () => {
+    await resetState();
+    await platform.start();
+    await receiver.start();
+    t = await startTestApp({ POLL_TICK_MS: '100' });
+  });
+  afterAll(async () => {
+    await t.close();
+    await platform.stop();
+    await receiver.stop();
+  });
+
+  const start = async (domain: string, gatewayId: string, externalId: string, key = externalId) => {
+    const res = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, externalId), headers: { 'idempotency-key': key } });
+    expect(res.status).toBe(202);
+    return res.body;
+  };
+  const types = (conversationId: string) => receiver.of(conversationId).map((d) => d.type);
+
+  it('hands over, relays both ways in order, enforces control, and hands back to the bot when the agent closes', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { transferBack: true });
+    const escalation = await start(domain, gatewayId, 'conv-flow');
+    // Sent at once, before the platform session exists: it must wait and then go, in order.
+    const early = await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'are you there?' } });
+    expect(early.status).toBe(202);
+    await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'second', attachments: [{ name: 'a.txt', mimeType: 'text/plain', contentBase64: Buffer.from('hello file').toString('base64') }] } });
+
+    const session = await waitFor('platform session', () => platform.sessionFor(escalation.id));
+    expect(session.request).toMatchObject({ attributes: { Intent: 'balance' }, user: { firstName: 'Ada' } });
+    expect((session.request.history as unknown[]).length).toBe(2);
+    await waitFor('both messages on the platform', () => session.received.filter((r) => r.kind === 'message').length === 2);
+    const messages = session.received.filter((r) => r.kind === 'message');
+    expect(messages.map((m) => m.body.text)).toEqual(['are you there?', 'second']);
+    expect(Buffer.from((messages[1].body.attachments as { base64: string }[])[0].base64, 'base64').toString()).toBe('hello file');
+
+    // A bot reply is fine while the bot has control...
+    const botBefore = await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { author: 'bot', text: 'still here' } });
+    expect(botBefore.status).toBe(202);
+
+    platform.push(session.id, 'agent_joined', { agent: { id: 'a-1', name: 'Grace' } });
+    await waitFor('agent joined at the bot', () => types(escalation.conversationId).includes('agent_joined'));
+    const conversation = await t.request('GET', `/v1/conversations/${escalation.conversationId}`);
+    expect(conversation.body.control).toBe('agent');
+
+    // ...and refused, with nothing sent, once an agent took over.
+    const sentBefore = session.received.length;
+    const botAfter = await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { author: 'bot', text: 'I can help too' } });
+    expect(botAfter.status).toBe(409);
+    expect(botAfter.body.code).toBe('control_conflict');
+
+    platform.push(session.id, 'agent_typing_started', { agent: { id: 'a-1', name: 'Grace' } });
+    platform.push(session.id, 'agent_message', { agent: { id: 'a-1', name: 'Grace' }, text: 'Hello Ada' });
+    platform.push(session.id, 'attachment', { attachment: { name: 'statement.pdf', mimeType: 'application/pdf', base64: Buffer.from('%PDF-1.4').toString('base64') } });
+    await t.request('POST', `/v1/escalations/${escalation.id}/typing`, { body: { state: 'started' } });
+    await waitFor('typing relayed', () => session.received.some((r) => r.kind === 'typing'));
+    expect(session.received.slice(sentBefore).some((r) => r.body.text === 'I can help too')).toBe(false);
+    platform.push(session.id, 'ended', { by: 'agent' });
+
+    await waitFor('ended at the bot', () => types(escalation.conversationId).includes('ended'));
+    const delivered = receiver.of(escalation.conversationId);
+    expect(delivered.every((d) => d.verified)).toBe(true);
+    expect(delivered.map((d) => d.seq)).toEqual(delivered.map((_, i) => i + 1));
+    expect(types(escalation.conversationId)).toEqual(['queued', 'queued', 'agent_joined', 'agent_typing_started', 'agent_message', 'attachment', 'ended']);
+    expect(delivered.find((d) => d.type === 'agent_joined')!.data.agent).toEqual({ id: 'a-1', displayName: 'Grace' });
+    const ended = delivered.find((d) => d.type === 'ended')!;
+    expect(ended.data).toMatchObject({ by: 'agent', controlReturnedToBot: true, conversationClosed: false });
+
+    const file = delivered.find((d) => d.type === 'attachment')!.data.attachment;
+    const download = await fetch(`${t.url}${file.url}`, { headers: { authorization: `Bearer ${process.env.BOOTSTRAP_API_KEY}` } });
+    expect(Buffer.from(await download.arrayBuffer()).toString()).toBe('%PDF-1.4');
+
+    const detail = await t.request('GET', `/v1/escalations/${escalation.id}`);
+    expect(detail.body.state).toBe('ended');
+    expect(detail.body.control).toBe('bot');
+    expect(detail.body.transitions.map((x: { to: string }) => x.to)).toEqual(['requested', 'starting', 'queued', 'queued', 'active', 'ended']);
+    expect(detail.body.relay.map((r: { status: string }) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent']);
+    expect((await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'late' } })).status).toBe(409);
+  }, 30_000);
+
+  it('closes the conversation when the agent closes and transfer back is off', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { transferBack: false });
+    const escalation = await start(domain, gatewayId, 'conv-close');
+    const session = await waitFor('platform session', () => platform.sessionFor(escalation.id));
+    platform.push(session.id, 'agent_joined', { agent: { id: 'a-2', name: 'Alan' } });
+    platform.push(session.id, 'ended', { by: 'agent' });
+    await waitFor('ended at the bot', () => types(escalation.conversationId).includes('ended'));
+    const ended = receiver.of(escalation.conversationId).find((d) => d.type === 'ended')!;
+    expect(ended.data).toMatchObject({ by: 'agent', controlReturnedToBot: false, conversationClosed: true });
+    const conversation = await t.request('GET', `/v1/conversations/${escalation.conversationId}`);
+    expect(conversation.body.closedAt).not.toBeNull();
+  }, 20_000);
+
+  it('returns the same escalation for a repeated Idempotency-Key and 409 for another body under it', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    const first = await start(domain, gatewayId, 'conv-idem', 'key-1');
+    const again = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'conv-idem'), headers: { 'idempotency-key': 'key-1' } });
+    expect(again.status).toBe(202);
+    expect(again.body.id).toBe(first.id);
+    const other = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'conv-other'), headers: { 'idempotency-key': 'key-1' } });
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe('idempotency_conflict');
+    const missing = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'conv-nokey') });
+    expect(missing.status).toBe(400);
+    expect(missing.body.details[0].field).toBe('Idempotency-Key');
+  });
+
+  it('retries a failing start with the API Retry backoff until it succeeds', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    platform.addFault({ operation: 'start', kind: 'transient', count: 2 });
+    const escalation = await start(domain, gatewayId, 'conv-retry');
+    await waitFor('platform session', () => platform.sessionFor(escalation.id), 15_000);
+    const detail = await waitFor('queued', async () => {
+      const d = await t.request('GET', `/v1/escalations/${escalation.id}`);
+      return d.body.state === 'queued' ? d.body : null;
+    });
+    expect(detail.startAttempts).toBe(3);
+    expect(detail.transitions.filter((x: { to: string }) => x.to === 'requested').length).toBe(3);
+  }, 20_000);
+
+  it('fails without retrying when the platform refuses the credentials', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    platform.addFault({ operation: 'start', kind: 'auth', count: 1 });
+    const escalation = await start(domain, gatewayId, 'conv-auth');
+    await waitFor('failed at the bot', () => types(escalation.conversationId).includes('failed'));
+    const detail = await t.request('GET', `/v1/escalations/${escalation.id}`);
+    expect(detail.body.state).toBe('failed');
+    expect(detail.body.failureReason).toMatch(/^auth_failed/);
+    expect(detail.body.startAttempts).toBe(1);
+  }, 15_000);
+
+  it('times out when no agent joins in time and tells the bot', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { timeoutSeconds: 2 });
+    const escalation = await start(domain, gatewayId, 'conv-timeout');
+    const session = await waitFor('platform session', () => platform.sessionFor(escalation.id));
+    await waitFor('timed out at the bot', () => receiver.of(escalation.conversationId).find((d) => d.type === 'ended' && d.data.by === 'timeout'), 10_000);
+    const detail = await t.request('GET', `/v1/escalations/${escalation.id}`);
+    expect(detail.body.state).toBe('timed_out');
+    expect(session.received.some((r) => r.kind === 'end')).toBe(true);
+  }, 15_000);
+
+  it('holds a failing callback for that conversation only and delivers everything in order once it recovers', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    const a = await start(domain, gatewayId, 'conv-held');
+    const sessionA = await waitFor('session a', () => platform.sessionFor(a.id));
+    // Both queued events (ours and the platform's) are delivered before the callback starts failing.
+    await waitFor('a queued', () => receiver.of(a.conversationId).length >= 2);
+    receiver.failNext(2, a.conversationId);
+    platform.push(sessionA.id, 'agent_joined', { agent: { id: 'x', name: 'X' } });
+    platform.push(sessionA.id, 'agent_message', { text: 'one' });
+    const b = await start(domain, gatewayId, 'conv-free');
+    await waitFor('b delivered while a is held', () => receiver.of(b.conversationId).length >= 1);
+    await waitFor('a recovered', () => receiver.of(a.conversationId).some((d) => d.type === 'agent_message'), 15_000);
+    const seqs = receiver.of(a.conversationId).map((d) => d.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const failed = receiver.attempts.filter((x) => x.conversationId === a.conversationId && x.status === 503);
+    expect(failed.length).toBe(2);
+    const events = await t.request('GET', `/v1/conversations/${a.conversationId}/events?after=1`);
+    expect(events.body[0].seq).toBe(2);
+    expect(events.body.find((e: { type: string }) => e.type === 'agent_joined').deliveryAttempts).toBe(3);
+  }, 30_000);
+
+  it('lets the user end before an agent joins, and the bot steal an active conversation', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    const a = await start(domain, gatewayId, 'conv-user-end');
+    const sessionA = await waitFor('session', () => platform.sessionFor(a.id));
+    await waitFor('queued', async () => (await t.request('GET', `/v1/escalations/${a.id}`)).body.state === 'queued');
+    expect((await t.request('POST', `/v1/escalations/${a.id}/end`, { body: {} })).status).toBe(202);
+    await waitFor('ended by user', () => receiver.of(a.conversationId).find((d) => d.type === 'ended' && d.data.by === 'user'));
+    expect(sessionA.received.some((r) => r.kind === 'end')).toBe(true);
+
+    const b = await start(domain, gatewayId, 'conv-steal');
+    const sessionB = await waitFor('session', () => platform.sessionFor(b.id));
+    platform.push(sessionB.id, 'agent_joined', { agent: { id: 'z', name: 'Z' } });
+    await waitFor('active', async () => (await t.request('GET', `/v1/escalations/${b.id}`)).body.state === 'active');
+    const stolen = await t.request('POST', `/v1/escalations/${b.id}/steal`, { body: { reason: 'customer asked the bot' } });
+    expect(stolen.status).toBe(200);
+    expect(stolen.body).toMatchObject({ state: 'ended', control: 'bot' });
+    expect(sessionB.received.some((r) => r.kind === 'end')).toBe(true);
+  }, 20_000);
+
+  it('transfers a waiting conversation to another queue', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    const a = await start(domain, gatewayId, 'conv-transfer');
+    const session = await waitFor('session', () => platform.sessionFor(a.id));
+    expect((await t.request('POST', `/v1/escalations/${a.id}/transfer`, { body: { queue: 'billing' } })).status).toBe(202);
+    await waitFor('moved on the platform', () => session.queue === 'billing');
+    await waitFor('queue recorded', async () => (await t.request('GET', `/v1/escalations/${a.id}`)).body.queue === 'billing');
+  }, 15_000);
+
+  it('names the agent per the Agent Override setting: hidden, or looked up by e-mail in the domain directory', async () => {
+    const hidden = await fakeGateway(t, platform, receiver, { agentOverride: 'none' });
+    const a = await start(hidden.domain, hidden.gatewayId, 'conv-override-none');
+    const sessionA = await waitFor('session', () => platform.sessionFor(a.id));
+    platform.push(sessionA.id, 'agent_joined', { agent: { id: 'g', name: 'Grace Hopper', email: 'grace@example.com' } });
+
+    const lookup = await fakeGateway(t, platform, receiver, { agentOverride: 'lookup_agent_by_email' });
+    expect((await t.request('PUT', `/v1/domains/${lookup.domainId}/agents`, { body: { email: 'Grace@Example.com', displayName: 'Grace (Tier 2)' } })).status).toBe(204);
+    const b = await start(lookup.domain, lookup.gatewayId, 'conv-override-lookup');
+    const sessionB = await waitFor('session', () => platform.sessionFor(b.id));
+    platform.push(sessionB.id, 'agent_joined', { agent: { id: 'g', name: 'Grace Hopper', email: 'grace@example.com' } });
+    platform.push(sessionB.id, 'agent_message', { agent: { id: 'h', name: 'Unlisted', email: 'nobody@example.com' }, text: 'hi' });
+
+    const joinedA = await waitFor('joined a', () => receiver.of(a.conversationId).find((d) => d.type === 'agent_joined'));
+    expect(joinedA.data.agent).toEqual({ id: 'g', displayName: null });
+    const joinedB = await waitFor('joined b', () => receiver.of(b.conversationId).find((d) => d.type === 'agent_joined'));
+    expect(joinedB.data.agent).toMatchObject({ displayName: 'Grace (Tier 2)', directoryMatch: true });
+    const message = await waitFor('message b', () => receiver.of(b.conversationId).find((d) => d.type === 'agent_message'));
+    expect(message.data.agent).toMatchObject({ displayName: 'Unlisted', directoryMatch: false });
+  }, 20_000);
+});

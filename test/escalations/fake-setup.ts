@@ -1,0 +1,61 @@
+import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import { BotReceiver } from '../support/bot-receiver';
+import { TestApp } from '../support/test-app';
+
+export const SIGNING_SECRET = 'whsec_' + Buffer.from('bot-platform-signing-secret-32b!').toString('base64');
+
+let domainCounter = 0;
+
+/** A domain whose callback is the receiver, and a deployed fake gateway in it. */
+export async function fakeGateway(
+  t: TestApp,
+  platform: FakePlatform,
+  receiver: BotReceiver,
+  options: { transferBack?: boolean; timeoutSeconds?: number; name?: string; agentOverride?: string } = {},
+): Promise<{ domain: string; gatewayId: string; domainId: string }> {
+  return createFakeGateway(t, platform, receiver, options);
+}
+
+async function createFakeGateway(
+  t: TestApp,
+  platform: FakePlatform,
+  receiver: BotReceiver,
+  options: { transferBack?: boolean; timeoutSeconds?: number; name?: string; agentOverride?: string },
+): Promise<{ domain: string; gatewayId: string; domainId: string }> {
+  const domain = `d${++domainCounter}-${Date.now()}`;
+  const d = await t.request('POST', '/v1/domains', { body: { name: domain, callbackUrl: receiver.url, signingSecret: SIGNING_SECRET } });
+  if (d.status !== 201) throw new Error(`domain: ${d.text}`);
+  const g = await t.request('POST', '/v1/gateways', {
+    body: {
+      type: 'fake',
+      settings: {
+        basic: { name: options.name ?? 'fake', domain, deployed: true, platformUrl: platform.baseUrl },
+        configuration: { transferBackOnAgentClose: options.transferBack ?? false, escalationTimeoutSeconds: options.timeoutSeconds ?? 120 },
+        additional: {
+          pollIntervalMs: 100,
+          apiRetryInitialDelayMs: 100,
+          apiRetryMultiplier: 2,
+          apiRetryMaxAttempts: 3,
+          ...(options.agentOverride ? { agentOverride: options.agentOverride } : {}),
+        },
+      },
+    },
+  });
+  if (g.status !== 201) throw new Error(`gateway: ${g.text}`);
+  return { domain, gatewayId: g.body.id, domainId: d.body.id };
+}
+
+export function escalationBody(domain: string, gatewayId: string, externalId: string, extra: Record<string, unknown> = {}) {
+  return {
+    domain,
+    gatewayId,
+    conversation: { externalId, channel: 'webchat' },
+    user: { firstName: 'Ada', lastName: 'Lovelace', name: 'Ada Lovelace', email: 'ada@example.com', language: 'en' },
+    attributes: { Intent: 'balance', Authenticated: 'yes' },
+    history: [
+      { author: 'user', text: 'I would like my balance please', time: '2026-11-22T10:00:00Z' },
+      { author: 'bot', text: 'Your balance is 12.34', time: '2026-11-22T10:00:05Z' },
+    ],
+    ...extra,
+  };
+}

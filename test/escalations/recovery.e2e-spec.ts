@@ -1,0 +1,135 @@
+import { Redis } from 'ioredis';
+import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
+import { ServiceProcess } from '../support/service-process';
+import { ADMIN_KEY, freePort, resetState, startTestApp, TestApp } from '../support/test-app';
+import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+
+/**
+ * A consumer that follows the Standard Webhooks advice and ignores a webhook-id it already processed. Delivery is
+ * at-least-once: a crash between the callback's 2xx and our commit repeats that one delivery with the same id.
+ */
+function firstDeliveries(deliveries: Delivery[]): Delivery[] {
+  const seen = new Set<string>();
+  return deliveries.filter((d) => (seen.has(d.id) ? false : (seen.add(d.id), true)));
+}
+
+function expectExactlyOnceInOrder(deliveries: Delivery[]): void {
+  const unique = firstDeliveries(deliveries);
+  expect(unique.map((d) => d.seq)).toEqual(unique.map((_, i) => i + 1));
+  expect(unique.every((d) => d.verified)).toBe(true);
+}
+
+async function api(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('recovery: PostgreSQL is the truth', () => {
+  const platform = new FakePlatform();
+  const receiver = new BotReceiver(SIGNING_SECRET);
+
+  beforeAll(async () => {
+    await resetState();
+    await platform.start();
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await platform.stop();
+    await receiver.stop();
+  });
+
+  it('loses, repeats and reorders nothing when a worker is killed with SIGKILL mid-relay', async () => {
+    const port = await freePort();
+    const env = { PORT: String(port), LOG_LEVEL: 'info', RECONCILE_INTERVAL_SECONDS: '2', POLL_TICK_MS: '100' };
+    const apiProcess = new ServiceProcess({ ...env, APP_ROLE: 'api' });
+    const worker = new ServiceProcess({ ...env, APP_ROLE: 'worker' });
+    const replacement = new ServiceProcess({ ...env, APP_ROLE: 'worker' });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await Promise.all([apiProcess.start(`${url}/health/ready`), worker.start()]);
+      const t = { request: (m: string, p: string, o: { body?: unknown } = {}) => api(url, m, p, o.body) } as unknown as TestApp;
+      const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+      const created = await api(url, 'POST', '/v1/escalations', escalationBody(domain, gatewayId, 'conv-kill'), { 'idempotency-key': 'kill-1' });
+      expect(created.status).toBe(202);
+      const escalation = created.body;
+      const session = await waitFor('platform session', () => platform.sessionFor(escalation.id), 15_000);
+      platform.push(session.id, 'agent_joined', { agent: { id: 'a', name: 'Agent' } });
+      await waitFor('agent joined at the bot', () => receiver.of(escalation.conversationId).some((d) => d.type === 'agent_joined'), 15_000);
+
+      platform.latencyMs = 40;
+      const total = 30;
+      for (let i = 1; i <= total; i++) {
+        const res = await api(url, 'POST', `/v1/escalations/${escalation.id}/messages`, { text: `msg-${i}` });
+        expect(res.status).toBe(202);
+        if (i % 3 === 0) platform.push(session.id, 'agent_message', { text: `reply-${i / 3}` });
+      }
+      await waitFor('relay under way', () => session.received.filter((r) => r.kind === 'message').length >= 5, 15_000);
+      worker.kill9();
+      const sentAtKill = session.received.filter((r) => r.kind === 'message').length;
+      expect(sentAtKill).toBeLessThan(total);
+      for (let i = 11; i <= 15; i++) platform.push(session.id, 'agent_message', { text: `after-kill-${i}` });
+      await replacement.start();
+
+      const texts = () => session.received.filter((r) => r.kind === 'message').map((r) => r.body.text as string);
+      await waitFor('every message relayed', () => new Set(texts()).size === total, 60_000, 200);
+      const firstOccurrence = texts().filter((text, i, all) => all.indexOf(text) === i);
+      expect(firstOccurrence).toEqual(Array.from({ length: total }, (_, i) => `msg-${i + 1}`));
+      // At most the one message in flight at the kill can reach the platform twice (at-least-once at that boundary).
+      expect(texts().length - total).toBeLessThanOrEqual(1);
+
+      const expectedAgentMessages = total / 3 + 5;
+      await waitFor('every agent message at the bot', () => firstDeliveries(receiver.of(escalation.conversationId)).filter((d) => d.type === 'agent_message').length === expectedAgentMessages, 60_000, 200);
+      expectExactlyOnceInOrder(receiver.of(escalation.conversationId));
+      const detail = await api(url, 'GET', `/v1/escalations/${escalation.id}`);
+      expect(detail.body.relay.every((r: { status: string }) => r.status === 'sent')).toBe(true);
+    } finally {
+      platform.latencyMs = 0;
+      worker.kill9();
+      await Promise.all([apiProcess.stop(), replacement.stop()]);
+    }
+  }, 120_000);
+
+  it('rebuilds schedules and pending work after Redis is flushed during a live escalation', async () => {
+    // A Redis database of its own, so flushing it cannot disturb other suites running in parallel.
+    const db = 8 + Number(process.env.JEST_WORKER_ID ?? 1);
+    const redisUrl = `redis://127.0.0.1:6379/${db}`;
+    const t = await startTestApp({ REDIS_URL: redisUrl, RECONCILE_INTERVAL_SECONDS: '2', POLL_TICK_MS: '100' });
+    const redis = new Redis(redisUrl);
+    try {
+      const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+      const res = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'conv-flush'), headers: { 'idempotency-key': 'flush-1' } });
+      const escalation = res.body;
+      const session = await waitFor('platform session', () => platform.sessionFor(escalation.id), 15_000);
+      platform.push(session.id, 'agent_joined', { agent: { id: 'a', name: 'Agent' } });
+      await waitFor('agent joined', () => receiver.of(escalation.conversationId).some((d) => d.type === 'agent_joined'), 15_000);
+
+      // Hold deliveries so work is pending in Redis when it vanishes.
+      receiver.failNext(1, escalation.conversationId);
+      platform.push(session.id, 'agent_message', { text: 'before flush' });
+      await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'user before flush' } });
+      await waitFor('delivery attempted', () => receiver.attempts.some((a) => a.conversationId === escalation.conversationId && a.status === 503), 15_000);
+
+      await redis.flushdb();
+      expect(await redis.dbsize()).toBe(0);
+
+      platform.push(session.id, 'agent_message', { text: 'after flush' });
+      await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'user after flush' } });
+      await waitFor('polling resumed and everything delivered', () => {
+        const texts = firstDeliveries(receiver.of(escalation.conversationId)).filter((d) => d.type === 'agent_message').map((d) => d.data.text);
+        return texts.includes('before flush') && texts.includes('after flush');
+      }, 30_000, 200);
+      await waitFor('user messages relayed', () => session.received.filter((r) => r.kind === 'message').length >= 2, 30_000);
+      expect(session.received.filter((r) => r.kind === 'message').map((r) => r.body.text)).toEqual(['user before flush', 'user after flush']);
+      expectExactlyOnceInOrder(receiver.of(escalation.conversationId));
+    } finally {
+      redis.disconnect();
+      await t.close();
+    }
+  }, 60_000);
+});
