@@ -1,0 +1,60 @@
+import { EightByEightHarness, startHarness } from './eight-by-eight-test.fixtures';
+
+describe('8x8 simulator HTTP fault injection', () => {
+  let h: EightByEightHarness;
+  const arm = (fault: Record<string, unknown>) => fetch(`${h.baseUrl}/sim/faults/http`, { method: 'POST', body: JSON.stringify(fault) });
+
+  beforeAll(async () => {
+    h = await startHarness({ validateRequests: false });
+  });
+  afterAll(() => h.stop());
+  beforeEach(() => h.simulator.reset());
+
+  it('answers the next matching requests with the injected 5xx, then recovers', async () => {
+    expect((await arm({ kind: 'error', status: 502, count: 2, path: '/conversations' })).status).toBe(201);
+    expect((await h.request('GET', '/chat-gateway/v1/webhooks')).status).toBe(200);
+    const failed = await h.request('GET', '/chat-gateway/v1/conversations');
+    expect(failed.status).toBe(502);
+    expect(failed.headers.get('content-type')).toBe('application/problem+json');
+    expect(failed.json()).toEqual({ message: 'Internal error.', errors: [{ code: 'internal_error', message: 'Internal error.' }] });
+    expect((await h.request('GET', '/chat-gateway/v1/conversations')).status).toBe(502);
+    expect((await h.request('GET', '/chat-gateway/v1/conversations')).status).toBe(200);
+  });
+
+  it('answers 429 with Retry-After', async () => {
+    await arm({ kind: 'rate-limit', retryAfterSeconds: 7 });
+    const limited = await h.request('POST', '/chat-gateway/v1/webhooks', { body: {} });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('7');
+    expect(limited.json().errors[0].code).toBe('rate_limit_exceeded');
+  });
+
+  it('slows matching answers down, then answers normally', async () => {
+    h.simulator.injectHttpFault({ kind: 'latency', latencyMs: 150, method: 'GET' });
+    const started = Date.now();
+    expect((await h.request('GET', '/chat-gateway/v1/channels')).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    const again = Date.now();
+    await h.request('GET', '/chat-gateway/v1/channels');
+    expect(Date.now() - again).toBeLessThan(140);
+  });
+
+  it('only hits the method it names and leaves the control API alone', async () => {
+    h.simulator.injectHttpFault({ kind: 'error', method: 'POST' });
+    expect((await h.request('GET', '/chat-gateway/v1/channels')).status).toBe(200);
+    expect((await fetch(`${h.baseUrl}/sim/keys/rotate`, { method: 'POST' })).status).toBe(200);
+    expect((await h.request('POST', '/chat-gateway/v1/webhooks', { body: {} })).status).toBe(503);
+  });
+
+  it('lists, clears and validates faults through the control API', async () => {
+    await arm({ kind: 'error', count: 3 });
+    h.simulator.injectWebhookFault({ kind: 'duplicate', count: 2 });
+    const listed = (await (await fetch(`${h.baseUrl}/sim/faults`)).json()) as { http: Array<{ remaining: number }>; webhooks: unknown };
+    expect(listed.http).toEqual([{ id: expect.any(Number), kind: 'error', status: 503, remaining: 3 }]);
+    expect(listed.webhooks).toEqual({ duplicate: 2, outOfOrder: 0 });
+    expect((await fetch(`${h.baseUrl}/sim/faults`, { method: 'DELETE' })).status).toBe(204);
+    expect(h.simulator.listFaults()).toEqual({ http: [], webhooks: { duplicate: 0, outOfOrder: 0 } });
+    expect((await arm({ kind: 'boom' })).status).toBe(400);
+    expect((await arm({ kind: 'error', count: 0 })).status).toBe(400);
+  });
+});

@@ -1,0 +1,14 @@
+export * from './eight-by-eight-simulator';
+export * from './eight-by-eight.model';
+export * from './eight-by-eight-signature';
+export * from './eight-by-eight-webhook-sender';
+export * from './eight-by-eight-fault-injector';
+export * from './eight-by-eight-test.receiver';
+export type { QueueSeed } from './eight-by-eight.repository';
+export { METRICS_BASE_PATH, TOKEN_PATH, queueMetrics } from './eight-by-eight-metrics.routes';
+export type { MetricItem } from './eight-by-eight-metrics.routes';
+export { CHAT_GATEWAY_BASE_PATH } from './eight-by-eight-api.routes';
+export { CONTROL_ROUTES } from './eight-by-eight-control.routes';
+export type { ConversationSummary } from './eight-by-eight-view.mapper';
+export type { AgentFileInput, AgentMessageInput, CardInput } from './eight-by-eight-conversation.service';
+export * from './openapi-request-validator';

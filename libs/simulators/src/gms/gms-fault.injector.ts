@@ -1,0 +1,99 @@
+import { GmsApiError, GmsSimulatedOperation } from './gms-protocol.types';
+
+/**
+ * What an injected fault does:
+ * `http-error` answers with an HTTP status (default 503); `status-code-1` and `status-code-2` answer HTTP 200 with that
+ * envelope statusCode and `errors[]`; `latency` delays the request and then serves it normally; `drop` destroys the
+ * socket without answering.
+ */
+export type GmsFaultKind = 'http-error' | 'status-code-1' | 'status-code-2' | 'latency' | 'drop';
+
+/** A fault to inject. */
+export interface GmsFaultSpec {
+  kind: GmsFaultKind;
+  /** Operation it applies to; `any` (the default) matches every chat API request and the token endpoint. */
+  operation?: GmsSimulatedOperation | 'any';
+  /** Restrict to one chat. */
+  chatId?: string;
+  /** How many requests it affects. Default 1; 0 or less means until cleared. */
+  count?: number;
+  /** For `http-error`. Default 503. */
+  httpStatus?: number;
+  /** For `status-code-1`/`status-code-2`. Default: one error with code 999. */
+  errors?: GmsApiError[];
+  /** For `status-code-2`: the `chatEnded` flag to report (the chat itself is not touched). Default false. */
+  chatEnded?: boolean;
+  /** For `latency`. Default 1000. */
+  latencyMs?: number;
+}
+
+/** A queued fault and how much of it is left. */
+export interface GmsFault extends GmsFaultSpec {
+  id: string;
+  operation: GmsSimulatedOperation | 'any';
+  /** Requests still to affect; Infinity when the fault lasts until cleared. */
+  remaining: number;
+  applied: number;
+}
+
+/** The faults a request picked up: at most one delay and one failure. */
+export interface GmsFaultMatch {
+  latency?: GmsFault;
+  failure?: GmsFault;
+}
+
+const KINDS = new Set<GmsFaultKind>(['http-error', 'status-code-1', 'status-code-2', 'latency', 'drop']);
+
+/**
+ * The fault queue. Latency faults are matched apart from failures so that "slow and then failing" can be staged; each
+ * request consumes at most one of each, first queued first.
+ */
+export class GmsFaultInjector {
+  private faults: GmsFault[] = [];
+  private nextId = 1;
+
+  add(spec: GmsFaultSpec): GmsFault {
+    if (!KINDS.has(spec.kind)) throw new Error(`Unknown fault kind "${String(spec.kind)}"`);
+    const count = spec.count ?? 1;
+    const fault: GmsFault = {
+      ...spec,
+      id: `fault-${this.nextId++}`,
+      operation: spec.operation ?? 'any',
+      remaining: count > 0 ? count : Infinity,
+      applied: 0,
+    };
+    this.faults.push(fault);
+    return fault;
+  }
+
+  /** Called on every request: returns quickly when nothing is queued, which is the benchmark's case. */
+  take(operation: GmsSimulatedOperation, chatId?: string): GmsFaultMatch | undefined {
+    if (this.faults.length === 0) return undefined;
+    let match: GmsFaultMatch | undefined;
+    for (const fault of this.faults) {
+      if (fault.operation !== 'any' && fault.operation !== operation) continue;
+      if (fault.chatId !== undefined && fault.chatId !== chatId) continue;
+      const slot = fault.kind === 'latency' ? 'latency' : 'failure';
+      if (match?.[slot]) continue;
+      match = { ...match, [slot]: fault };
+      fault.remaining--;
+      fault.applied++;
+    }
+    if (match) this.faults = this.faults.filter((fault) => fault.remaining > 0);
+    return match;
+  }
+
+  list(): GmsFault[] {
+    return this.faults.map((fault) => ({ ...fault }));
+  }
+
+  remove(id: string): boolean {
+    const before = this.faults.length;
+    this.faults = this.faults.filter((fault) => fault.id !== id);
+    return this.faults.length !== before;
+  }
+
+  clear(): void {
+    this.faults = [];
+  }
+}

@@ -1,0 +1,3 @@
+export * from './fake/fake-platform';
+export * from './gms';
+export * from './eight-by-eight';
