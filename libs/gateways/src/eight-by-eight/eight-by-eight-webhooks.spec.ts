@@ -1,0 +1,163 @@
+import { ReceivedWebhook } from '@app/simulators/eight-by-eight';
+import { seedEscalation } from './eight-by-eight.fixtures';
+import { EightByEightGateway } from './eight-by-eight.gateway';
+import { EightByEightTestEnvironment, inboundFrom, startEightByEight, testContext, TestContext } from './eight-by-eight-test.context';
+
+/** Inbound webhooks from the simulator: signatures, freshness, key rotation, duplicate, retried and reordered deliveries. */
+describe('8x8 gateway webhooks from the 8x8 simulator', () => {
+  const gateway = new EightByEightGateway();
+  let env: EightByEightTestEnvironment;
+  let ctx: TestContext;
+  let conversationId: string;
+
+  beforeAll(async () => {
+    env = await startEightByEight({ outOfOrderHoldMs: 300 });
+    ctx = testContext({ gatewayId: 'gw-webhooks', settings: env.settings(), webhookUrl: env.webhookUrl('gw-webhooks'), timeoutMs: 60_000 });
+    ctx.provisioning = await gateway.deploy(ctx);
+    const result = await gateway.startEscalation(ctx, seedEscalation());
+    ctx.session = result.session;
+    conversationId = String(result.session.conversationId);
+    await env.simulator.whenDeliveriesSettled();
+    env.simulator.acceptConversation(conversationId, { agentId: 'agent-7' });
+    await env.simulator.whenDeliveriesSettled();
+  });
+  afterAll(() => env.stop());
+  afterEach(() => {
+    env.receiver.respondWith(200);
+    expect(env.simulator.oasViolations()).toEqual([]);
+  });
+
+  /** Runs an agent action and returns the webhooks it caused. */
+  async function deliveriesOf(action: () => void): Promise<ReceivedWebhook[]> {
+    const before = env.receiver.received.length;
+    action();
+    await env.simulator.whenDeliveriesSettled();
+    return env.receiver.received.slice(before);
+  }
+
+  const agentSays = (text: string) => deliveriesOf(() => env.simulator.sendAgentMessage(conversationId, { text }));
+
+  it('verifies a signed delivery and names its event, conversation and platform time', async () => {
+    const [webhook] = await agentSays('signed');
+    const verified = await gateway.verifyWebhook(ctx, inboundFrom(webhook));
+    expect(verified).toEqual({
+      eventId: webhook.headers['x-8x8-event-id'],
+      platformConversationId: conversationId,
+      occurredAt: new Date(webhook.body.timestamp as number),
+    });
+    const { events } = await gateway.handleWebhook(ctx, inboundFrom(webhook));
+    expect(events).toEqual([{ type: 'agent_message', key: `eid:${verified.eventId}`, occurredAt: verified.occurredAt, data: { agent: { id: 'agent-7' }, text: 'signed' } }]);
+  });
+
+  it('refuses a delivery whose body was changed on the way', async () => {
+    const [webhook] = await agentSays('original words');
+    const tampered = { ...webhook, rawBody: Buffer.from(webhook.rawBody.toString('utf8').replace('original', 'tampered')) };
+    await expect(gateway.verifyWebhook(ctx, inboundFrom(tampered))).rejects.toMatchObject({ code: 'auth_failed', message: expect.stringContaining('does not match') });
+  });
+
+  it('fetches the new key once after 8x8 rotates its signing key', async () => {
+    const [before] = await agentSays('old key');
+    await gateway.verifyWebhook(ctx, inboundFrom(before));
+    const newKid = env.simulator.rotateSigningKey();
+    const fetchSpy = jest.spyOn(globalThis, 'fetch');
+    try {
+      const [first] = await agentSays('new key');
+      const [second] = await agentSays('new key again');
+      fetchSpy.mockClear();
+      await expect(gateway.verifyWebhook(ctx, inboundFrom(first))).resolves.toMatchObject({ platformConversationId: conversationId });
+      await expect(gateway.verifyWebhook(ctx, inboundFrom(second))).resolves.toMatchObject({ platformConversationId: conversationId });
+      const keyFetches = fetchSpy.mock.calls.map(([url]) => String(url)).filter((url) => url.includes('/jwk/'));
+      expect(keyFetches).toEqual([`${env.baseUrl}/chat-gateway/v1/jwk/${newKid}/public`]);
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+
+  it('also verifies against the legacy JWK path 8x8\'s samples use', async () => {
+    const legacy = testContext({ gatewayId: 'gw-webhooks', settings: env.settings({ basic: { jwkUrlTemplate: '{baseUrl}/vcc/us/chat/v2/jwk/{kid}/public' } }), webhookUrl: ctx.webhookUrl });
+    const [webhook] = await agentSays('legacy key path');
+    await expect(gateway.verifyWebhook(legacy, inboundFrom(webhook))).resolves.toMatchObject({ platformConversationId: conversationId });
+  });
+
+  it('refuses a delivery transmitted longer ago than the max webhook age, and one from the future', async () => {
+    const [webhook] = await agentSays('replayed later');
+    const transmitted = Number(webhook.headers['x-8x8-transmission-time']);
+    await expect(gateway.verifyWebhook(ctx, inboundFrom(webhook, new Date(transmitted + 301_000)))).rejects.toMatchObject({
+      code: 'auth_failed',
+      message: expect.stringContaining('stale webhook: transmitted 301 s before it arrived, more than the 300 s allowed'),
+    });
+    await expect(gateway.verifyWebhook(ctx, inboundFrom(webhook, new Date(transmitted - 300_000)))).rejects.toMatchObject({ code: 'auth_failed', message: expect.stringContaining('future') });
+    const patient = testContext({ gatewayId: 'gw-webhooks', settings: env.settings({ additional: { maxWebhookAgeSeconds: 600 } }), webhookUrl: ctx.webhookUrl });
+    await expect(gateway.verifyWebhook(patient, inboundFrom(webhook, new Date(transmitted + 301_000)))).resolves.toBeDefined();
+  });
+
+  it('refuses deliveries for another tenant', async () => {
+    const [webhook] = await agentSays('tenant check');
+    const otherTenant = testContext({ gatewayId: 'gw-webhooks', settings: env.settings({ basic: { tenantId: 'tenant02' } }), webhookUrl: ctx.webhookUrl });
+    await expect(gateway.verifyWebhook(otherTenant, inboundFrom(webhook))).rejects.toMatchObject({ code: 'auth_failed', message: expect.stringContaining('tenant') });
+  });
+
+  it('accepts an unsigned WEB_HOOK_VERIFY hello only in its exact shape', async () => {
+    const unsigned = (body: string) => ({ headers: { 'content-type': 'application/json' }, rawBody: Buffer.from(body), receivedAt: new Date() });
+    await expect(gateway.verifyWebhook(ctx, unsigned('{"notificationVersion":"Chat Gateway v1.0","eventType":"WEB_HOOK_VERIFY"}'))).resolves.toMatchObject({ platformConversationId: null });
+    await expect(gateway.verifyWebhook(ctx, unsigned(`{"notificationVersion":"Chat Gateway v1.0","eventType":"WEB_HOOK_VERIFY","conversationId":"${conversationId}"}`))).rejects.toMatchObject({ code: 'auth_failed' });
+    const [signed] = await agentSays('unsigned copy');
+    const stripped = inboundFrom(signed);
+    delete stripped.headers['x-8x8-signature'];
+    await expect(gateway.verifyWebhook(ctx, stripped)).rejects.toMatchObject({ code: 'auth_failed', message: expect.stringContaining('no x-8x8-signature') });
+  });
+
+  it('gives a duplicated delivery the same event id and the same event keys', async () => {
+    env.simulator.injectWebhookFault({ kind: 'duplicate', count: 1 });
+    const copies = await agentSays('said once');
+    expect(copies).toHaveLength(2);
+    const verified = await Promise.all(copies.map((copy) => gateway.verifyWebhook(ctx, inboundFrom(copy))));
+    expect(verified[1]).toEqual(verified[0]);
+    const handled = await Promise.all(copies.map((copy) => gateway.handleWebhook(ctx, inboundFrom(copy))));
+    expect(handled[1].events.map((event) => event.key)).toEqual(handled[0].events.map((event) => event.key));
+  });
+
+  it('gives a retried delivery (new transmission time and signature) the same event id', async () => {
+    let calls = 0;
+    env.receiver.respondWith(() => ({ status: calls++ === 0 ? 503 : 200 }));
+    const attempts = await agentSays('retried');
+    expect(attempts.map((attempt) => attempt.headers['x-8x8-retry'])).toEqual(['0', '1']);
+    expect(attempts[1].headers['x-8x8-signature']).not.toBe(attempts[0].headers['x-8x8-signature']);
+    const verified = await Promise.all(attempts.map((attempt) => gateway.verifyWebhook(ctx, inboundFrom(attempt))));
+    expect(verified[1]).toEqual(verified[0]);
+  });
+
+  it('reports the platform time of deliveries that arrive out of order, so the service can order them', async () => {
+    env.simulator.injectWebhookFault({ kind: 'out-of-order', count: 1 });
+    const arrived = await deliveriesOf(() => {
+      env.simulator.sendAgentMessage(conversationId, { text: 'first' });
+      env.simulator.sendAgentMessage(conversationId, { text: 'second' });
+    });
+    expect(arrived.map((webhook) => (webhook.body.data as { text: string }).text)).toEqual(['second', 'first']);
+    const [second, first] = await Promise.all(arrived.map((webhook) => gateway.verifyWebhook(ctx, inboundFrom(webhook))));
+    expect(first.occurredAt!.getTime()).toBeLessThanOrEqual(second.occurredAt!.getTime());
+    expect(first.eventId).not.toBe(second.eventId);
+  });
+
+  it('skips a verified delivery about another conversation, and one it cannot read, with a warning', async () => {
+    const [webhook] = await agentSays('for someone else');
+    const elsewhere = { ...ctx, session: { conversationId: 'another-conversation' } };
+    await expect(gateway.handleWebhook(elsewhere, inboundFrom(webhook))).resolves.toEqual({ events: [] });
+    const garbled = { ...inboundFrom(webhook), rawBody: Buffer.from('{not json') };
+    await expect(gateway.handleWebhook(ctx, garbled)).resolves.toEqual({ events: [] });
+    expect(ctx.logger.messages('warn')).toEqual(expect.arrayContaining(['8x8 webhook skipped: it is about another conversation', '8x8 webhook skipped: body is not JSON']));
+  });
+
+  it('skips an agent file whose link expired, keeping the message', async () => {
+    const before = env.receiver.received.length;
+    env.simulator.sendAgentFile(conversationId, { fileName: 'gone.txt', contentBase64: Buffer.from('bytes').toString('base64'), text: 'see file' });
+    await env.simulator.whenDeliveriesSettled();
+    const [webhook] = env.receiver.received.slice(before);
+    const body = webhook.body as { data: { attachments: Array<{ preSignedUrl: string }> } };
+    for (const link of env.simulator.repository.presignedLinks.values()) link.expiresAt = 0;
+    const { events } = await gateway.handleWebhook(ctx, inboundFrom(webhook));
+    expect(events.map((event) => event.type)).toEqual(['agent_message']);
+    expect(ctx.logger.messages('warn')).toContain('8x8 agent file gone.txt not fetched: HTTP 403');
+    expect(body.data.attachments).toHaveLength(1);
+  });
+});

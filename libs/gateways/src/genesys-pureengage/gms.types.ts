@@ -1,0 +1,95 @@
+/**
+ * Wire shapes of the Genesys GMS Chat API v2 (REST polling variant) as the gateway reads them. Section numbers (A.x)
+ * refer to shared/protocols/genesys-gms-chat-v2.md. Everything read from the wire is `unknown` until the mapper has
+ * checked it, so these types describe what a well-formed answer looks like, not what the gateway trusts.
+ */
+
+/** The HTTP function the gateway calls: the global `fetch` unless a module provides another (tests trusting a private CA). */
+export type HttpFetch = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Nest injection token of an optional `HttpFetch` replacing the global fetch. */
+export const GMS_HTTP_FETCH = 'GENESYS_PUREENGAGE_HTTP_FETCH';
+
+/** Form fields in order; `userData[key]` names are written as such and percent-encoded on the wire (A.4). */
+export type GmsFields = Array<[string, string]>;
+
+/** Agent files larger than this are not fetched (Chat Server's default upload limit is 2 MiB, A.8.11). */
+export const MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024;
+
+/** `from` of a transcript event (A.7). */
+export interface GmsParticipantRef {
+  nickname: string;
+  participantId: number;
+  /** `Client` (the customer, i.e. this gateway), `Agent`, `External` (routing, bots, notices), `Supervisor`. */
+  type: string;
+}
+
+/** One item of `messages[]` (A.7). */
+export interface GmsTranscriptItem {
+  from: GmsParticipantRef;
+  /** Position in the transcript, from 1. Absent only on the file-limits notice. */
+  index?: number;
+  type: string;
+  /** Epoch milliseconds. */
+  utcTime?: number;
+  text?: string;
+  messageType?: string;
+  userData?: Record<string, string>;
+}
+
+/** An item of `errors[]` when `statusCode != 0` (A.6). */
+export interface GmsApiError {
+  code?: number;
+  message?: string;
+  advice?: string;
+}
+
+/** The envelope every operation answers with HTTP 200 (A.6). */
+export interface GmsEnvelope {
+  /** 0 success, 1 transient error (retry), 2 permanent error (check `chatEnded`). */
+  statusCode: number;
+  alias?: string;
+  userId?: string;
+  secureKey?: string;
+  chatId?: string;
+  chatEnded?: boolean;
+  nextPosition?: number;
+  /** Unchecked transcript items: the mapper validates each one on its own. */
+  messages?: unknown;
+  userData?: Record<string, string>;
+  errors?: GmsApiError[];
+}
+
+/** The identifiers of one GMS chat, kept by the service as the escalation's platform session (A.5). */
+export interface GmsSession {
+  chatId: string;
+  userId: string;
+  secureKey: string;
+  alias: string;
+}
+
+/** Operations below `{serviceName}/{chatId}/` that the gateway calls (A.8), by the names used for endpoint overrides. */
+export type GmsOperation = 'refresh' | 'send' | 'startTyping' | 'stopTyping' | 'disconnect' | 'fileUpload' | 'fileDownload';
+
+/** Default path of each operation after `{chatId}/`; `{fileId}` marks the file id (A.8 rows 2 to 13). */
+export const GMS_DEFAULT_PATHS: Readonly<Record<GmsOperation, string>> = {
+  refresh: 'refresh',
+  send: 'send',
+  startTyping: 'startTyping',
+  stopTyping: 'stopTyping',
+  disconnect: 'disconnect',
+  fileUpload: 'file',
+  fileDownload: 'file/{fileId}/download',
+};
+
+/**
+ * `errors[].code` values with a known meaning. The real list is not public (A.6); these are the Chat Server log events
+ * the reference quotes (A.9) and the simulator uses for the same conditions.
+ */
+export const GMS_ERROR = {
+  chatNotFound: 103,
+  clientNotInSession: 8201,
+  clientLoggedOut: 8209,
+  badSecureKey: 8210,
+  staleAlias: 8211,
+} as const;
