@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { EightByEightSimulator } from '@app/simulators/eight-by-eight';
+import { GmsSimulator } from '@app/simulators/gms';
+import { AdminApiClient } from './admin-api.client';
+import { BotPlatformReceiver, describeDelivery } from './bot-platform.receiver';
+import { demoEscalation, ScenarioContext } from './demo-scenario';
+import { DemoChecklist, DemoPlatform, DemoStepMissing, DemoTimeline } from './demo-timeline';
+import { DemoOptions } from './demo-options';
+import { createEightByEightGateway, EIGHT_BY_EIGHT_DEMO_QUEUES, runEightByEightScenario } from './eight-by-eight.scenario';
+import { createGmsGateway, runGmsScenario } from './gms.scenario';
+import { DemoServiceProcess, freePort, resetDemoState } from './service-process';
+
+/** Everything the demo started, stopped in reverse order whatever happens. */
+class DemoResources {
+  private readonly stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+  service?: DemoServiceProcess;
+
+  add(name: string, stop: () => Promise<void>): void {
+    this.stops.push({ name, stop });
+  }
+
+  async stopAll(): Promise<void> {
+    while (this.stops.length > 0) {
+      const { name, stop } = this.stops.pop()!;
+      await stop().catch((error: Error) => process.stderr.write(`demo: stopping ${name} failed: ${error.message}\n`));
+    }
+  }
+}
+
+const platformOf = (externalConversationId: string): DemoPlatform =>
+  externalConversationId.startsWith('demo-gms-') ? 'GMS' : externalConversationId.startsWith('demo-8x8-') ? '8x8' : '';
+
+/**
+ * Runs the demo and resolves with the exit code: 0 only when every expected step was observed. With `keep`, it
+ * resolves only after Ctrl+C (SIGINT/SIGTERM), having left everything running until then.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const timeline = new DemoTimeline();
+  const deadline = timeline.startedAt + options.timeoutSeconds * 1000;
+  const checklist = new DemoChecklist(timeline, deadline);
+  const resources = new DemoResources();
+  const runId = Date.now().toString(36);
+  const apiKey = `demo-${randomBytes(16).toString('hex')}`;
+  const signingSecret = `whsec_${randomBytes(32).toString('base64')}`;
+
+  // Whatever ends this process, the service must not outlive it.
+  const onExit = () => resources.service?.killNow();
+  process.on('exit', onExit);
+  let interrupted: (() => void) | undefined;
+  const interruption = new Promise<void>((resolve) => (interrupted = resolve));
+  const onSignal = () => interrupted?.();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // A hung step cannot keep the demo past its bound: the checks stop at the deadline, this stops the rest.
+  const watchdog = setTimeout(() => {
+    timeline.text(`\ndemo: still running ${options.timeoutSeconds + 20} s after start; stopping everything.`);
+    resources.service?.killNow();
+    process.exit(1);
+  }, options.timeoutSeconds * 1000 + 20_000);
+  watchdog.unref();
+
+  timeline.heading('chat-gateway demo');
+  timeline.text(`${'time'.padStart(9)}  at   who     what`);
+  let context: ScenarioContext | undefined;
+  let gmsGatewayId: string | undefined;
+  let eightByEightGatewayId: string | undefined;
+  const gms = new GmsSimulator({ timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
+  const eightByEight = new EightByEightSimulator({ queues: EIGHT_BY_EIGHT_DEMO_QUEUES });
+  const receiver = new BotPlatformReceiver(signingSecret);
+
+  try {
+    context = await setUp();
+  } catch (error) {
+    if (!(error instanceof DemoStepMissing)) checklist.fail('', 'the set-up', (error as Error).message);
+  }
+
+  if (context) {
+    timeline.heading('Genesys PureEngage through the GMS Chat API v2 simulator');
+    await runScenario('GMS', async (ctx) => {
+      gmsGatewayId = await createGmsGateway(ctx, gms);
+      await runGmsScenario(ctx, gms, gmsGatewayId);
+    });
+    timeline.heading('8x8 Contact Center through the 8x8 Chat Gateway simulator');
+    await runScenario('8x8', async (ctx) => {
+      eightByEightGatewayId = await createEightByEightGateway(ctx, eightByEight);
+      await runEightByEightScenario(ctx, eightByEight, eightByEightGatewayId);
+    });
+    if (receiver.refused.length > 0) checklist.fail('', 'every delivery to the bot carried a valid signature', `${receiver.refused.length} refused: ${receiver.refused[0]}`);
+  }
+  clearTimeout(watchdog);
+  const code = summarize();
+
+  if (options.keep && context) {
+    await keepRunning(context);
+    await interruption;
+    timeline.text('\ndemo: stopping.');
+  }
+  await resources.stopAll();
+  process.off('exit', onExit);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  return code;
+
+  async function setUp(): Promise<ScenarioContext> {
+    try {
+      await resetDemoState(options.postgresUrl, options.database, options.redisUrl, options.redisPrefix);
+    } catch (error) {
+      throw checklist.fail('', 'PostgreSQL and Redis are reachable', `${(error as Error).message} (expected at ${options.postgresUrl} and ${options.redisUrl})`);
+    }
+    await gms.start();
+    resources.add('the GMS simulator', () => gms.stop());
+    await eightByEight.start();
+    resources.add('the 8x8 simulator', () => eightByEight.stop());
+    await receiver.start();
+    resources.add('the bot receiver', () => receiver.stop());
+    receiver.onDelivery = (delivery) => timeline.line(platformOf(delivery.externalConversationId), '-> bot', describeDelivery(delivery));
+    timeline.line('', 'setup', `GMS simulator ${gms.baseUrl}, 8x8 simulator ${eightByEight.baseUrl}, bot receiver ${receiver.url}`);
+
+    const port = options.port || (await freePort());
+    const service = new DemoServiceProcess({
+      databaseUrl: `${options.postgresUrl}/${options.database}`,
+      redisUrl: options.redisUrl,
+      redisPrefix: options.redisPrefix,
+      port,
+      apiKey,
+      secretsKey: randomBytes(32).toString('base64'),
+    });
+    if (options.verbose) service.onOutput = (text) => process.stdout.write(text.replace(/^/gm, '          service | '));
+    resources.service = service;
+    resources.add('the service', () => service.stop());
+    try {
+      await service.start(Math.max(1_000, Math.min(60_000, checklist.timeLeftMs)));
+    } catch (error) {
+      throw checklist.fail('', 'the service started', (error as Error).message);
+    }
+    checklist.pass('', 'the service started');
+    timeline.line('', 'setup', `service (API + worker) ready at ${service.url}, pid ${service.pid}, database ${options.database}, Redis prefix ${options.redisPrefix}`);
+
+    const api = new AdminApiClient(service.url, apiKey);
+    const domain = `demo-${runId}`;
+    await api.createDomain(domain, receiver.url, signingSecret);
+    checklist.pass('', 'the domain was created');
+    timeline.line('', 'admin', `domain ${domain} created; events go to the bot receiver, signed with the domain's secret`);
+    return { api, receiver, timeline, checklist, domain, runId, serviceUrl: service.url };
+  }
+
+  async function runScenario(platform: DemoPlatform, scenario: (ctx: ScenarioContext) => Promise<void>): Promise<void> {
+    try {
+      await scenario(context!);
+    } catch (error) {
+      const missing = error instanceof DemoStepMissing ? error : checklist.fail(platform, 'the scripted escalation ran to its end', (error as Error).message);
+      timeline.line(platform, 'MISSING', `${missing.step}: ${missing.detail}`);
+    }
+  }
+
+  function summarize(): number {
+    const seconds = (timeline.elapsedMs() / 1000).toFixed(1);
+    const count = (platform: DemoPlatform) => checklist.observed.filter((step) => step.platform === platform).length;
+    timeline.heading('Result');
+    timeline.text(`Steps observed: ${checklist.observed.length} (set-up ${count('')}, GMS ${count('GMS')}, 8x8 ${count('8x8')}); events received by the bot: ${receiver.deliveries.length}.`);
+    const violations = eightByEight.oasViolations();
+    if (violations.length > 0) timeline.text(`Note: the 8x8 simulator recorded ${violations.length} request(s) outside 8x8's OpenAPI document, e.g. ${violations[0].method} ${violations[0].path}: ${violations[0].message}`);
+    if (checklist.missing.length === 0) {
+      timeline.text(`PASS: all ${checklist.observed.length} steps observed, every event verified at the bot receiver, in ${seconds} s.`);
+      return 0;
+    }
+    timeline.text(`FAIL after ${seconds} s. Missing:`);
+    for (const missing of checklist.missing) timeline.text(`  - ${missing.platform || 'set-up'}: ${missing.step} (${missing.detail.split('\n')[0]})`);
+    const log = resources.service?.output();
+    if (log) timeline.text(`\nLast lines of the service log:\n${log.split('\n').slice(-30).join('\n')}`);
+    return 1;
+  }
+
+  /** --keep: a customer waits on each platform for the person at the consoles; everything runs until Ctrl+C. */
+  async function keepRunning(ctx: ScenarioContext): Promise<void> {
+    const waiting: string[] = [];
+    for (const [platform, gatewayId, queue] of [
+      ['gms', gmsGatewayId, 'cards'],
+      ['8x8', eightByEightGatewayId, '101'],
+    ] as const) {
+      if (!gatewayId) continue;
+      const request = demoEscalation(ctx.domain, gatewayId, `demo-${platform}-${runId}-live`, queue, {
+        intent: 'talk-to-a-person',
+        history: ['Can I talk to a person?', 'Of course. Anything I should pass on?', 'It is about my card'],
+      });
+      const escalation = await ctx.api.escalate(request).catch((error: Error) => {
+        timeline.text(`demo: could not start the waiting ${platform} escalation: ${error.message}`);
+        return undefined;
+      });
+      if (escalation) waiting.push(`  ${platform === 'gms' ? 'GMS' : '8x8'} escalation ${escalation.id} (queue ${queue}, conversation ${escalation.conversationId})`);
+    }
+    const base = ctx.serviceUrl;
+    const example = waiting.length > 0 ? waiting[0].trim().split(' ')[2] : '<escalation id>';
+    timeline.heading('Still running (--keep); Ctrl+C stops everything');
+    timeline.text(`Agent console, GMS   ${gms.baseUrl}/console`);
+    timeline.text(`Agent console, 8x8   ${eightByEight.baseUrl}/console`);
+    timeline.text(`Swagger UI           ${base}/docs`);
+    timeline.text(`API key              ${apiKey}   (Authorization: Bearer <key>)`);
+    timeline.text(`Queue dashboard      ${base}/queues   (browser login: any user name, the API key as password)`);
+    timeline.text(`Bot receiver         ${receiver.url}   (each event it receives is printed below)`);
+    timeline.text(`Domain               ${ctx.domain}; gateways GMS ${gmsGatewayId ?? '-'}, 8x8 ${eightByEightGatewayId ?? '-'}`);
+    timeline.text('\nA customer is waiting on each platform: accept the chat in the console and talk to them.');
+    for (const entry of waiting) timeline.text(entry);
+    timeline.text('\nSpeak as the user (the bot platform relaying what the user types):');
+    timeline.text(`  curl -s -X POST ${base}/v1/escalations/${example}/messages -H 'authorization: Bearer ${apiKey}' -H 'content-type: application/json' -d '{"text":"Hello from the user"}'`);
+    timeline.text('');
+  }
+}

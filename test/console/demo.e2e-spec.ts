@@ -1,0 +1,76 @@
+import { execSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..', '..');
+const DEMO = join(ROOT, 'dist', 'scripts', 'demo.js');
+// Its own database and Redis prefix, so a person's `npm run demo -- --keep` survives the test suite.
+const ISOLATION = ['--database', 'chat_gateway_demo_test', '--redis-prefix', '{cgdemotest}'];
+
+/** Newest modification time of the TypeScript the build compiles. */
+function newestSourceMtime(dir = ROOT, folders = ['src', 'libs', 'scripts']): number {
+  let newest = 0;
+  const walk = (path: string) => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(child).mtimeMs);
+    }
+  };
+  for (const folder of folders) walk(join(dir, folder));
+  return newest;
+}
+
+function runDemo(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [DEMO, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => resolveRun({ code, output }));
+  });
+}
+
+/** The service URL the demo printed; after the demo exits nothing may answer there any more. */
+async function serviceStillAnswers(output: string): Promise<boolean> {
+  const url = /service \(API \+ worker\) ready at (http:\/\/\S+),/.exec(output)?.[1];
+  if (!url) return false;
+  return fetch(`${url}/health/live`, { signal: AbortSignal.timeout(2_000) })
+    .then(() => true)
+    .catch(() => false);
+}
+
+describe('npm run demo', () => {
+  beforeAll(() => {
+    if (!existsSync(DEMO) || statSync(DEMO).mtimeMs < newestSourceMtime()) execSync('npm run -s build', { cwd: ROOT, stdio: 'pipe' });
+  }, 180_000);
+
+  it('runs a scripted escalation through GMS and through 8x8 and exits 0 when the bot saw every step', async () => {
+    const { code, output } = await runDemo(ISOLATION);
+    if (code !== 0) process.stderr.write(output);
+    expect(code).toBe(0);
+    expect(output).toContain('== Genesys PureEngage through the GMS Chat API v2 simulator ==');
+    expect(output).toContain('== 8x8 Contact Center through the 8x8 Chat Gateway simulator ==');
+    expect(output).toMatch(/PASS: all \d+ steps observed/);
+    for (const platform of ['GMS', '8x8']) {
+      // What reached the bot, with the time since start: history/attributes passed, agents, typing, file, transfer, end.
+      for (const event of ['queued', 'agent_joined', 'agent_typing_started', 'agent_message', 'agent_typing_stopped', 'attachment', 'agent_left']) {
+        expect(output).toMatch(new RegExp(`\\d+ ms  ${platform}  -> bot  #\\d+ ${event}`));
+      }
+      expect(output).toMatch(new RegExp(`${platform}  -> bot  #\\d+ ended  by agent.*control back to the bot: yes`));
+      expect(output).toMatch(new RegExp(`${platform}  bot     escalates .* 3 history entries, attributes Intent=`));
+    }
+    expect(output).toMatch(/8x8  -> bot  #\d+ transferred/);
+    expect(output).toMatch(/8x8  -> bot  #\d+ queued  queue Cards \(102\)/);
+    expect(output).toMatch(/GMS  -> bot  #\d+ notice  "The chat has been transferred to card-services/);
+    expect(await serviceStillAnswers(output)).toBe(false);
+  }, 150_000);
+
+  it('exits 1 naming the step it missed when the total timeout cuts the script short, and stops the service', async () => {
+    const { code, output } = await runDemo([...ISOLATION, '--timeout', '10']);
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL after \d+\.\d s\. Missing:\n {2}- (set-up|GMS|8x8): .+/);
+    expect(output).not.toContain('PASS:');
+    expect(await serviceStillAnswers(output)).toBe(false);
+  }, 60_000);
+});
