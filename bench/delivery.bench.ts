@@ -1,0 +1,188 @@
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Queue, Worker } from 'bullmq';
+import { Client } from 'pg';
+import { FakePlatform } from '../libs/simulators/src/fake/fake-platform';
+import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
+import { BenchService, openLoop } from './support/service';
+
+/**
+ * Issue 3 benchmark: a platform event accepted by the service (its webhook answered) until the bot platform's
+ * callback received it, at a fixed offered rate, with PostgreSQL, Redis, the service and this load generator on the
+ * same machine. The same run measures bare BullMQ add -> processed latency at the same rate, as the reference.
+ */
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CONVERSATIONS = Number(process.env.BENCH_CONVERSATIONS ?? 200);
+const PORT = Number(process.env.BENCH_PORT ?? 3917);
+const KEY = 'bench-admin-key-0123456789abcdefghij';
+const TOKEN = 'bench-platform-token';
+const url = `http://127.0.0.1:${PORT}`;
+const env = {
+  APP_ROLE: 'all',
+  PORT: String(PORT),
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/chat_gateway_bench_delivery',
+  REDIS_PREFIX: '{cgbenchdl}',
+  SECRETS_KEY: Buffer.alloc(32, 9).toString('base64'),
+  BOOTSTRAP_API_KEY: KEY,
+  FAKE_GATEWAY_ENABLED: 'true',
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
+  LOG_LEVEL: 'warn',
+  PUBLIC_BASE_URL: url,
+};
+
+async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers }, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function resetDatabase(): Promise<void> {
+  const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  await admin.query('DROP DATABASE IF EXISTS chat_gateway_bench_delivery WITH (FORCE)');
+  await admin.end();
+}
+
+async function bareBullmq(): Promise<{ p50: number; p99: number; processed: number }> {
+  const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
+  const queue = new Queue('bare', { connection, prefix: '{cgbenchbare}' });
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  const latencies: number[] = [];
+  const worker = new Worker('bare', async (job) => void latencies.push(Date.now() - job.data.t), { connection, prefix: '{cgbenchbare}', concurrency: 50 });
+  await worker.waitUntilReady();
+  const total = RATE * Math.min(SECONDS, 10);
+  await openLoop(RATE, total, async () => void (await queue.add('n', { t: Date.now() }, { removeOnComplete: true })));
+  const deadline = Date.now() + 30_000;
+  while (latencies.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await worker.close();
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), processed: latencies.length };
+}
+
+async function main(): Promise<void> {
+  await resetDatabase();
+  const platform = new FakePlatform();
+  await platform.start();
+  const sentAt = new Map<string, number>();
+  const delivered: number[] = [];
+  let deliveredCount = 0;
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const key = body.data?.text as string | undefined;
+      const sent = key ? sentAt.get(key) : undefined;
+      if (sent !== undefined) {
+        delivered.push(Date.now() - sent);
+        deliveredCount++;
+        sentAt.delete(key!);
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const callback = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+
+  const service = new BenchService(env);
+  await service.start(url);
+  try {
+    await api('POST', '/v1/domains', { name: 'bench', callbackUrl: callback, signingSecret: 'whsec_' + Buffer.alloc(32, 1).toString('base64') });
+    const gateway = await api('POST', '/v1/gateways', {
+      type: 'fake',
+      settings: { basic: { name: 'bench', domain: 'bench', deployed: true, platformUrl: platform.baseUrl, apiToken: TOKEN }, configuration: { escalationTimeoutSeconds: 3600 }, additional: { pollIntervalMs: 0 } },
+    });
+    const escalations: { id: string }[] = [];
+    for (let i = 0; i < CONVERSATIONS; i++) {
+      const body = { domain: 'bench', gatewayId: gateway.id, conversation: { externalId: `bench-${i}`, channel: 'webchat' }, user: { name: `User ${i}` } };
+      escalations.push(await api('POST', '/v1/escalations', body, { 'idempotency-key': `bench-${i}` }));
+    }
+    const sessions = await (async () => {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const found = escalations.map((e) => platform.sessionFor(e.id));
+        if (found.every(Boolean)) return found.map((s) => s!.id);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('escalations did not start');
+    })();
+    // Let the start-up events (queued) drain before measuring.
+    await new Promise((r) => setTimeout(r, 3000));
+
+    const index = new Array(CONVERSATIONS).fill(100);
+    const accepted: number[] = [];
+    let failures = 0;
+    const send = async (i: number) => {
+      const c = i % CONVERSATIONS;
+      const n = ++index[c];
+      const key = `ev-${c}-${n}`;
+      const body = JSON.stringify({ eventId: key, sessionId: sessions[c], event: { index: n, type: 'agent_message', data: { text: key }, at: Date.now() } });
+      const signature = createHmac('sha256', TOKEN).update(body).digest('hex');
+      const t0 = Date.now();
+      sentAt.set(key, t0);
+      const res = await fetch(`${url}/v1/webhooks/${gateway.id}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-fake-signature': signature }, body });
+      await res.arrayBuffer();
+      if (res.status === 200) accepted.push(Date.now() - t0);
+      else failures++;
+    };
+    await openLoop(Math.min(RATE, 200), 1000, send); // warm-up
+    await new Promise((r) => setTimeout(r, 3000));
+    delivered.length = 0;
+    deliveredCount = 0;
+    accepted.length = 0;
+    sentAt.clear();
+
+    const cpuBefore = processCpuSeconds(service.pid);
+    const total = RATE * SECONDS;
+    const started = Date.now();
+    await openLoop(RATE, total, send);
+    const sendSeconds = (Date.now() - started) / 1000;
+    const drainDeadline = Date.now() + 60_000;
+    while (deliveredCount < total && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 100));
+    const allSeconds = (Date.now() - started) / 1000;
+    const cpu = (processCpuSeconds(service.pid) - cpuBefore) / allSeconds;
+
+    const bare = await bareBullmq();
+    const p50 = percentile(delivered, 50);
+    const p99 = percentile(delivered, 99);
+    const lines = [
+      '## Platform event accepted -> bot callback delivered (issue 3)',
+      '',
+      `Machine: ${machineLine()}.`,
+      `Setup: service as one process (APP_ROLE=all, WORKER_CONCURRENCY default), the fake gateway's signed webhooks at ${RATE} events/s offered (open loop) for ${SECONDS} s over ${CONVERSATIONS} conversations, callback receiver and load generator in one other process.`,
+      '',
+      '| measure | value |',
+      '|---|---|',
+      `| events offered / accepted (200) / failed | ${total} / ${accepted.length} / ${failures} |`,
+      `| events delivered to the callback | ${deliveredCount} (${((deliveredCount / total) * 100).toFixed(1)} %) |`,
+      `| sustained delivered events/s (delivered / time until the last one) | ${(deliveredCount / allSeconds).toFixed(0)} |`,
+      `| offered rate actually sent (events/s) | ${(total / sendSeconds).toFixed(0)} |`,
+      `| webhook acknowledgement p50 / p99 | ${percentile(accepted, 50)} ms / ${percentile(accepted, 99)} ms |`,
+      `| accepted -> delivered p50 / p99 | ${p50} ms / ${p99} ms |`,
+      `| service process CPU | ${(cpu * 100).toFixed(0)} % of one core |`,
+      `| bare BullMQ add -> processed at ${RATE}/s, p50 / p99 (${bare.processed} jobs) | ${bare.p50} ms / ${bare.p99} ms |`,
+      `| ratio of our p99 to bare BullMQ p99 | ${(p99 / Math.max(1, bare.p99)).toFixed(1)}x |`,
+      '',
+      `Target: p99 at most 50 ms at 1,000 events/s. ${p99 <= 50 && RATE >= 1000 ? 'Met in this run.' : 'Not met in this run.'}`,
+    ];
+    writeSection('delivery', lines.join('\n'));
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    await service.stop();
+    await platform.stop();
+    receiver.closeAllConnections();
+    receiver.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${(error as Error).stack}\n`);
+    process.exit(1);
+  },
+);
