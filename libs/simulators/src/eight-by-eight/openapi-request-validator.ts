@@ -1,8 +1,11 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
+
+/** 8x8's Chat Gateway v1 OpenAPI document as published, kept unchanged in the repository (relative to its root). */
+export const OAS_DOCUMENT = path.join('libs', 'simulators', 'src', 'eight-by-eight', 'oas', 'contact-center-chat-gateway-v1.oas.yml');
 
 /** A request as the validator sees it. */
 export interface OasRequest {
@@ -187,9 +190,17 @@ export class OpenApiRequestValidator {
     this.indexOperations();
   }
 
-  /** `EIGHT_BY_EIGHT_OAS_PATH`, else the shared copy beside the repository (`../shared/protocols/8x8/...`). */
+  /**
+   * `EIGHT_BY_EIGHT_OAS_PATH`, else the copy of 8x8's document kept in the repository (`OAS_DOCUMENT`), found by
+   * walking up from this file so it is found from the sources (tests) and from `dist/` (the build copies no YAML).
+   */
   static defaultDocumentPath(): string {
-    return process.env.EIGHT_BY_EIGHT_OAS_PATH || path.resolve(process.cwd(), '..', 'shared', 'protocols', '8x8', 'contact-center-chat-gateway-v1.oas.yml');
+    if (process.env.EIGHT_BY_EIGHT_OAS_PATH) return process.env.EIGHT_BY_EIGHT_OAS_PATH;
+    for (let dir = __dirname; ; dir = path.dirname(dir)) {
+      const candidate = path.join(dir, OAS_DOCUMENT);
+      if (existsSync(candidate)) return candidate;
+      if (path.dirname(dir) === dir) return path.resolve(OAS_DOCUMENT);
+    }
   }
 
   /** Loads a YAML or JSON document; throws when it is missing. Instances are shared per file (they hold no request state). */
