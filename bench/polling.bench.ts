@@ -388,7 +388,7 @@ async function main(): Promise<void> {
     '',
     `N escalated GMS chats, each to be polled (Refresh) every ${INTERVAL_MS / 1000} s. Per N, in one run and on one fresh simulator process ` +
       `(\`gms-simulator.main.js\`, inactivity control off, flex-disconnect 45 s): first the **bare HTTP client** ` +
-      '(`bench/support/bare-poller.ts`: Node fetch with keep-alive, the gateway\'s request body, a fixed 1 s grid per chat, no queue or ' +
+      '(`bench/support/bare-poller.ts`: node:http with a keep-alive agent, then the same with the global fetch; the gateway\'s request body, a fixed 1 s grid per chat, no queue or ' +
       'database: the machine\'s ceiling), which opens its own N chats; then the **service** (`node dist/src/main.js`, API and worker ' +
       `in one process, LOG_LEVEL warn, ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}) with N escalations enqueued ` +
       'through the `escalation-requests` queue (`EscalationProducer`), measured once all are queued on GMS and their `queued` events delivered. ' +
