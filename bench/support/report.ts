@@ -26,8 +26,12 @@ export function machineLine(): string {
   ].join(', ');
 }
 
-/** Replaces the section of docs/benchmarks.md between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`. */
+/**
+ * Replaces the section of docs/benchmarks.md between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`.
+ * BENCH_NO_REPORT=1 leaves the file alone (trial runs, profiling).
+ */
 export function writeSection(name: string, markdown: string): void {
+  if (process.env.BENCH_NO_REPORT) return;
   const start = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
   const current = existsSync(FILE) ? readFileSync(FILE, 'utf8') : '# Benchmarks\n';

@@ -15,7 +15,9 @@ export class BenchService {
   }
 
   async start(url: string, timeoutMs = 60_000): Promise<void> {
-    this.child = spawn(process.execPath, [resolve(ROOT, 'dist/src/main.js')], { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // BENCH_CPU_PROF=dir writes a V8 CPU profile of the service there when it stops (for finding where time goes).
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+    this.child = spawn(process.execPath, [...profile, resolve(ROOT, 'dist/src/main.js')], { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)));
     this.child.stderr!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)));
     const deadline = Date.now() + timeoutMs;

@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { RedisLock } from '../queues/redis-lock';
 import { JobDispatcher } from '../escalations/job-dispatcher.service';
+import { postCallback } from './callback-http';
 
 const BATCH = 50;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -22,6 +23,15 @@ interface ConversationRow {
   domain: string;
   callback_url: string | null;
   signing_secret: string | null;
+}
+
+/** A successful delivery not yet recorded. */
+interface Delivered {
+  eventId: string;
+  seq: number;
+  attempt: number;
+  status: number;
+  durationMs: number;
 }
 
 interface EventRow {
@@ -92,17 +102,26 @@ export class DeliveryService {
       );
       if (events.length === 0) return;
       const secret = conversation.signing_secret ? this.cipher.decrypt(conversation.signing_secret) : null;
-      for (const event of events) {
-        const keepGoing = await this.deliverOne(conversation, event, secret);
-        if (!keepGoing) return;
-        conversation.delivery_attempts = 0;
+      // Successful deliveries of this batch are recorded together, in one statement, when the batch ends or before
+      // anything else is recorded. A crash in between sends those events again: delivery is at least once, and the
+      // bot platform drops a webhook-id it has seen (Standard Webhooks); the order is kept either way.
+      const delivered: Delivered[] = [];
+      try {
+        for (const event of events) {
+          const keepGoing = await this.deliverOne(conversation, event, secret, delivered);
+          if (!keepGoing) return;
+          conversation.delivery_attempts = 0;
+        }
+      } finally {
+        await this.recordDelivered(conversation.id, delivered);
       }
     }
   }
 
   /** Returns false when the conversation must wait (a retry is scheduled). */
-  private async deliverOne(conversation: ConversationRow, event: EventRow, secret: string | null): Promise<boolean> {
+  private async deliverOne(conversation: ConversationRow, event: EventRow, secret: string | null, delivered: Delivered[]): Promise<boolean> {
     if (!conversation.callback_url) {
+      await this.recordDelivered(conversation.id, delivered);
       await this.settle(conversation.id, event, 'no_callback', conversation.delivery_attempts, null, 'domain has no callback URL', 0);
       return true;
     }
@@ -121,18 +140,17 @@ export class DeliveryService {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(conversation.callback_url, { method: 'POST', headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), redirect: 'manual' });
-      status = res.status;
-      await res.arrayBuffer().catch(() => undefined);
+      status = await postCallback(conversation.callback_url, headers, body, REQUEST_TIMEOUT_MS);
       if (status < 200 || status >= 300) error = `callback answered ${status}`;
     } catch (failure) {
       error = (failure as Error).message;
     }
     const durationMs = Date.now() - started;
     if (!error) {
-      await this.settle(conversation.id, event, 'delivered', attempt, status, null, durationMs);
+      delivered.push({ eventId: event.id, seq: event.seq, attempt, status: status!, durationMs });
       return true;
     }
+    await this.recordDelivered(conversation.id, delivered);
     const ageMs = Date.now() - event.created_at.getTime();
     if (ageMs > this.config.DELIVERY_MAX_AGE_SECONDS * 1000) {
       this.log.warn('delivery abandoned', { conversationId: conversation.id, seq: event.seq, attempts: attempt, error });
@@ -151,10 +169,23 @@ export class DeliveryService {
     return false;
   }
 
+  /** Records the successful deliveries collected so far (attempts, event status, the conversation's cursor), then forgets them. */
+  private async recordDelivered(conversationId: string, delivered: Delivered[]): Promise<void> {
+    if (delivered.length === 0) return;
+    const batch = delivered.splice(0);
+    await this.db.query(
+      `WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS d(event_id, attempt, status_code, duration_ms)),
+            a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT event_id, attempt, status_code, NULL, duration_ms FROM d),
+            e AS (UPDATE events SET delivery_status = 'delivered', delivery_attempts = d.attempt, delivered_at = now() FROM d WHERE events.id = d.event_id)
+       UPDATE conversations SET delivered_seq = GREATEST(delivered_seq, $5), delivery_attempts = 0, next_delivery_at = NULL WHERE id = $6`,
+      [batch.map((d) => d.eventId), batch.map((d) => d.attempt), batch.map((d) => d.status), batch.map((d) => d.durationMs), batch[batch.length - 1].seq, conversationId],
+    );
+  }
+
   private async settle(
     conversationId: string,
     event: EventRow,
-    outcome: 'delivered' | 'abandoned' | 'no_callback',
+    outcome: 'abandoned' | 'no_callback',
     attempt: number,
     status: number | null,
     error: string | null,
@@ -163,7 +194,7 @@ export class DeliveryService {
     const recordAttempt = outcome !== 'no_callback';
     await this.db.query(
       `WITH a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT $1, $2, $3, $4, $5 WHERE $6),
-            e AS (UPDATE events SET delivery_status = $7, delivery_attempts = $2, delivered_at = CASE WHEN $7 = 'delivered' THEN now() ELSE NULL END WHERE id = $1)
+            e AS (UPDATE events SET delivery_status = $7, delivery_attempts = $2, delivered_at = NULL WHERE id = $1)
        UPDATE conversations SET delivered_seq = GREATEST(delivered_seq, $8), delivery_attempts = 0, next_delivery_at = NULL WHERE id = $9`,
       [event.id, attempt, status, error, durationMs, recordAttempt, outcome, event.seq, conversationId],
     );
