@@ -7,7 +7,7 @@ import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
 
 /**
  * A consumer that follows the Standard Webhooks advice and ignores a webhook-id it already processed. Delivery is
- * at-least-once: a crash between the callback's 2xx and our commit repeats that one delivery with the same id.
+ * at-least-once: a crash between the callback's 2xx and our commit repeats the unrecorded deliveries with the same ids.
  */
 function firstDeliveries(deliveries: Delivery[]): Delivery[] {
   const seen = new Set<string>();
