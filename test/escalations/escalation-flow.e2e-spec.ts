@@ -168,6 +168,12 @@ describe('escalation through the fake gateway', () => {
     const events = await t.request('GET', `/v1/conversations/${a.conversationId}/events?after=1`);
     expect(events.body[0].seq).toBe(2);
     expect(events.body.find((e: { type: string }) => e.type === 'agent_joined').deliveryAttempts).toBe(3);
+    // Every delivered event is recorded as such, with its attempts (successes are recorded per drained batch).
+    const recorded = await waitFor('deliveries recorded', async () => {
+      const all = (await t.request('GET', `/v1/conversations/${a.conversationId}/events`)).body as { type: string; deliveryStatus: string; deliveryAttempts: number }[];
+      return all.length === receiver.of(a.conversationId).length && all.every((e) => e.deliveryStatus === 'delivered') ? all : null;
+    });
+    expect(recorded.map((e) => e.deliveryAttempts)).toEqual(recorded.map((e) => (e.type === 'agent_joined' ? 3 : 1)));
   }, 30_000);
 
   it('lets the user end before an agent joins, and the bot steal an active conversation', async () => {
