@@ -5,7 +5,7 @@ import { Queue, Worker } from 'bullmq';
 import { Client } from 'pg';
 import { FakePlatform } from '../libs/simulators/src/fake/fake-platform';
 import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
-import { BenchService, openLoop } from './support/service';
+import { adminApi, BenchService, openLoop } from './support/service';
 
 /**
  * Issue 3 benchmark: a platform event accepted by the service (its webhook answered) until the bot platform's
@@ -19,6 +19,7 @@ const PORT = Number(process.env.BENCH_PORT ?? 3917);
 const KEY = 'bench-admin-key-0123456789abcdefghij';
 const TOKEN = 'bench-platform-token';
 const url = `http://127.0.0.1:${PORT}`;
+const api = adminApi(url, KEY);
 const env = {
   APP_ROLE: 'all',
   PORT: String(PORT),
@@ -44,13 +45,6 @@ function post(path: string, headers: Record<string, string>, body: string): Prom
     req.once('error', reject);
     req.end(body);
   });
-}
-
-async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers }, body: body ? JSON.stringify(body) : undefined });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
 }
 
 async function resetDatabase(): Promise<void> {

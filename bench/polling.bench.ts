@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { EscalationProducer } from '@app/client';
 import { BenchProcess, cpuByPid, cpuDelta, freePort, machineJiffies, pidsByName, sleep } from './support/processes';
 import { machineLine, processCpuSeconds, writeSection } from './support/report';
+import { adminApi } from './support/service';
 import type { RefreshWindowStats } from './support/refresh-timing.preload';
 
 /**
@@ -31,8 +32,8 @@ const WINDOW_MS = Number(process.env.BENCH_WINDOW_SECONDS ?? 30) * 1000;
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5) * 1000;
 const INTERVAL_MS = 1000;
 const RAMP_INTERVAL_SECONDS = 30;
-/** Node flags of the service process (e.g. BENCH_SERVICE_FLAGS="--max-semi-space-size=32"), named in the report. */
-const SERVICE_FLAGS = (process.env.BENCH_SERVICE_FLAGS ?? '').split(' ').filter(Boolean);
+/** Node flags of the service process (e.g. BENCH_SERVICE_ARGS="--max-semi-space-size=32"), named in the report. */
+const SERVICE_FLAGS = (process.env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean);
 const BARE_TRANSPORTS = (process.env.BENCH_BARE ?? 'http,fetch').split(',').filter((t): t is 'http' | 'fetch' => t === 'http' || t === 'fetch');
 const SERVICE_NAME = 'customer-support';
 const DATABASE = 'chat_gateway_bench';
@@ -191,18 +192,6 @@ async function startBotPlatform(): Promise<{ server: Server; url: string; receiv
   return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`, received: () => received };
 }
 
-async function api(base: string, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
 async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>, everyMs = 1000): Promise<number> {
   const started = Date.now();
   for (;;) {
@@ -241,14 +230,15 @@ async function benchService(n: number, simulator: BenchProcess, baseUrl: string)
     ...POLL_ENV,
   });
   const base = `http://127.0.0.1:${port}`;
+  const api = adminApi(base, API_KEY);
   const producer = new EscalationProducer({ connection: { host: '127.0.0.1', port: 6379 }, prefix: REDIS_PREFIX });
   const db = new Client({ connectionString: DATABASE_URL });
   try {
     await waitUntil('service ready', 60_000, () => fetch(`${base}/health/ready`).then((r) => r.ok, () => false), 250);
     await db.connect();
     const domain = `bench-${n}`;
-    await api(base, 'POST', '/v1/domains', { name: domain, callbackUrl: bot.url, signingSecret: `whsec_${randomBytes(32).toString('base64')}` });
-    const gateway = await api(base, 'POST', '/v1/gateways', {
+    await api('POST', '/v1/domains', { name: domain, callbackUrl: bot.url, signingSecret: `whsec_${randomBytes(32).toString('base64')}` });
+    const gateway = await api('POST', '/v1/gateways', {
       type: 'genesys-pureengage',
       settings: {
         basic: { name: `gms-bench-${n}`, domain, deployed: true, serviceUrl: baseUrl, serviceName: SERVICE_NAME },
@@ -290,7 +280,7 @@ async function benchService(n: number, simulator: BenchProcess, baseUrl: string)
       const [{ count }] = (await db.query(`SELECT count(*)::int AS count FROM conversations WHERE delivered_seq < last_seq`)).rows;
       return count === 0;
     });
-    await api(base, 'PATCH', `/v1/gateways/${gateway.id}`, { settings: { additional: { clientPollingIntervalSeconds: INTERVAL_MS / 1000 } } });
+    await api('PATCH', `/v1/gateways/${gateway.id}`, { settings: { additional: { clientPollingIntervalSeconds: INTERVAL_MS / 1000 } } });
     // The poller re-reads gateway settings every 5 s and reschedules every chat of a gateway whose interval changed.
     await waitUntil('polling at the new interval', 30_000, async () => {
       const before = (await servicePolls(base)).empty ?? 0;

@@ -2,11 +2,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { EightByEightSimulator } from '../libs/simulators/src/eight-by-eight';
 import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
+import { adminApi, BenchService } from './support/service';
 
 /**
  * Issue 5 benchmark: webhook intake. Signed 8x8 deliveries are fired open loop (at fixed instants, whatever the
@@ -31,7 +31,7 @@ const KEY = 'bench-webhooks-admin-key-0123456789abcdef';
 const API_KEY = 'bench-8x8-api-key';
 const TENANT = 'tenant01';
 const url = `http://127.0.0.1:${PORT}`;
-const here = __dirname;
+const api = adminApi(url, KEY);
 const bodyBytes = { min: Infinity, max: 0 };
 
 interface Delivery {
@@ -55,46 +55,6 @@ interface StageResult {
   machineCpu: number;
 }
 
-/** The compiled service next to this file (dist/src/main.js when run from dist/bench), as its own process. */
-class ServiceProcess {
-  child?: ChildProcess;
-  private log = '';
-
-  constructor(private readonly env: Record<string, string>) {}
-
-  async start(): Promise<void> {
-    // BENCH_SERVICE_ARGS: extra node flags for the service, e.g. `--cpu-prof --cpu-prof-dir /tmp/prof`.
-    const flags = (process.env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean);
-    this.child = spawn(process.execPath, [...flags, resolve(here, '..', 'src', 'main.js')], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => (this.log = (this.log + chunk.toString()).slice(-20_000));
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (this.child.exitCode !== null) throw new Error(`service exited:\n${this.log}`);
-      if (await fetch(`${url}/health/ready`).then((r) => r.ok).catch(() => false)) return;
-      await sleep(250);
-    }
-    throw new Error(`service did not become ready:\n${this.log}`);
-  }
-
-  get pid(): number {
-    return this.child!.pid!;
-  }
-
-  get output(): string {
-    return this.log;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.child || this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child!.once('exit', r));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
-}
-
 /** A node:http server that reads the body and answers 200 with a small JSON body: the HTTP ceiling. */
 function startBareServer(): ChildProcess {
   const code = `
@@ -115,13 +75,6 @@ function machineBusy(): { busy: number; total: number } {
   const values = fields.map(Number);
   const total = values.reduce((a, b) => a + b, 0);
   return { busy: total - values[3] - values[4], total };
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
 }
 
 async function resetState(): Promise<void> {
@@ -292,7 +245,7 @@ async function main(): Promise<void> {
   await resetState();
   const simulator = new EightByEightSimulator({ apiKey: API_KEY, tenantId: TENANT, validateRequests: false, queues: [{ id: '101', name: 'Support', agents: { available: 1 } }] });
   await simulator.start();
-  const service = new ServiceProcess({
+  const service = new BenchService({
     APP_ROLE: ROLE,
     PORT: String(PORT),
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${DATABASE}`,
@@ -311,7 +264,7 @@ async function main(): Promise<void> {
   const background = (before1.busy - before0.busy) / Math.max(1, before1.total - before0.total);
   const bare = startBareServer();
   await new Promise<void>((ready) => bare.stdout!.once('data', () => ready()));
-  await service.start();
+  await service.start(url);
   const results: StageResult[] = [];
   let ceiling = { rate: NaN, p50: NaN, p99: NaN };
   let stored = 0;

@@ -14,10 +14,15 @@ export class BenchService {
     return this.child!.pid!;
   }
 
+  /** The last 20 kB the service printed. */
+  get output(): string {
+    return this.log;
+  }
+
   async start(url: string, timeoutMs = 60_000): Promise<void> {
-    // BENCH_CPU_PROF=dir writes a V8 CPU profile of the service there when it stops (for finding where time goes).
-    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-    this.child = spawn(process.execPath, [...profile, resolve(ROOT, 'dist/src/main.js')], { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // BENCH_SERVICE_ARGS: extra node flags for the service, e.g. `--cpu-prof --cpu-prof-dir /tmp/prof`.
+    const flags = (process.env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, [...flags, resolve(ROOT, 'dist/src/main.js')], { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)));
     this.child.stderr!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)));
     const deadline = Date.now() + timeoutMs;
@@ -49,4 +54,19 @@ export async function openLoop(ratePerSecond: number, total: number, action: (i:
     pending.push(action(i).catch(() => undefined));
   }
   await Promise.all(pending);
+}
+
+/** Calls the admin API of the service at `baseUrl` with `key`; a non-2xx answer throws with its body. */
+export function adminApi(baseUrl: string, key: string) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> => {
+    const res = await fetch(baseUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
 }

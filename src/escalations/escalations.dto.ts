@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -16,6 +17,19 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+
+/** An optional array of at most `max` nested objects, each validated as `type` and documented as such. */
+function OptionalArrayOf(type: new () => object, max: number, description?: string): PropertyDecorator {
+  // In the order a stack written top to bottom is applied (bottom first).
+  return applyDecorators(
+    Type(() => type),
+    ValidateNested({ each: true }),
+    ArrayMaxSize(max),
+    IsArray(),
+    IsOptional(),
+    ApiPropertyOptional({ type: [type], ...(description ? { description } : {}) }),
+  );
+}
 
 export class ConversationRefDto {
   @ApiProperty({ example: 'bot-conv-8812', description: "The bot platform's id of the conversation." })
@@ -62,20 +76,10 @@ export class HistoryEntryDto {
   @ApiProperty({ enum: ['user', 'bot', 'agent', 'system'] }) @IsIn(['user', 'bot', 'agent', 'system']) author: 'user' | 'bot' | 'agent' | 'system';
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(10_000) text?: string;
 
-  @ApiPropertyOptional({ type: [AttachmentInputDto] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(10)
-  @ValidateNested({ each: true })
-  @Type(() => AttachmentInputDto)
+  @OptionalArrayOf(AttachmentInputDto, 10)
   attachments?: AttachmentInputDto[];
 
-  @ApiPropertyOptional({ type: [CardDto] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(10)
-  @ValidateNested({ each: true })
-  @Type(() => CardDto)
+  @OptionalArrayOf(CardDto, 10)
   cards?: CardDto[];
 
   @ApiProperty({ example: '2026-11-22T10:00:00Z' }) @IsISO8601() time: string;
@@ -98,12 +102,7 @@ export class CreateEscalationDto {
   @IsObject()
   attributes?: Record<string, string>;
 
-  @ApiPropertyOptional({ type: [HistoryEntryDto], description: 'The bot conversation so far (at most 500 entries).' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(500)
-  @ValidateNested({ each: true })
-  @Type(() => HistoryEntryDto)
+  @OptionalArrayOf(HistoryEntryDto, 500, 'The bot conversation so far (at most 500 entries).')
   history?: HistoryEntryDto[];
 
   @ApiPropertyOptional({ description: "Target queue; the gateway's configured queue when absent." })
@@ -127,20 +126,10 @@ export class RelayMessageDto {
 
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(20_000) text?: string;
 
-  @ApiPropertyOptional({ type: [AttachmentInputDto] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(10)
-  @ValidateNested({ each: true })
-  @Type(() => AttachmentInputDto)
+  @OptionalArrayOf(AttachmentInputDto, 10)
   attachments?: AttachmentInputDto[];
 
-  @ApiPropertyOptional({ type: [CardDto] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(10)
-  @ValidateNested({ each: true })
-  @Type(() => CardDto)
+  @OptionalArrayOf(CardDto, 10)
   cards?: CardDto[];
 }
 

@@ -24,6 +24,7 @@ const MAX_TRIGGERS_REMEMBERED = 10_000;
 const MAX_INTAKES_REMEMBERED = 10_000;
 
 interface Intake {
+  entity: GatewayEntity;
   gateway: ChatGateway;
   context: GatewayContext;
   windowMs: number;
@@ -46,7 +47,6 @@ interface StoredWebhook {
 @Injectable()
 export class InboundWebhooksService {
   private readonly log: ComponentLogger;
-  private readonly gatewayCache = new Map<string, { entity: GatewayEntity; until: number }>();
   private readonly intakes = new Map<string, { intake: Intake | null; until: number }>();
   /** Per gateway, the time slice whose sweep job this process last added. */
   private readonly triggered = new Map<string, number>();
@@ -133,8 +133,8 @@ export class InboundWebhooksService {
   }
 
   /**
-   * What verifying a delivery needs, built once per gateway and cache period instead of per delivery: the gateway
-   * row, its decrypted settings and a context with its logger. Only the abort signal is per call, and made only when
+   * What verifying and processing a delivery need, built once per gateway and cache period instead of per delivery:
+   * the gateway row, its decrypted settings and a context with its logger. Only the abort signal is per call, and made only when
    * a verification calls out (a JWK fetch), each with its own 10 s. An id with no gateway behind it is remembered
    * too, so a stream of deliveries to a wrong URL cannot cost a database read each.
    */
@@ -150,7 +150,7 @@ export class InboundWebhooksService {
         get: () => AbortSignal.timeout(10_000),
         enumerable: true,
       });
-      intake = { gateway: registered.gateway, context, windowMs: registered.gateway.definition.inboundReorderWindowMs ?? 0 };
+      intake = { entity, gateway: registered.gateway, context, windowMs: registered.gateway.definition.inboundReorderWindowMs ?? 0 };
     }
     if (this.intakes.size >= MAX_INTAKES_REMEMBERED) this.intakes.clear();
     this.intakes.set(gatewayId, { intake, until: Date.now() + GATEWAY_CACHE_MS });
@@ -168,10 +168,10 @@ export class InboundWebhooksService {
 
   /** Processes what is pending now; returns true when it processed something (the caller looks again). */
   private async drain(gatewayId: string, platformConversationId: string): Promise<boolean> {
-    const entity = await this.gateway(gatewayId);
-    if (!entity) return false;
-    const registered = this.registry.get(entity.type);
-    const windowMs = registered.gateway.definition.inboundReorderWindowMs ?? 0;
+    // A database error propagates: the job fails and is retried, the stored deliveries stay pending.
+    const intake = await this.intake(gatewayId);
+    if (!intake) return false;
+    const { entity, gateway, windowMs } = intake;
     const stored: StoredWebhook[] = await this.db.query(
       `SELECT id, event_id, headers, body, received_at,
               greatest(0, ceil(extract(epoch FROM received_at + ($3 || ' milliseconds')::interval - now()) * 1000))::int AS wait_ms
@@ -216,7 +216,7 @@ export class InboundWebhooksService {
     for (const row of pending) {
       let outcome = 'ok';
       try {
-        const update = await registered.gateway.handleWebhook!(this.runner.context(entity, escalation, session), {
+        const update = await gateway.handleWebhook!(this.runner.context(entity, escalation, session), {
           headers: row.headers,
           rawBody: row.body,
           receivedAt: row.received_at,
@@ -246,13 +246,5 @@ export class InboundWebhooksService {
     }
     if (retryable) throw retryable;
     return true;
-  }
-
-  private async gateway(id: string): Promise<GatewayEntity | null> {
-    const cached = this.gatewayCache.get(id);
-    if (cached && cached.until > Date.now()) return cached.entity;
-    const entity = await this.db.getRepository(GatewayEntity).findOneBy({ id }).catch(() => null);
-    if (entity) this.gatewayCache.set(id, { entity, until: Date.now() + GATEWAY_CACHE_MS });
-    return entity;
   }
 }

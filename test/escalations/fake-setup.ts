@@ -8,19 +8,10 @@ let domainCounter = 0;
 
 /** A domain whose callback is the receiver, and a deployed fake gateway in it. */
 export async function fakeGateway(
-  t: TestApp,
+  t: Pick<TestApp, 'request'>,
   platform: FakePlatform,
   receiver: BotReceiver,
   options: { transferBack?: boolean; timeoutSeconds?: number; name?: string; agentOverride?: string } = {},
-): Promise<{ domain: string; gatewayId: string; domainId: string }> {
-  return createFakeGateway(t, platform, receiver, options);
-}
-
-async function createFakeGateway(
-  t: TestApp,
-  platform: FakePlatform,
-  receiver: BotReceiver,
-  options: { transferBack?: boolean; timeoutSeconds?: number; name?: string; agentOverride?: string },
 ): Promise<{ domain: string; gatewayId: string; domainId: string }> {
   const domain = `d${++domainCounter}-${Date.now()}`;
   const d = await t.request('POST', '/v1/domains', { body: { name: domain, callbackUrl: receiver.url, signingSecret: SIGNING_SECRET } });

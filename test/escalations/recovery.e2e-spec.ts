@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
 import { ServiceProcess } from '../support/service-process';
-import { ADMIN_KEY, freePort, resetState, startTestApp, TestApp } from '../support/test-app';
+import { freePort, requestAgainst, resetState, startTestApp } from '../support/test-app';
 import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
 
 /**
@@ -18,16 +18,6 @@ function expectExactlyOnceInOrder(deliveries: Delivery[]): void {
   const unique = firstDeliveries(deliveries);
   expect(unique.map((d) => d.seq)).toEqual(unique.map((_, i) => i + 1));
   expect(unique.every((d) => d.verified)).toBe(true);
-}
-
-async function api(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
 describe('recovery: PostgreSQL is the truth', () => {
@@ -53,9 +43,9 @@ describe('recovery: PostgreSQL is the truth', () => {
     const url = `http://127.0.0.1:${port}`;
     try {
       await Promise.all([apiProcess.start(`${url}/health/ready`), worker.start()]);
-      const t = { request: (m: string, p: string, o: { body?: unknown } = {}) => api(url, m, p, o.body) } as unknown as TestApp;
-      const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
-      const created = await api(url, 'POST', '/v1/escalations', escalationBody(domain, gatewayId, 'conv-kill'), { 'idempotency-key': 'kill-1' });
+      const request = requestAgainst(url);
+      const { domain, gatewayId } = await fakeGateway({ request }, platform, receiver);
+      const created = await request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'conv-kill'), headers: { 'idempotency-key': 'kill-1' } });
       expect(created.status).toBe(202);
       const escalation = created.body;
       const session = await waitFor('platform session', () => platform.sessionFor(escalation.id), 15_000);
@@ -65,7 +55,7 @@ describe('recovery: PostgreSQL is the truth', () => {
       platform.latencyMs = 40;
       const total = 30;
       for (let i = 1; i <= total; i++) {
-        const res = await api(url, 'POST', `/v1/escalations/${escalation.id}/messages`, { text: `msg-${i}` });
+        const res = await request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: `msg-${i}` } });
         expect(res.status).toBe(202);
         if (i % 3 === 0) platform.push(session.id, 'agent_message', { text: `reply-${i / 3}` });
       }
@@ -86,7 +76,7 @@ describe('recovery: PostgreSQL is the truth', () => {
       const expectedAgentMessages = total / 3 + 5;
       await waitFor('every agent message at the bot', () => firstDeliveries(receiver.of(escalation.conversationId)).filter((d) => d.type === 'agent_message').length === expectedAgentMessages, 60_000, 200);
       expectExactlyOnceInOrder(receiver.of(escalation.conversationId));
-      const detail = await api(url, 'GET', `/v1/escalations/${escalation.id}`);
+      const detail = await request('GET', `/v1/escalations/${escalation.id}`);
       expect(detail.body.relay.every((r: { status: string }) => r.status === 'sent')).toBe(true);
     } finally {
       platform.latencyMs = 0;

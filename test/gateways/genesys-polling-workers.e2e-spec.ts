@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { GmsSimulator } from '@app/simulators/gms';
 import { BotReceiver, waitFor } from '../support/bot-receiver';
 import { ServiceProcess } from '../support/service-process';
-import { ADMIN_KEY, freePort, resetState } from '../support/test-app';
+import { freePort, requestAgainst, resetState } from '../support/test-app';
 import { escalationBody, SIGNING_SECRET } from '../escalations/fake-setup';
 
 const SERVICE = 'customer-support';
@@ -65,16 +65,6 @@ class RefreshWatcher {
   }
 }
 
-async function api(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
 describe('GMS polling across worker processes', () => {
   const gms = new GmsSimulator({ flexDisconnectSeconds: FLEX_DISCONNECT_SECONDS, timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
   const receiver = new BotReceiver(SIGNING_SECRET);
@@ -102,19 +92,22 @@ describe('GMS polling across worker processes', () => {
     const url = `http://127.0.0.1:${port}`;
     try {
       await Promise.all([apiProcess.start(`${url}/health/ready`), first.start()]);
+      const request = requestAgainst(url);
       const domain = `poll-workers-${Date.now()}`;
-      expect((await api(url, 'POST', '/v1/domains', { name: domain, callbackUrl: receiver.url, signingSecret: SIGNING_SECRET })).status).toBe(201);
-      const gateway = await api(url, 'POST', '/v1/gateways', {
-        type: 'genesys-pureengage',
-        settings: {
-          basic: { name: `gms-${domain}`, domain, deployed: true, serviceUrl: watcher.url, serviceName: SERVICE },
-          configuration: { escalationTimeoutSeconds: 300 },
-          additional: { clientPollingIntervalSeconds: 1 },
+      expect((await request('POST', '/v1/domains', { body: { name: domain, callbackUrl: receiver.url, signingSecret: SIGNING_SECRET } })).status).toBe(201);
+      const gateway = await request('POST', '/v1/gateways', {
+        body: {
+          type: 'genesys-pureengage',
+          settings: {
+            basic: { name: `gms-${domain}`, domain, deployed: true, serviceUrl: watcher.url, serviceName: SERVICE },
+            configuration: { escalationTimeoutSeconds: 300 },
+            additional: { clientPollingIntervalSeconds: 1 },
+          },
         },
       });
       expect(gateway.status).toBe(201);
       for (let i = 0; i < CHATS; i++) {
-        const created = await api(url, 'POST', '/v1/escalations', escalationBody(domain, gateway.body.id, `poll-workers-${i}`), { 'idempotency-key': `poll-workers-${i}` });
+        const created = await request('POST', '/v1/escalations', { body: escalationBody(domain, gateway.body.id, `poll-workers-${i}`), headers: { 'idempotency-key': `poll-workers-${i}` } });
         expect(created.status).toBe(202);
       }
       const chatIds = await waitFor('every chat waiting on GMS and polled', () => {

@@ -38,16 +38,18 @@ export async function flushRedisPrefix(prefix = process.env.REDIS_PREFIX!): Prom
   }
 }
 
+/** fetch against the service with the admin key unless another key (or null for none) is given. */
+export type TestRequest = (
+  method: string,
+  path: string,
+  options?: { body?: unknown; key?: string | null; headers?: Record<string, string>; raw?: string; headersOnly?: boolean },
+) => Promise<TestResponse>;
+
 export interface TestApp {
   app: NestExpressApplication;
   config: AppConfig;
   url: string;
-  /** fetch against the app with the admin key unless another key (or null for none) is given. */
-  request(
-    method: string,
-    path: string,
-    options?: { body?: unknown; key?: string | null; headers?: Record<string, string>; raw?: string; headersOnly?: boolean },
-  ): Promise<TestResponse>;
+  request: TestRequest;
   close(): Promise<void>;
 }
 
@@ -80,32 +82,37 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     app,
     config,
     url,
-    async request(method, path, options = {}) {
-      const headers: Record<string, string> = { ...(options.headers ?? {}) };
-      const key = options.key === undefined ? ADMIN_KEY : options.key;
-      if (key) headers.authorization = `Bearer ${key}`;
-      let body: string | undefined = options.raw;
-      if (options.body !== undefined) {
-        body = JSON.stringify(options.body);
-        headers['content-type'] ??= 'application/json';
-      } else if (options.raw !== undefined) {
-        headers['content-type'] ??= 'application/json';
-      }
-      const controller = new AbortController();
-      const res = await fetch(url + path, { method, headers, body, signal: controller.signal });
-      if (options.headersOnly && res.headers.get('content-type')?.startsWith('text/event-stream')) {
-        controller.abort();
-        return { status: res.status, headers: res.headers, body: undefined, text: '' };
-      }
-      const text = await res.text();
-      let parsed: unknown = undefined;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      return { status: res.status, headers: res.headers, body: parsed, text };
-    },
+    request: requestAgainst(url),
     close: () => app.close(),
+  };
+}
+
+/** Requests against a service at `url`: the in-process test app, or a service running as its own process. */
+export function requestAgainst(url: string): TestRequest {
+  return async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    const key = options.key === undefined ? ADMIN_KEY : options.key;
+    if (key) headers.authorization = `Bearer ${key}`;
+    let body: string | undefined = options.raw;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    } else if (options.raw !== undefined) {
+      headers['content-type'] ??= 'application/json';
+    }
+    const controller = new AbortController();
+    const res = await fetch(url + path, { method, headers, body, signal: controller.signal });
+    if (options.headersOnly && res.headers.get('content-type')?.startsWith('text/event-stream')) {
+      controller.abort();
+      return { status: res.status, headers: res.headers, body: undefined, text: '' };
+    }
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
   };
 }
