@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { GatewayContext, GatewayLogger, SettingsValues } from '@app/gateway-sdk';
+import { GatewayContext, GatewayLogger, MemoryTokenCache, SettingsValues } from '@app/gateway-sdk';
 import { AppLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { GatewayEntity } from '../database/entities';
 import { GatewaySettingsStore } from './gateway-settings.store';
-import { MemoryTokenCache } from './token-cache';
 
 /** Builds the per-call context a stateless gateway receives (decrypted settings, logger, token cache, abort signal). */
 @Injectable()

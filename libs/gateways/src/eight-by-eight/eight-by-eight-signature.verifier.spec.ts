@@ -1,8 +1,7 @@
 import { generateKeyPairSync, KeyObject, sign } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { GatewayError } from '@app/gateway-sdk';
+import { GatewayError, MemoryTokenCache } from '@app/gateway-sdk';
 import { EightByEightSignatureVerifier } from './eight-by-eight-signature.verifier';
-import { MapTokenCache } from './eight-by-eight-test.context';
 
 /** Signs like 8x8 (B.5), independently of the verifier under test. */
 function signDelivery(body: string, key: { privateKey: KeyObject; kid: string }, overrides: Partial<Record<string, string>> = {}, header?: Record<string, unknown>) {
@@ -34,7 +33,7 @@ describe('8x8 webhook signature verifier', () => {
   const keyB = newKey('rotated-key-b');
   let served: Map<string, Record<string, unknown>>;
   let fetched: string[];
-  let tokens: MapTokenCache;
+  let tokens: MemoryTokenCache;
 
   const verifier = (options: { tenantId?: string; maxAgeSeconds?: number; fetchJwk?: (url: string) => Promise<Record<string, unknown> | undefined> } = {}) =>
     new EightByEightSignatureVerifier({
@@ -56,7 +55,7 @@ describe('8x8 webhook signature verifier', () => {
   beforeEach(() => {
     served = new Map([[keyA.kid, keyA.jwk]]);
     fetched = [];
-    tokens = new MapTokenCache();
+    tokens = new MemoryTokenCache();
   });
 
   it('accepts a delivery signed over the CRC32 of its raw body and its headers', async () => {
@@ -147,7 +146,7 @@ describe('8x8 webhook signature verifier', () => {
   it('refuses a served key that is not the RSA key of that kid', async () => {
     served.set(keyA.kid, { ...keyA.jwk, kid: 'someone-else' });
     await refusal(verifier().verify(signDelivery(BODY, keyA), Buffer.from(BODY), at(NOW)), 'names itself someone-else');
-    tokens = new MapTokenCache();
+    tokens = new MemoryTokenCache();
     served.set(keyA.kid, { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' });
     await refusal(verifier().verify(signDelivery(BODY, keyA), Buffer.from(BODY), at(NOW)), 'not an RSA JWK');
   });

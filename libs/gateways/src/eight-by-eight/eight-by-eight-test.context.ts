@@ -9,33 +9,11 @@ import {
   SETTINGS_GROUPS,
   SettingsGroup,
   SettingsValues,
-  TokenCache,
+  MemoryTokenCache,
   VerifiedWebhook,
 } from '@app/gateway-sdk';
 import { EightByEightSimulator, EightByEightSimulatorOptions, EightByEightTestReceiver, ReceivedWebhook } from '@app/simulators/eight-by-eight';
 import { EIGHT_BY_EIGHT_SETTINGS } from './eight-by-eight.settings';
-
-/** A token cache like the service's: a Map whose entries lapse at `expiresAt`. */
-export class MapTokenCache implements TokenCache {
-  readonly entries = new Map<string, { token: string; expiresAt: number }>();
-
-  get(key: string) {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= Date.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  set(key: string, token: string, expiresAt: number): void {
-    this.entries.set(key, { token, expiresAt });
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-}
 
 /** A logger that keeps what it was told, for assertions on warnings. */
 export class RecordingLogger implements GatewayLogger {
@@ -66,7 +44,7 @@ export function settingsWithDefaults(values: Partial<Record<SettingsGroup, Recor
 
 export interface TestContext extends EscalationContext {
   logger: RecordingLogger;
-  tokens: MapTokenCache;
+  tokens: MemoryTokenCache;
 }
 
 /** A hand-built context: defaults applied, a Map-backed token cache, a recording logger and AbortSignal.timeout. */
@@ -75,7 +53,7 @@ export function testContext(options: {
   webhookUrl: string;
   provisioning?: Record<string, unknown>;
   session?: PlatformSession | null;
-  tokens?: MapTokenCache;
+  tokens?: MemoryTokenCache;
   timeoutMs?: number;
   attachments?: Map<string, Buffer>;
   gatewayId?: string;
@@ -87,7 +65,7 @@ export function testContext(options: {
     webhookUrl: options.webhookUrl,
     logger: new RecordingLogger(),
     signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-    tokens: options.tokens ?? new MapTokenCache(),
+    tokens: options.tokens ?? new MemoryTokenCache(),
     escalationId: 'esc-1',
     session: options.session ?? null,
     readAttachment: async (ref: AttachmentRef) => {

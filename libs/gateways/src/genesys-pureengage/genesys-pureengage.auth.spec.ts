@@ -2,11 +2,12 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MemoryTokenCache } from '@app/gateway-sdk';
 import { GmsSimulator } from '@app/simulators/gms';
 import { EntraTokenClient } from './entra-token.client';
 import { GenesysPureEngageGateway } from './genesys-pureengage.gateway';
 import { readGmsSettings } from './genesys-pureengage.settings';
-import { escalationRequest, fetchTrusting, MapTokenCache, selfSigned, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
+import { escalationRequest, fetchTrusting, selfSigned, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
 
 const SERVICE = 'customer-support';
 
@@ -83,7 +84,7 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
 
   it('obtains one token for many calls and keeps it in the keyed cache', async () => {
     const before = gms.tokensIssued;
-    const tokens = new MapTokenCache();
+    const tokens = new MemoryTokenCache();
     const esc = new TestEscalation(gateway, msalSettings(), tokens);
     const chatId = String((await esc.start(escalationRequest({ history: [{ author: 'user', text: 'hi', time: '2024-05-01T10:00:00Z' }] }))).session.chatId);
     gms.agentJoin(chatId);

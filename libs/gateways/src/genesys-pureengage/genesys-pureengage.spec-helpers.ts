@@ -12,29 +12,12 @@ import {
   SETTINGS_GROUPS,
   SettingsValues,
   StartResult,
+  MemoryTokenCache,
   TokenCache,
 } from '@app/gateway-sdk';
 import { GenesysPureEngageGateway } from './genesys-pureengage.gateway';
 import { GENESYS_PUREENGAGE_SETTINGS } from './genesys-pureengage.settings';
 import { HttpFetch } from './gms.types';
-
-/** The simplest TokenCache: a Map, honouring expiry like the service's cache. */
-export class MapTokenCache implements TokenCache {
-  readonly entries = new Map<string, { token: string; expiresAt: number }>();
-
-  get(key: string) {
-    const entry = this.entries.get(key);
-    return entry && entry.expiresAt > Date.now() ? entry : undefined;
-  }
-
-  set(key: string, token: string, expiresAt: number): void {
-    this.entries.set(key, { token, expiresAt });
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-}
 
 /** Settings as the service hands them over: every declared default applied, then the test's values. */
 export function testSettings(overrides: Partial<Record<keyof SettingsValues, Record<string, unknown>>> = {}): SettingsValues {
@@ -67,7 +50,7 @@ export class TestEscalation {
   constructor(
     readonly gateway: GenesysPureEngageGateway,
     public settings: SettingsValues,
-    readonly tokens: TokenCache = new MapTokenCache(),
+    readonly tokens: TokenCache = new MemoryTokenCache(),
   ) {}
 
   context(): EscalationContext {

@@ -1,6 +1,9 @@
-import { TokenCache } from '@app/gateway-sdk';
+import { TokenCache } from './chat-gateway';
 
-/** Process-wide access-token cache keyed by the gateway's credentials; entries expire a little early. */
+/**
+ * The TokenCache the service gives every gateway (one per process, keyed by the gateway's credentials), and the one
+ * gateway tests use: a Map whose entries are dropped once expired.
+ */
 export class MemoryTokenCache implements TokenCache {
   private readonly entries = new Map<string, { token: string; expiresAt: number }>();
 
