@@ -1,45 +1,33 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { BenchProcess, sleep } from './processes';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 
-/** Runs the compiled service (dist/src/main.js) as its own process for a benchmark. */
+/** Runs the compiled service (dist/src/main.js) as its own process for a benchmark, until /health/ready answers. */
 export class BenchService {
-  private child?: ChildProcess;
-  private log = '';
+  private process?: BenchProcess;
 
   constructor(private readonly env: Record<string, string>) {}
 
   get pid(): number {
-    return this.child!.pid!;
-  }
-
-  /** The last 20 kB the service printed. */
-  get output(): string {
-    return this.log;
+    return this.process!.pid;
   }
 
   async start(url: string, timeoutMs = 60_000): Promise<void> {
     // BENCH_SERVICE_ARGS: extra node flags for the service, e.g. `--cpu-prof --cpu-prof-dir /tmp/prof`.
     const flags = (process.env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean);
-    this.child = spawn(process.execPath, [...flags, resolve(ROOT, 'dist/src/main.js')], { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)));
-    this.child.stderr!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)));
+    this.process = new BenchProcess('service', [...flags, resolve(ROOT, 'dist/src/main.js')], this.env);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.child.exitCode !== null) throw new Error(`service exited:\n${this.log}`);
+      if (this.process.exited) throw new Error(`service exited:\n${this.process.log}`);
       if (await fetch(`${url}/health/ready`).then((r) => r.ok).catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
-    throw new Error(`service did not become ready:\n${this.log}`);
+    throw new Error(`service did not become ready:\n${this.process.log}`);
   }
 
   async stop(): Promise<void> {
-    if (!this.child || this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child!.once('exit', r));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    await this.process?.stop();
   }
 }
 
