@@ -105,8 +105,10 @@ describe('recovery: PostgreSQL is the truth', () => {
       await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'user before flush' } });
       await waitFor('delivery attempted', () => receiver.attempts.some((a) => a.conversationId === escalation.conversationId && a.status === 503), 15_000);
 
-      await redis.flushdb();
-      expect(await redis.dbsize()).toBe(0);
+      // The live service writes again within milliseconds of the flush, so what is checked is that there was
+      // something to lose (the delivery's retry job among it) and that it was flushed.
+      expect(await redis.dbsize()).toBeGreaterThan(0);
+      expect(await redis.flushdb()).toBe('OK');
 
       platform.push(session.id, 'agent_message', { text: 'after flush' });
       await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'user after flush' } });
