@@ -12,6 +12,7 @@ import { postCallback } from './callback-http';
 const BATCH = 50;
 const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_BACKOFF_MS = 3_600_000;
+const LOCK_TTL_MS = 10_000;
 
 interface ConversationRow {
   id: string;
@@ -80,8 +81,9 @@ export class DeliveryService {
   }
 
   async deliver(conversationId: string): Promise<void> {
-    const outcome = await this.lock.withLock(`deliver:${conversationId}`, 10_000, () => this.drain(conversationId));
-    if (!outcome.ran) await this.jobs.deliver(conversationId, `busy-${Date.now()}`, 25);
+    // Coalesced (see RedisLock.coalesce): a check after the lock's TTL only in case the deliverer at work died.
+    const outcome = await this.lock.coalesce(`deliver:${conversationId}`, LOCK_TTL_MS, () => this.drain(conversationId));
+    if (outcome === 'marked') await this.jobs.deliver(conversationId, `check-${Date.now()}`, LOCK_TTL_MS + 1_000);
   }
 
   private async drain(conversationId: string): Promise<void> {

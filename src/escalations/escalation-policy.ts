@@ -29,23 +29,34 @@ export function policyFromSettings(settings: SettingsValues): EscalationPolicy {
 /** The engine's view of a gateway's behaviour settings (briefly cached; settings change rarely). */
 @Injectable()
 export class EscalationPolicyResolver {
-  private readonly cache = new Map<string, { policy: EscalationPolicy; version: number; until: number }>();
+  private readonly cache = new Map<string, { policy: Promise<EscalationPolicy>; until: number }>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly contexts: GatewayContextFactory,
   ) {}
 
-  async forGateway(gatewayId: string, em: EntityManager = this.db.manager): Promise<EscalationPolicy> {
+  forGateway(gatewayId: string, em: EntityManager = this.db.manager): Promise<EscalationPolicy> {
     const cached = this.cache.get(gatewayId);
     if (cached && cached.until > Date.now()) return cached.policy;
-    const gateway = await em.findOneByOrFail(GatewayEntity, { id: gatewayId });
-    return this.remember(gateway);
+    // Callers in flight when the period ends share one read (through the first one's manager, which may be its
+    // transaction: reading through another would need a second pooled connection); a failed read is forgotten.
+    const entry = { policy: em.findOneByOrFail(GatewayEntity, { id: gatewayId }).then((gateway) => this.policyOf(gateway)), until: Date.now() + CACHE_MS };
+    this.cache.set(gatewayId, entry);
+    entry.policy.catch(() => {
+      if (this.cache.get(gatewayId) === entry) this.cache.delete(gatewayId);
+    });
+    return entry.policy;
   }
 
+  /** The policy of a gateway row just read or written, remembered for the cache period. */
   remember(gateway: GatewayEntity): EscalationPolicy {
-    const policy = policyFromSettings(this.contexts.settings(gateway));
-    this.cache.set(gateway.id, { policy, version: gateway.version, until: Date.now() + CACHE_MS });
+    const policy = this.policyOf(gateway);
+    this.cache.set(gateway.id, { policy: Promise.resolve(policy), until: Date.now() + CACHE_MS });
     return policy;
+  }
+
+  private policyOf(gateway: GatewayEntity): EscalationPolicy {
+    return policyFromSettings(this.contexts.settings(gateway));
   }
 }

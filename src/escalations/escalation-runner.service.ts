@@ -29,6 +29,7 @@ const serviceEvent = <T extends PlatformEvent['type']>(type: T, key: string, dat
   ({ type, key: `svc:${key}`, occurredAt: new Date(), data }) as PlatformEvent;
 
 const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
+const RELAY_LOCK_TTL_MS = 10_000;
 
 /** Runs the platform side of escalations: start, relay in order, polling, timeouts, ends. Called by processors. */
 @Injectable()
@@ -105,8 +106,9 @@ export class EscalationRunner {
 
   /** Sends pending relay commands of one escalation, strictly in order, one drainer at a time. */
   async relay(escalationId: string): Promise<void> {
-    const outcome = await this.lock.withLock(`relay:${escalationId}`, 10_000, () => this.drain(escalationId));
-    if (!outcome.ran) await this.jobs.relay(escalationId, `busy-${Date.now()}`, 250);
+    // Coalesced (see RedisLock.coalesce): a check after the lock's TTL only in case the drainer at work died.
+    const outcome = await this.lock.coalesce(`relay:${escalationId}`, RELAY_LOCK_TTL_MS, () => this.drain(escalationId));
+    if (outcome === 'marked') await this.jobs.relay(escalationId, `check-${Date.now()}`, RELAY_LOCK_TTL_MS + 1_000);
   }
 
   private async drain(escalationId: string): Promise<void> {

@@ -126,7 +126,7 @@ export class EventIngestService {
 
   /** Work that must follow the commit: delivery of stored events, relay of messages that waited for the session. */
   async afterCommit(escalationId: string, result: IngestResult & { conversationId: string; lastSeq: number }): Promise<void> {
-    if (result.stored > 0) await this.jobs.deliver(result.conversationId, result.lastSeq);
+    if (result.stored > 0) await this.jobs.deliverNew(result.conversationId);
     if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
   }
 

@@ -17,6 +17,9 @@ const DEFAULTS: JobsOptions = {
   backoff: { type: 'exponential', delay: 500 },
 };
 
+/** Options of a job that is needed once for whatever happened meanwhile: at most one waits and one runs per `key`. */
+const coalesced = (key: string): JobsOptions => ({ ...DEFAULTS, deduplication: { id: key, keepLastIfActive: true } });
+
 /** Every enqueue of the engine, with deterministic job ids so a repeated enqueue is a no-op while the job exists. */
 @Injectable()
 export class JobDispatcher {
@@ -48,15 +51,13 @@ export class JobDispatcher {
     return this.deliveries.add(JOBS.deliver, { conversationId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('deliver', conversationId, token), delay: delayMs });
   }
 
-  deliverMany(items: { conversationId: string; token: string | number }[]): Promise<unknown> {
-    if (items.length === 0) return Promise.resolve();
-    return this.deliveries.addBulk(
-      items.map(({ conversationId, token }) => ({
-        name: JOBS.deliver,
-        data: { conversationId, ...this.meta() },
-        opts: { ...DEFAULTS, jobId: jobId('deliver', conversationId, token) },
-      })),
-    );
+  /**
+   * Delivery of a conversation's newly stored events. However many arrive, at most one such job waits and one runs
+   * per conversation: BullMQ's deduplication ignores an add while one waits, and an add while one runs leaves a
+   * single follow-up job for when it ends, so nothing stored during a run is left waiting for the reconcile pass.
+   */
+  deliverNew(conversationId: string): Promise<unknown> {
+    return this.deliveries.add(JOBS.deliver, { conversationId, ...this.meta() }, coalesced(jobId('deliver', conversationId)));
   }
 
   /** One sweep per gateway and trigger: it adds a drain job for each conversation with stored deliveries. */
@@ -68,20 +69,25 @@ export class JobDispatcher {
     );
   }
 
-  /** Drain jobs for several conversations of one gateway at once (one Redis round trip). */
-  inboundWebhookMany(gatewayId: string, platformConversationIds: string[], token: string): Promise<unknown> {
+  /** Drain jobs for newly stored deliveries of several conversations of one gateway (one Redis round trip), coalesced as `inboundNew`. */
+  inboundNewMany(gatewayId: string, platformConversationIds: string[]): Promise<unknown> {
     if (platformConversationIds.length === 0) return Promise.resolve();
     return this.inbound.addBulk(
       platformConversationIds.map((platformConversationId) => ({
         name: JOBS.inbound,
         data: { gatewayId, platformConversationId, ...this.meta() },
-        opts: { ...DEFAULTS, jobId: jobId('inbound', gatewayId, safeId(platformConversationId), token) },
+        opts: coalesced(jobId('inbound', gatewayId, safeId(platformConversationId))),
       })),
     );
   }
 
-  /** One drain job per platform conversation and trigger; the drain itself is idempotent. */
-  inboundWebhook(gatewayId: string, platformConversationId: string, delayMs = 0, token: string = `${Date.now()}`): Promise<unknown> {
+  /** A drain job for newly stored deliveries of a platform conversation, coalesced per conversation like `deliverNew`. */
+  inboundNew(gatewayId: string, platformConversationId: string): Promise<unknown> {
+    return this.inbound.add(JOBS.inbound, { gatewayId, platformConversationId, ...this.meta() }, coalesced(jobId('inbound', gatewayId, safeId(platformConversationId))));
+  }
+
+  /** One drain job per platform conversation and trigger (a delay, a retry, a reconcile pass); the drain itself is idempotent. */
+  inboundWebhook(gatewayId: string, platformConversationId: string, delayMs: number, token: string): Promise<unknown> {
     return this.inbound.add(
       JOBS.inbound,
       { gatewayId, platformConversationId, ...this.meta() },

@@ -4,6 +4,28 @@ import { RedisConnection } from './redis-connection';
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+// KEYS: lock, mark. Takes the lock (and drops a mark left by a holder that died): 1. Otherwise leaves a mark for
+// the holder: 2 when this call set it, 0 when it was set already.
+const ENTER = `
+if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then redis.call('del', KEYS[2]) return 1 end
+if redis.call('set', KEYS[2], '1', 'PX', ARGV[3], 'NX') then return 2 end
+return 0`;
+// KEYS: lock, mark. The holder leaves: when marked meanwhile it keeps the lock and consumes the mark (1: run again),
+// otherwise it releases the lock (0). -1: the lock was no longer this holder's.
+const LEAVE = `
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('del', KEYS[2]) == 1 then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
+redis.call('del', KEYS[1])
+return 0`;
+
+/** How `coalesce` went for its caller. */
+export type CoalesceOutcome =
+  /** This call held the lock and ran the work (once, plus once per mark left meanwhile). */
+  | 'ran'
+  /** Another holder was running it; this call left the first mark, so the holder runs the work again. */
+  | 'marked'
+  /** Another holder was running it and already had a mark; nothing more to do. */
+  | 'coalesced';
 
 /**
  * Short-lived mutual exclusion between workers (one relay drain per escalation, one delivery drain per conversation,
@@ -24,6 +46,34 @@ export class RedisLock {
   }
 
   /**
+   * Runs `fn` under the lock like `withLock`, for work that drains whatever is pending ("deliver this conversation's
+   * events"). A call that finds the work running does not wait or poll: it leaves a mark, and the holder runs `fn`
+   * once more before it lets go, so whatever made the caller call is seen. Marking and leaving are atomic in Redis,
+   * so a mark cannot fall between the holder's last run and its release; any number of calls during one run cost
+   * one more run. A holder that dies leaves its lock to expire after `ttlMs`: the caller that set the mark
+   * ('marked') should make sure the work is tried again after that long.
+   */
+  async coalesce(name: string, ttlMs: number, fn: () => Promise<unknown>): Promise<CoalesceOutcome> {
+    const token = randomUUID();
+    const key = this.redis.key('lock', name);
+    const mark = this.redis.key('lock', name, 'again');
+    const entered = Number(await this.redis.client.eval(ENTER, 2, key, mark, token, String(ttlMs), String(ttlMs * 6)));
+    if (entered !== 1) return entered === 2 ? 'marked' : 'coalesced';
+    const renewal = this.keepAlive(key, token, ttlMs);
+    try {
+      do await fn();
+      while (Number(await this.redis.client.eval(LEAVE, 2, key, mark, token, String(ttlMs))) === 1);
+      return 'ran';
+    } catch (error) {
+      // Let go at once, so that the job's retry (or anyone else) can take over.
+      await this.release(name, token);
+      throw error;
+    } finally {
+      clearInterval(renewal);
+    }
+  }
+
+  /**
    * Runs `fn` holding the lock, renewing it every third of its TTL; reports `ran: false` without running it when
    * someone else holds it. The TTL is short so a killed worker's lock frees itself within seconds.
    */
@@ -31,15 +81,21 @@ export class RedisLock {
     const token = await this.acquire(name, ttlMs);
     if (!token) return { ran: false };
     const key = this.redis.key('lock', name);
-    const renewal = setInterval(() => {
-      void this.redis.client.eval(EXTEND, 1, key, token, String(ttlMs)).catch(() => undefined);
-    }, Math.max(100, Math.floor(ttlMs / 3)));
-    renewal.unref();
+    const renewal = this.keepAlive(key, token, ttlMs);
     try {
       return { ran: true, value: await fn() };
     } finally {
       clearInterval(renewal);
       await this.release(name, token);
     }
+  }
+
+  /** Renews the lock every third of its TTL until the returned timer is cleared. */
+  private keepAlive(key: string, token: string, ttlMs: number): NodeJS.Timeout {
+    const renewal = setInterval(() => {
+      void this.redis.client.eval(EXTEND, 1, key, token, String(ttlMs)).catch(() => undefined);
+    }, Math.max(100, Math.floor(ttlMs / 3)));
+    renewal.unref();
+    return renewal;
   }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ChatGateway, GatewayContext, GatewayError, InboundWebhook, PlatformUpdate, toGatewayError } from '@app/gateway-sdk';
@@ -17,6 +16,7 @@ import { RedisLock } from '../queues/redis-lock';
 import { InboundWebhookWriter } from './inbound-webhook.writer';
 
 const ORPHAN_AFTER_MS = 10 * 60_000;
+const LOCK_TTL_MS = 10_000;
 const MAX_BODY_BYTES = 1024 * 1024;
 /** How long a gateway row (and what verifying its webhooks needs) is reused; settings changes show after this. */
 const GATEWAY_CACHE_MS = 5_000;
@@ -47,7 +47,7 @@ interface StoredWebhook {
 @Injectable()
 export class InboundWebhooksService {
   private readonly log: ComponentLogger;
-  private readonly intakes = new Map<string, { intake: Intake | null; until: number }>();
+  private readonly intakes = new Map<string, { intake: Promise<Intake | null>; until: number }>();
   /** Per gateway, the time slice whose sweep job this process last added. */
   private readonly triggered = new Map<string, number>();
   private readonly writer = new InboundWebhookWriter(() => (this.db.driver as PostgresDriver).master as Pool);
@@ -109,7 +109,7 @@ export class InboundWebhooksService {
   private trigger(gatewayId: string, platformConversationId: string, windowMs: number): void {
     const failed = (error: unknown) => this.log.warn('stored webhook not scheduled; the reconcile pass will pick it up', { gatewayId, error: (error as Error).message });
     if (windowMs <= 0) {
-      this.jobs.inboundWebhook(gatewayId, platformConversationId, 0, `${Date.now()}-${randomUUID()}`).catch(failed);
+      this.jobs.inboundNew(gatewayId, platformConversationId).catch(failed);
       return;
     }
     const slice = Math.floor(Date.now() / windowMs);
@@ -129,7 +129,7 @@ export class InboundWebhooksService {
         WHERE gateway_id = $1 AND processed_at IS NULL AND platform_conversation_id IS NOT NULL`,
       [gatewayId],
     );
-    await this.jobs.inboundWebhookMany(gatewayId, rows.map((row) => row.id), `sweep-${Date.now()}`);
+    await this.jobs.inboundNewMany(gatewayId, rows.map((row) => row.id));
   }
 
   /**
@@ -138,39 +138,44 @@ export class InboundWebhooksService {
    * a verification calls out (a JWK fetch), each with its own 10 s. An id with no gateway behind it is remembered
    * too, so a stream of deliveries to a wrong URL cannot cost a database read each.
    */
-  private async intake(gatewayId: string): Promise<Intake | null> {
+  private intake(gatewayId: string): Promise<Intake | null> {
     const cached = this.intakes.get(gatewayId);
     if (cached && cached.until > Date.now()) return cached.intake;
-    // A database error propagates (a 5xx the platform retries); only a missing row is remembered as missing.
+    // The promise is what is cached, so the deliveries in flight when the period ends share one read instead of each
+    // making its own. A database error propagates (a 5xx the platform retries) and is forgotten at once; only a
+    // missing row is remembered as missing.
+    const entry = { intake: this.loadIntake(gatewayId), until: Date.now() + GATEWAY_CACHE_MS };
+    if (this.intakes.size >= MAX_INTAKES_REMEMBERED) this.intakes.clear();
+    this.intakes.set(gatewayId, entry);
+    entry.intake.catch(() => {
+      if (this.intakes.get(gatewayId) === entry) this.intakes.delete(gatewayId);
+    });
+    return entry.intake;
+  }
+
+  private async loadIntake(gatewayId: string): Promise<Intake | null> {
     const entity = await this.db.getRepository(GatewayEntity).findOneBy({ id: gatewayId });
     const registered = entity ? this.registry.find(entity.type) : undefined;
-    let intake: Intake | null = null;
-    if (entity && registered?.gateway.verifyWebhook) {
-      const context: GatewayContext = Object.defineProperty({ ...this.contexts.create(entity, 10_000) }, 'signal', {
-        get: () => AbortSignal.timeout(10_000),
-        enumerable: true,
-      });
-      intake = { entity, gateway: registered.gateway, context, windowMs: registered.gateway.definition.inboundReorderWindowMs ?? 0 };
-    }
-    if (this.intakes.size >= MAX_INTAKES_REMEMBERED) this.intakes.clear();
-    this.intakes.set(gatewayId, { intake, until: Date.now() + GATEWAY_CACHE_MS });
-    return intake;
+    if (!entity || !registered?.gateway.verifyWebhook) return null;
+    const context: GatewayContext = Object.defineProperty({ ...this.contexts.create(entity, 10_000) }, 'signal', {
+      get: () => AbortSignal.timeout(10_000),
+      enumerable: true,
+    });
+    return { entity, gateway: registered.gateway, context, windowMs: registered.gateway.definition.inboundReorderWindowMs ?? 0 };
   }
 
   /** Turns the stored deliveries of one platform conversation into events, oldest platform time first. */
   async process(gatewayId: string, platformConversationId: string): Promise<void> {
-    // The holder drains until nothing is pending, so a job that finds the lock taken only needs a short re-check.
-    const outcome = await this.lock.withLock(`inbound:${gatewayId}:${platformConversationId}`, 10_000, async () => {
-      while (await this.drain(gatewayId, platformConversationId));
-    });
-    if (!outcome.ran) await this.jobs.inboundWebhook(gatewayId, platformConversationId, 25, `busy-${Date.now()}`);
+    // Coalesced (see RedisLock.coalesce): a check after the lock's TTL only in case the drainer at work died.
+    const outcome = await this.lock.coalesce(`inbound:${gatewayId}:${platformConversationId}`, LOCK_TTL_MS, () => this.drain(gatewayId, platformConversationId));
+    if (outcome === 'marked') await this.jobs.inboundWebhook(gatewayId, platformConversationId, LOCK_TTL_MS + 1_000, `check-${Date.now()}`);
   }
 
-  /** Processes what is pending now; returns true when it processed something (the caller looks again). */
-  private async drain(gatewayId: string, platformConversationId: string): Promise<boolean> {
+  /** Processes what is pending now. */
+  private async drain(gatewayId: string, platformConversationId: string): Promise<void> {
     // A database error propagates: the job fails and is retried, the stored deliveries stay pending.
     const intake = await this.intake(gatewayId);
-    if (!intake) return false;
+    if (!intake) return;
     const { entity, gateway, windowMs } = intake;
     const stored: StoredWebhook[] = await this.db.query(
       `SELECT id, event_id, headers, body, received_at,
@@ -191,7 +196,7 @@ export class InboundWebhooksService {
       const next = waiting.reduce((soonest, row) => (row.wait_ms < soonest.wait_ms ? row : soonest));
       await this.jobs.inboundWebhook(gatewayId, platformConversationId, next.wait_ms + 10, `due-${next.id}`);
     }
-    if (pending.length === 0) return false;
+    if (pending.length === 0) return;
     const escalation = await this.db.getRepository(EscalationEntity).findOne({
       where: { gatewayId, platformConversationId },
       order: { createdAt: 'DESC' },
@@ -204,7 +209,7 @@ export class InboundWebhooksService {
       } else {
         await this.db.query(`UPDATE inbound_webhooks SET processed_at = now(), outcome = 'no escalation' WHERE id = ANY($1)`, [pending.map((p) => p.id)]);
       }
-      return false;
+      return;
     }
     // One transaction for the whole batch: the session a gateway returns for one delivery is handed to the next
     // in memory (gateways may keep state between webhooks there), and the events are stored together.
@@ -245,6 +250,5 @@ export class InboundWebhooksService {
       );
     }
     if (retryable) throw retryable;
-    return true;
   }
 }

@@ -1,0 +1,92 @@
+import { loadConfig } from '../../src/config/app-config';
+import { RedisConnection } from '../../src/queues/redis-connection';
+import { RedisLock } from '../../src/queues/redis-lock';
+
+const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A gate a test opens by hand, to hold a drain in the middle of its work. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** The coalescing lock the drains of deliveries, inbound webhooks and relays run under, on a real Redis. */
+describe('RedisLock.coalesce', () => {
+  let redis: RedisConnection;
+  let lock: RedisLock;
+  let n = 0;
+  let name: string;
+
+  beforeAll(() => {
+    redis = new RedisConnection(loadConfig());
+    lock = new RedisLock(redis);
+  });
+  afterAll(() => redis.onApplicationShutdown());
+  beforeEach(() => {
+    name = `coalesce-test-${process.pid}-${++n}`;
+  });
+
+  it('runs the work once more for all the calls that came while it ran, instead of once per call', async () => {
+    const held = gate();
+    let runs = 0;
+    const first = lock.coalesce(name, 5_000, async () => {
+      runs++;
+      if (runs === 1) await held.opened;
+    });
+    await tick(20);
+    const others = await Promise.all([1, 2, 3, 4].map(() => lock.coalesce(name, 5_000, async () => void runs++)));
+    // The first caller to find the work running leaves the mark; the others find it there.
+    expect(others).toEqual(['marked', 'coalesced', 'coalesced', 'coalesced']);
+    held.open();
+    expect(await first).toBe('ran');
+    expect(runs).toBe(2);
+    // Free again: the next call runs the work itself, once.
+    expect(await lock.coalesce(name, 5_000, async () => void runs++)).toBe('ran');
+    expect(runs).toBe(3);
+  });
+
+  it('sees what a caller wrote just before it called, however the call and the end of the run interleave', async () => {
+    // A drain of a list: callers push then call; whatever is pushed is taken by some run, never left behind.
+    const pending: number[] = [];
+    const taken: number[] = [];
+    const drain = async () => {
+      await tick(Math.random() * 3);
+      taken.push(...pending.splice(0));
+      await tick(Math.random() * 3);
+    };
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      pending.push(i);
+      calls.push(lock.coalesce(name, 5_000, drain));
+      await tick(Math.random() * 2);
+    }
+    const outcomes = await Promise.all(calls);
+    expect(pending).toEqual([]);
+    expect(taken).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    // It coalesced: fewer runs than calls.
+    expect(outcomes.filter((outcome) => outcome === 'ran').length).toBeLessThan(200);
+  });
+
+  it('lets go when the work fails, so that a retry runs at once', async () => {
+    await expect(
+      lock.coalesce(name, 5_000, async () => {
+        throw new Error('database down');
+      }),
+    ).rejects.toThrow('database down');
+    let ran = false;
+    expect(await lock.coalesce(name, 5_000, async () => void (ran = true))).toBe('ran');
+    expect(ran).toBe(true);
+  });
+
+  it("takes over a dead holder's lock once it has run out, and drops the holder's mark", async () => {
+    // A holder that died: its lock (and a mark left for it) stay in Redis until the lock's TTL.
+    await redis.client.set(redis.key('lock', name), 'dead-holder', 'PX', 300);
+    expect(await lock.coalesce(name, 300, async () => undefined)).toBe('marked');
+    await tick(400);
+    let runs = 0;
+    expect(await lock.coalesce(name, 300, async () => void runs++)).toBe('ran');
+    expect(runs).toBe(1);
+    expect(await redis.client.exists(redis.key('lock', name), redis.key('lock', name, 'again'))).toBe(0);
+  });
+});
