@@ -13,6 +13,7 @@ import { AppConfig } from './config/app-config';
 import { ensureDatabase, migrate } from './database/database';
 import { MetricsService } from './metrics/metrics.service';
 import { mountQueueDashboard } from './queues/queue-dashboard';
+import { describeWebhookIntake, mountWebhookIntake } from './webhooks/webhook-intake.route';
 
 export const BODY_LIMIT = '1mb';
 
@@ -27,6 +28,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key of a service account' })
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
+  describeWebhookIntake(document);
   return document;
 }
 
@@ -55,6 +57,7 @@ export async function createApp(config: AppConfig, logger: AppLogger): Promise<N
     });
     next();
   });
+  if (config.runsApi) mountWebhookIntake(app);
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.useGlobalFilters(new AllExceptionsFilter());

@@ -3,7 +3,6 @@ import { AppConfig } from '../config/app-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { RedisLock } from '../queues/redis-lock';
 import { InboundWebhooksService } from '../webhooks/inbound-webhooks.service';
-import { WebhooksController } from '../webhooks/webhooks.controller';
 import { DeliveriesProcessor } from '../workers/deliveries.processor';
 import { EscalationRequestsProcessor } from '../workers/escalation-requests.processor';
 import { EscalationsProcessor } from '../workers/escalations.processor';
@@ -43,7 +42,7 @@ export class EscalationsModule {
       : [];
     return {
       module: EscalationsModule,
-      controllers: config.runsApi ? [EscalationsController, ConversationsController, WebhooksController] : [],
+      controllers: config.runsApi ? [EscalationsController, ConversationsController] : [],
       providers: [...services, ...workers],
       exports: services,
     };

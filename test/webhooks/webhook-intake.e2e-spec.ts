@@ -1,0 +1,78 @@
+import { Client } from 'pg';
+import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import { BotReceiver } from '../support/bot-receiver';
+import { resetState, startTestApp, TestApp } from '../support/test-app';
+import { fakeGateway, SIGNING_SECRET } from '../escalations/fake-setup';
+
+/**
+ * The webhook route is served ahead of Nest's router (src/webhooks/webhook-intake.route.ts); what the rest of the API
+ * gets from Nest (error bodies, correlation ids, metrics, body limits) it must give too. Signatures and storage are
+ * covered per gateway type (eight-by-eight, escalation flow); these are the route's own answers.
+ */
+describe('webhook intake route', () => {
+  const platform = new FakePlatform();
+  const receiver = new BotReceiver(SIGNING_SECRET);
+  let t: TestApp;
+  let db: Client;
+  let gatewayId: string;
+
+  beforeAll(async () => {
+    await resetState();
+    await platform.start();
+    await receiver.start();
+    t = await startTestApp();
+    ({ gatewayId } = await fakeGateway(t, platform, receiver));
+    db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db.end();
+    await t.close();
+    await platform.stop();
+    await receiver.stop();
+  });
+
+  const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+    fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(async (res) => ({
+      status: res.status,
+      headers: res.headers,
+      body: (await res.json()) as Record<string, any>,
+    }));
+  const storedRows = async () => (await db.query(`SELECT count(*)::int AS n FROM inbound_webhooks`)).rows[0].n as number;
+
+  it('names the path parameter when the gateway id is not a UUID', async () => {
+    const res = await post('/v1/webhooks/not-a-uuid', '{}', { 'x-correlation-id': 'wh-trace-1' });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, code: 'validation_failed', details: [{ field: 'gatewayId', message: 'must be a UUID' }], correlationId: 'wh-trace-1' });
+    expect(res.headers.get('x-correlation-id')).toBe('wh-trace-1');
+  });
+
+  it('answers 404 for a gateway that does not exist, in the common error body', async () => {
+    const res = await post('/v1/webhooks/00000000-0000-4000-8000-000000000000', '{}');
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ statusCode: 404, code: 'not_found', correlationId: expect.any(String) });
+  });
+
+  it('refuses an empty body and a body over 1 MiB, and stores neither', async () => {
+    const before = await storedRows();
+    const empty = await post(`/v1/webhooks/${gatewayId}`, '');
+    expect(empty.status).toBe(400);
+    expect(empty.body).toMatchObject({ code: 'validation_failed', details: [{ field: 'body', message: 'is empty' }] });
+    const big = await post(`/v1/webhooks/${gatewayId}`, Buffer.alloc(1024 * 1024 + 1, 0x20));
+    expect(big.status).toBe(413);
+    expect(big.body).toMatchObject({ statusCode: 413, code: 'payload_too_large' });
+    expect(await storedRows()).toBe(before);
+  });
+
+  it("passes the gateway type's refusal on as a 4xx naming the body, and counts every answer under the route in the metrics", async () => {
+    const before = await storedRows();
+    const refused = await post(`/v1/webhooks/${gatewayId}`, '{"sessionId": "s"');
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ statusCode: 400, code: 'validation_failed', details: [{ field: 'body', message: expect.stringContaining('not a fake platform event') }] });
+    expect(await storedRows()).toBe(before);
+    const metrics = await t.request('GET', '/metrics');
+    for (const status of ['400', '404', '413']) {
+      expect(metrics.text).toMatch(new RegExp(`chat_gateway_http_request_duration_seconds_count\\{method="POST",route="/v1/webhooks/:gatewayId",status="${status}"\\} [1-9]`));
+    }
+  });
+});
