@@ -45,6 +45,17 @@ interface EventRow {
   created_at: Date;
 }
 
+/** An event's columns as the drain's query names them (null when the conversation has no event to deliver). */
+interface EventColumns {
+  event_id: string | null;
+  event_seq: number | null;
+  escalation_id: string | null;
+  type: string | null;
+  data: Record<string, unknown> | null;
+  occurred_at: Date | null;
+  created_at: Date | null;
+}
+
 /** The body POSTed to the bot platform for each event. */
 export function deliveryBody(conversation: ConversationRow, event: EventRow): string {
   return JSON.stringify({
@@ -88,20 +99,28 @@ export class DeliveryService {
 
   private async drain(conversationId: string): Promise<void> {
     for (;;) {
-      const [conversation]: ConversationRow[] = await this.db.query(
-        `SELECT c.id, c.external_id, c.delivered_seq, c.last_seq, c.delivery_attempts, c.next_delivery_at, d.name AS domain, d.callback_url, d.signing_secret
-           FROM conversations c JOIN domains d ON d.id = c.domain_id WHERE c.id = $1`,
+      // The conversation and its next batch of events in one round trip (the events repeat it per row).
+      const rows: (ConversationRow & EventColumns)[] = await this.db.query(
+        `SELECT c.id, c.external_id, c.delivered_seq, c.last_seq, c.delivery_attempts, c.next_delivery_at, d.name AS domain, d.callback_url, d.signing_secret,
+                e.id AS event_id, e.seq AS event_seq, e.escalation_id, e.type, e.data, e.occurred_at, e.created_at
+           FROM conversations c JOIN domains d ON d.id = c.domain_id
+           LEFT JOIN LATERAL (
+             SELECT id, seq, escalation_id, type, data, occurred_at, created_at FROM events
+              WHERE conversation_id = c.id AND seq > c.delivered_seq ORDER BY seq LIMIT ${BATCH}
+           ) e ON true
+          WHERE c.id = $1
+          ORDER BY e.seq`,
         [conversationId],
       );
+      const conversation = rows[0];
       if (!conversation || conversation.delivered_seq >= conversation.last_seq) return;
       if (conversation.next_delivery_at && conversation.next_delivery_at.getTime() > Date.now()) {
         await this.jobs.deliver(conversationId, `retry-${conversation.delivered_seq}-${conversation.delivery_attempts}`, conversation.next_delivery_at.getTime() - Date.now());
         return;
       }
-      const events: EventRow[] = await this.db.query(
-        `SELECT id, seq, escalation_id, type, data, occurred_at, created_at FROM events WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT ${BATCH}`,
-        [conversationId, conversation.delivered_seq],
-      );
+      const events: EventRow[] = rows
+        .filter((row) => row.event_id !== null)
+        .map((row) => ({ id: row.event_id!, seq: row.event_seq!, escalation_id: row.escalation_id, type: row.type!, data: row.data!, occurred_at: row.occurred_at!, created_at: row.created_at! }));
       if (events.length === 0) return;
       const secret = conversation.signing_secret ? this.cipher.decrypt(conversation.signing_secret) : null;
       // Successful deliveries of this batch are recorded together, in one statement, when the batch ends or before
@@ -117,6 +136,9 @@ export class DeliveryService {
       } finally {
         await this.recordDelivered(conversation.id, delivered);
       }
+      // A short batch was everything there was. Events stored since have their own delivery job, which runs after
+      // this one (JobDispatcher.deliverNew), so there is no need to look again.
+      if (events.length < BATCH) return;
     }
   }
 

@@ -286,11 +286,11 @@ export class EscalationRunner {
     return { gateway: this.registry.get(entity.type).gateway, entity };
   }
 
-  context(entity: GatewayEntity, escalation: EscalationEntity, session: EscalationContext['session'], timeoutMs = 30_000): EscalationContext {
+  context(entity: GatewayEntity, escalation: Pick<EscalationEntity, 'id'>, session: EscalationContext['session'], timeoutMs = 30_000): EscalationContext {
     return this.contextFrom(this.contexts.create(entity, timeoutMs), escalation, session);
   }
 
-  private contextFrom(base: GatewayContext, escalation: EscalationEntity, session: EscalationContext['session']): EscalationContext {
+  private contextFrom(base: GatewayContext, escalation: Pick<EscalationEntity, 'id'>, session: EscalationContext['session']): EscalationContext {
     // Spelled out rather than spread: this runs once per poll, thousands of times a second.
     return {
       gatewayId: base.gatewayId,

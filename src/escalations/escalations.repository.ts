@@ -27,7 +27,7 @@ export class EscalationsRepository {
     return found;
   }
 
-  session(escalation: EscalationEntity): PlatformSession | null {
+  session(escalation: Pick<EscalationEntity, 'sessionEnc'>): PlatformSession | null {
     return escalation.sessionEnc ? this.cipher.decryptJson<PlatformSession>(escalation.sessionEnc) : null;
   }
 

@@ -24,6 +24,29 @@ export interface IngestResult {
   becameFinal: boolean;
 }
 
+/** One SQL statement with its parameters ($1 is its own first value). */
+interface Statement {
+  sql: string;
+  values: unknown[];
+}
+
+/**
+ * Data-modifying statements as one: all but the last become WITH clauses, their parameters renumbered after those
+ * before them. PostgreSQL runs every clause of such a statement, on one snapshot, in one round trip. (The statements
+ * here have no `$` but their parameters.)
+ */
+export function combine(statements: Statement[]): Statement {
+  const values: unknown[] = [];
+  const parts = statements.map(({ sql, values: own }) => {
+    const offset = values.length;
+    values.push(...own);
+    return sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+  });
+  const last = parts.pop()!;
+  const sql = parts.length ? `WITH ${parts.map((part, i) => `w${i} AS (${part})`).join(', ')} ${last}` : last;
+  return { sql, values };
+}
+
 const OPEN_FOR_RELAY: EscalationState[] = ['queued', 'active'];
 const FINAL: EscalationState[] = ['ended', 'failed', 'timed_out'];
 
@@ -49,20 +72,27 @@ export class EventIngestService {
       [escalationId],
     );
     if (!conversation) throw DomainError.notFound('Escalation', escalationId);
-    const fresh = await this.repo.lock(escalationId, em);
+    // The escalation's row lock (the columns ingest uses; not the history) and which of the events are stored
+    // already, in one statement. Its snapshot is taken with the conversation lock held, and every writer of events
+    // holds that lock, so it sees every event stored before.
+    const keys = input.events.map((e) => e.key);
+    const {
+      entities: [fresh],
+      raw: [locked],
+    } = await em
+      .createQueryBuilder(EscalationEntity, 'e')
+      .select(['e.id', 'e.state', 'e.gatewayId', 'e.domainId', 'e.conversationId', 'e.queue', 'e.cursor', 'e.sessionEnc'])
+      .addSelect('ARRAY(SELECT platform_key FROM events WHERE escalation_id = e.id AND platform_key = ANY(:keys))', 'seen')
+      .where('e.id = :id', { id: escalationId, keys })
+      .setLock('pessimistic_write')
+      .getRawAndEntities<{ seen: string[] }>();
+    if (!fresh) throw DomainError.notFound('Escalation', escalationId);
+    const seen = new Set<string>(locked.seen);
     const before = fresh.state;
     const policy = await this.policies.forGateway(fresh.gatewayId, em);
 
     if (input.transition) await this.repo.transition(em, fresh, input.transition.to, input.transition.reason, input.transition.fields);
 
-    const keys = input.events.map((e) => e.key);
-    const seen = new Set<string>(
-      keys.length
-        ? (await em.query(`SELECT platform_key FROM events WHERE escalation_id = $1 AND platform_key = ANY($2)`, [escalationId, keys])).map(
-            (r: { platform_key: string }) => r.platform_key,
-          )
-        : [],
-    );
     const directory = new Map<string, string>();
     if (policy.agentOverride === 'lookup_agent_by_email' && input.events.some((e) => 'agent' in (e.data as object))) {
       for (const row of await em.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1`, [fresh.domainId])) directory.set(row.email, row.display_name);
@@ -83,12 +113,18 @@ export class EventIngestService {
       rows.push([fresh.conversationId, seq, escalationId, event.type, JSON.stringify(data), event.key, event.occurredAt]);
       this.metrics.eventsStored.inc({ type: event.type });
     }
+    // Everything the ingest writes, in one statement.
+    const writes: Statement[] = [];
     if (rows.length) {
-      const placeholders = rows.map((_, i) => `($${i * 7 + 1}, $${i * 7 + 2}, $${i * 7 + 3}, $${i * 7 + 4}, $${i * 7 + 5}::jsonb, $${i * 7 + 6}, $${i * 7 + 7})`);
-      await em.query(
-        `INSERT INTO events (conversation_id, seq, escalation_id, type, data, platform_key, occurred_at) VALUES ${placeholders.join(', ')}`,
-        rows.flat(),
-      );
+      writes.push({
+        // In sequence order, so that ids (the global stream's order) follow it too.
+        sql: `INSERT INTO events (conversation_id, seq, escalation_id, type, data, platform_key, occurred_at)
+              SELECT c, s, e, t, d, k, o
+                FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::jsonb[], $6::text[], $7::timestamptz[])
+                     WITH ORDINALITY AS r(c, s, e, t, d, k, o, n)
+               ORDER BY n`,
+        values: [0, 1, 2, 3, 4, 5, 6].map((column) => rows.map((row) => row[column])),
+      });
     }
     const sets: string[] = [];
     const values: unknown[] = [escalationId];
@@ -101,18 +137,22 @@ export class EventIngestService {
       values.push(this.repo.sealSession(merged));
       sets.push(`session_enc = $${values.length}`);
     }
-    if (sets.length) await em.query(`UPDATE escalations SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, values);
+    if (sets.length) writes.push({ sql: `UPDATE escalations SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, values });
     if (rows.length || control !== conversation.control || closed) {
-      await em.query(
-        `UPDATE conversations SET last_seq = $2, control = $3, closed_at = CASE WHEN $4 THEN now() ELSE closed_at END, updated_at = now() WHERE id = $1`,
-        [fresh.conversationId, seq, control, closed],
-      );
+      writes.push({
+        sql: `UPDATE conversations SET last_seq = $2, control = $3, closed_at = CASE WHEN $4 THEN now() ELSE closed_at END, updated_at = now() WHERE id = $1`,
+        values: [fresh.conversationId, seq, control, closed],
+      });
     }
     if (FINAL.includes(fresh.state) && !FINAL.includes(before)) {
-      await em.query(
-        `UPDATE relay_commands SET status = 'skipped', last_error = 'escalation ended before it was sent' WHERE escalation_id = $1 AND status = 'pending'`,
-        [escalationId],
-      );
+      writes.push({
+        sql: `UPDATE relay_commands SET status = 'skipped', last_error = 'escalation ended before it was sent' WHERE escalation_id = $1 AND status = 'pending'`,
+        values: [escalationId],
+      });
+    }
+    if (writes.length) {
+      const { sql, values: all } = combine(writes);
+      await em.query(sql, all);
     }
     return {
       stored: rows.length,

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { DomainError } from '../common/domain-error';
-import { EscalationEntity, GatewayEntity } from '../database/entities';
+import { GatewayEntity } from '../database/entities';
 import { EscalationRunner } from '../escalations/escalation-runner.service';
 import { EscalationsRepository } from '../escalations/escalations.repository';
 import { JobDispatcher } from '../escalations/job-dispatcher.service';
@@ -38,6 +38,9 @@ interface StoredWebhook {
   received_at: Date;
   /** Milliseconds until the delivery's reorder window is over (0: due). */
   wait_ms: number;
+  /** The conversation's escalation (the same on every row), if there is one yet. */
+  escalation_id: string | null;
+  session_enc: string | null;
 }
 
 /**
@@ -177,12 +180,17 @@ export class InboundWebhooksService {
     const intake = await this.intake(gatewayId);
     if (!intake) return;
     const { entity, gateway, windowMs } = intake;
+    // The pending deliveries, each with the conversation's escalation (the latest; none yet is possible).
     const stored: StoredWebhook[] = await this.db.query(
-      `SELECT id, event_id, headers, body, received_at,
-              greatest(0, ceil(extract(epoch FROM received_at + ($3 || ' milliseconds')::interval - now()) * 1000))::int AS wait_ms
-         FROM inbound_webhooks
-        WHERE gateway_id = $1 AND platform_conversation_id = $2 AND processed_at IS NULL
-        ORDER BY coalesce(occurred_at, received_at), id`,
+      `SELECT w.id, w.event_id, w.headers, w.body, w.received_at,
+              greatest(0, ceil(extract(epoch FROM w.received_at + ($3 || ' milliseconds')::interval - now()) * 1000))::int AS wait_ms,
+              e.id AS escalation_id, e.session_enc
+         FROM inbound_webhooks w
+         LEFT JOIN LATERAL (
+           SELECT id, session_enc FROM escalations WHERE gateway_id = $1 AND platform_conversation_id = $2 ORDER BY created_at DESC LIMIT 1
+         ) e ON true
+        WHERE w.gateway_id = $1 AND w.platform_conversation_id = $2 AND w.processed_at IS NULL
+        ORDER BY coalesce(w.occurred_at, w.received_at), w.id`,
       [gatewayId, platformConversationId, String(windowMs)],
     );
     // Each delivery is held for the reorder window, so that one sent before it but delivered after it can still go
@@ -197,10 +205,7 @@ export class InboundWebhooksService {
       await this.jobs.inboundWebhook(gatewayId, platformConversationId, next.wait_ms + 10, `due-${next.id}`);
     }
     if (pending.length === 0) return;
-    const escalation = await this.db.getRepository(EscalationEntity).findOne({
-      where: { gatewayId, platformConversationId },
-      order: { createdAt: 'DESC' },
-    });
+    const escalation = pending[0].escalation_id ? { id: pending[0].escalation_id, sessionEnc: pending[0].session_enc } : null;
     if (!escalation) {
       // The platform can announce a conversation before our start transaction committed its id: wait a little.
       const oldest = pending[0].received_at.getTime();
