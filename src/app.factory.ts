@@ -50,11 +50,7 @@ export async function createApp(config: AppConfig, logger: AppLogger): Promise<N
   app.use(correlationMiddleware);
   const metrics = app.get(MetricsService);
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
-      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
-    });
+    metrics.timeRequest(req, res, () => (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path));
     next();
   });
   if (config.runsApi) mountWebhookIntake(app);

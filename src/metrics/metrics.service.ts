@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
@@ -36,6 +37,14 @@ export class MetricsService {
     registers: [this.registry],
   });
   private readonly queues: Queue[];
+
+  /** Observes the request's duration when its answer is sent, under the route `routeOf` names then. */
+  timeRequest(req: IncomingMessage, res: ServerResponse, routeOf: () => string): void {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      this.httpDuration.observe({ method: req.method ?? '', route: routeOf(), status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  }
 
   constructor(
     @InjectQueue(QUEUES.escalationRequests) q1: Queue,
