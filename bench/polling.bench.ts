@@ -18,7 +18,7 @@ import type { RefreshWindowStats } from './support/refresh-timing.preload';
  *   BENCH_SIZES=1000 BENCH_WINDOW_SECONDS=10 npm run bench:polling       (a quick look)
  *   BENCH_POLL_SHARDS=... BENCH_POLL_TICK_MS=... BENCH_POLL_CONCURRENCY=...  (the service's polling knobs)
  *   BENCH_NO_REPORT=1                                                      (print only, leave docs/benchmarks.md)
- *   BENCH_CPU_PROF=dir                                                     (--cpu-prof of the service into dir)
+ *   BENCH_SERVICE_ARGS="--cpu-prof --cpu-prof-dir /tmp/prof"                 (node flags for the service process)
  */
 
 const DIST = resolve(__dirname, '..');
@@ -123,8 +123,7 @@ async function flexDisconnectDrops(baseUrl: string): Promise<number> {
 // ---- the bare client ------------------------------------------------------------------------------------------------
 
 async function benchBareClient(n: number, simulator: BenchProcess, baseUrl: string, transport: 'http' | 'fetch'): Promise<Row> {
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const poller = new BenchProcess(`bare client (${transport})`, [...profile, BARE_POLLER], {}, { ipc: true });
+  const poller = new BenchProcess(`bare client (${transport})`, [BARE_POLLER], {}, { ipc: true });
   try {
     const created = await poller.request<{ count: number }>(
       { cmd: 'create', serviceUrl: `${baseUrl}/genesys/2/chat/${SERVICE_NAME}`, count: n, timeoutMs: 120_000, transport },
@@ -213,10 +212,7 @@ async function benchService(n: number, simulator: BenchProcess, baseUrl: string)
   await resetServiceState();
   const bot = await startBotPlatform();
   const port = await freePort();
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  if (process.env.BENCH_SERVICE_REQUIRE) profile.push('-r', process.env.BENCH_SERVICE_REQUIRE);
-  profile.push(...SERVICE_FLAGS);
-  const service = new BenchProcess('service', [...profile, SERVICE_MAIN], {
+  const service = new BenchProcess('service', [...SERVICE_FLAGS, SERVICE_MAIN], {
     APP_ROLE: 'all',
     PORT: String(port),
     DATABASE_URL,
