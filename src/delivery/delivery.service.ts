@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { RedisLock } from '../queues/redis-lock';
 import { JobDispatcher } from '../escalations/job-dispatcher.service';
+import { prepared } from '../database/prepared';
 import { postCallback } from './callback-http';
 
 const BATCH = 50;
@@ -100,7 +101,8 @@ export class DeliveryService {
   private async drain(conversationId: string): Promise<void> {
     for (;;) {
       // The conversation and its next batch of events in one round trip (the events repeat it per row).
-      const rows: (ConversationRow & EventColumns)[] = await this.db.query(
+      const rows = await prepared<ConversationRow & EventColumns>(
+        this.db,
         `SELECT c.id, c.external_id, c.delivered_seq, c.last_seq, c.delivery_attempts, c.next_delivery_at, d.name AS domain, d.callback_url, d.signing_secret,
                 e.id AS event_id, e.seq AS event_seq, e.escalation_id, e.type, e.data, e.occurred_at, e.created_at
            FROM conversations c JOIN domains d ON d.id = c.domain_id
@@ -197,6 +199,8 @@ export class DeliveryService {
   private async recordDelivered(conversationId: string, delivered: Delivered[]): Promise<void> {
     if (delivered.length === 0) return;
     const batch = delivered.splice(0);
+    // Not prepared: a generic plan of the join with unnest() (assumed 100 rows) scans where a plan for the actual
+    // few rows looks them up by id (measured ~5x slower in PostgreSQL).
     await this.db.query(
       `WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS d(event_id, attempt, status_code, duration_ms)),
             a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT event_id, attempt, status_code, NULL, duration_ms FROM d),

@@ -3,6 +3,7 @@ import { AgentInfo, AgentOverride, PlatformEvent, PlatformSession } from '@app/g
 import { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error';
 import { EscalationEntity, EscalationState } from '../database/entities';
+import { prepared } from '../database/prepared';
 import { MetricsService } from '../metrics/metrics.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
@@ -47,6 +48,34 @@ export function combine(statements: Statement[]): Statement {
   return { sql, values };
 }
 
+/** The escalation columns ingest uses (not the history), read with its row lock. */
+interface LockedEscalation {
+  id: string;
+  state: EscalationState;
+  gateway_id: string;
+  domain_id: string;
+  conversation_id: string;
+  queue: string | null;
+  cursor: string | null;
+  session_enc: string | null;
+  /** Which of the incoming events' platform keys are stored already. */
+  seen: string[];
+}
+
+/** The locked columns as an entity (the other columns unset), as `transition` and the session helpers take it. */
+function escalationOf(row: LockedEscalation): EscalationEntity {
+  return Object.assign(new EscalationEntity(), {
+    id: row.id,
+    state: row.state,
+    gatewayId: row.gateway_id,
+    domainId: row.domain_id,
+    conversationId: row.conversation_id,
+    queue: row.queue,
+    cursor: row.cursor,
+    sessionEnc: row.session_enc,
+  });
+}
+
 const OPEN_FOR_RELAY: EscalationState[] = ['queued', 'active'];
 const FINAL: EscalationState[] = ['ended', 'failed', 'timed_out'];
 
@@ -67,7 +96,8 @@ export class EventIngestService {
   async ingestIn(em: EntityManager, escalationId: string, input: IngestInput): Promise<IngestResult & { conversationId: string; lastSeq: number }> {
     // The conversation row lock orders every writer of this conversation's sequence (taken first, always, so two
     // writers cannot lock the escalation and the conversation in opposite orders).
-    const [conversation] = await em.query(
+    const [conversation] = await prepared<{ id: string; last_seq: number; control: 'bot' | 'agent' }>(
+      em,
       `SELECT c.id, c.last_seq, c.control FROM conversations c JOIN escalations e ON e.conversation_id = c.id WHERE e.id = $1 FOR UPDATE OF c`,
       [escalationId],
     );
@@ -76,16 +106,14 @@ export class EventIngestService {
     // already, in one statement. Its snapshot is taken with the conversation lock held, and every writer of events
     // holds that lock, so it sees every event stored before.
     const keys = input.events.map((e) => e.key);
-    const {
-      entities: [fresh],
-      raw: [locked],
-    } = await em
-      .createQueryBuilder(EscalationEntity, 'e')
-      .select(['e.id', 'e.state', 'e.gatewayId', 'e.domainId', 'e.conversationId', 'e.queue', 'e.cursor', 'e.sessionEnc'])
-      .addSelect('ARRAY(SELECT platform_key FROM events WHERE escalation_id = e.id AND platform_key = ANY(:keys))', 'seen')
-      .where('e.id = :id', { id: escalationId, keys })
-      .setLock('pessimistic_write')
-      .getRawAndEntities<{ seen: string[] }>();
+    const [locked] = await prepared<LockedEscalation>(
+      em,
+      `SELECT id, state, gateway_id, domain_id, conversation_id, queue, cursor, session_enc,
+              ARRAY(SELECT platform_key FROM events WHERE escalation_id = $1 AND platform_key = ANY($2::text[])) AS seen
+         FROM escalations WHERE id = $1 FOR UPDATE`,
+      [escalationId, keys],
+    );
+    const fresh = locked ? escalationOf(locked) : undefined;
     if (!fresh) throw DomainError.notFound('Escalation', escalationId);
     const seen = new Set<string>(locked.seen);
     const before = fresh.state;
@@ -152,7 +180,7 @@ export class EventIngestService {
     }
     if (writes.length) {
       const { sql, values: all } = combine(writes);
-      await em.query(sql, all);
+      await prepared(em, sql, all);
     }
     return {
       stored: rows.length,

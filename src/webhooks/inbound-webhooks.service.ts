@@ -13,6 +13,7 @@ import { JobDispatcher } from '../escalations/job-dispatcher.service';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { RedisLock } from '../queues/redis-lock';
+import { prepared } from '../database/prepared';
 import { InboundWebhookWriter } from './inbound-webhook.writer';
 
 const ORPHAN_AFTER_MS = 10 * 60_000;
@@ -181,7 +182,8 @@ export class InboundWebhooksService {
     if (!intake) return;
     const { entity, gateway, windowMs } = intake;
     // The pending deliveries, each with the conversation's escalation (the latest; none yet is possible).
-    const stored: StoredWebhook[] = await this.db.query(
+    const stored = await prepared<StoredWebhook>(
+      this.db,
       `SELECT w.id, w.event_id, w.headers, w.body, w.received_at,
               greatest(0, ceil(extract(epoch FROM w.received_at + ($3 || ' milliseconds')::interval - now()) * 1000))::int AS wait_ms,
               e.id AS escalation_id, e.session_enc
@@ -248,6 +250,7 @@ export class InboundWebhooksService {
     }
     if (events.length || sessionChanged) await this.runner.record(escalation.id, { events, session: sessionChanged ? session ?? undefined : undefined });
     if (done.length) {
+      // Not prepared, like the delivery record: a generic plan of a join with unnest() scans the table.
       await this.db.query(
         `UPDATE inbound_webhooks w SET processed_at = now(), outcome = d.outcome
            FROM unnest($1::bigint[], $2::text[]) AS d(id, outcome) WHERE w.id = d.id`,
