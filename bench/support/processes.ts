@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { processCpuSeconds } from './report';
+export { freePort } from '../../libs/simulators/src/http/simulator-http';
 
 const started = new Set<BenchProcess>();
 let hooked = false;
@@ -118,16 +118,6 @@ export class BenchProcess {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Pids of every process whose command name is `comm` (e.g. all PostgreSQL backends), empty when /proc hides them. */
 export function pidsByName(comm: string): number[] {

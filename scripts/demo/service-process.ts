@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+export { freePort } from '@app/simulators/http/simulator-http';
 
 /** Environment of the demo's service process (on top of the caller's environment). */
 export interface DemoServiceEnv {
@@ -120,13 +120,3 @@ export async function resetDemoState(postgresUrl: string, database: string, redi
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}

@@ -93,9 +93,12 @@ export class DeliveryService {
   }
 
   async deliver(conversationId: string): Promise<void> {
-    // Coalesced (see RedisLock.coalesce): a check after the lock's TTL only in case the deliverer at work died.
-    const outcome = await this.lock.coalesce(`deliver:${conversationId}`, LOCK_TTL_MS, () => this.drain(conversationId));
-    if (outcome === 'marked') await this.jobs.deliver(conversationId, `check-${Date.now()}`, LOCK_TTL_MS + 1_000);
+    await this.lock.coalesce(
+      `deliver:${conversationId}`,
+      LOCK_TTL_MS,
+      () => this.drain(conversationId),
+      (delayMs) => this.jobs.deliver(conversationId, `check-${Date.now()}`, delayMs),
+    );
   }
 
   private async drain(conversationId: string): Promise<void> {

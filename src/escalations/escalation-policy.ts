@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { AgentOverride, EscalationPolicy, SETTINGS_GROUPS, SettingsValues } from '@app/gateway-sdk';
 import { DataSource, EntityManager } from 'typeorm';
 import { GatewayEntity } from '../database/entities';
+import { TtlCache } from '../common/ttl-cache';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 
 const CACHE_MS = 5_000;
@@ -29,30 +30,25 @@ export function policyFromSettings(settings: SettingsValues): EscalationPolicy {
 /** The engine's view of a gateway's behaviour settings (briefly cached; settings change rarely). */
 @Injectable()
 export class EscalationPolicyResolver {
-  private readonly cache = new Map<string, { policy: Promise<EscalationPolicy>; until: number }>();
+  private readonly cache = new TtlCache<EscalationPolicy>(CACHE_MS);
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly contexts: GatewayContextFactory,
   ) {}
 
+  /**
+   * Callers in flight when the period ends share one read, through the first one's manager (which may be its
+   * transaction: reading through another would need a second pooled connection).
+   */
   forGateway(gatewayId: string, em: EntityManager = this.db.manager): Promise<EscalationPolicy> {
-    const cached = this.cache.get(gatewayId);
-    if (cached && cached.until > Date.now()) return cached.policy;
-    // Callers in flight when the period ends share one read (through the first one's manager, which may be its
-    // transaction: reading through another would need a second pooled connection); a failed read is forgotten.
-    const entry = { policy: em.findOneByOrFail(GatewayEntity, { id: gatewayId }).then((gateway) => this.policyOf(gateway)), until: Date.now() + CACHE_MS };
-    this.cache.set(gatewayId, entry);
-    entry.policy.catch(() => {
-      if (this.cache.get(gatewayId) === entry) this.cache.delete(gatewayId);
-    });
-    return entry.policy;
+    return this.cache.get(gatewayId, () => em.findOneByOrFail(GatewayEntity, { id: gatewayId }).then((gateway) => this.policyOf(gateway)));
   }
 
   /** The policy of a gateway row just read or written, remembered for the cache period. */
   remember(gateway: GatewayEntity): EscalationPolicy {
     const policy = this.policyOf(gateway);
-    this.cache.set(gateway.id, { policy: Promise.resolve(policy), until: Date.now() + CACHE_MS });
+    this.cache.set(gateway.id, policy);
     return policy;
   }
 

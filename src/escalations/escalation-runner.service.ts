@@ -106,9 +106,12 @@ export class EscalationRunner {
 
   /** Sends pending relay commands of one escalation, strictly in order, one drainer at a time. */
   async relay(escalationId: string): Promise<void> {
-    // Coalesced (see RedisLock.coalesce): a check after the lock's TTL only in case the drainer at work died.
-    const outcome = await this.lock.coalesce(`relay:${escalationId}`, RELAY_LOCK_TTL_MS, () => this.drain(escalationId));
-    if (outcome === 'marked') await this.jobs.relay(escalationId, `check-${Date.now()}`, RELAY_LOCK_TTL_MS + 1_000);
+    await this.lock.coalesce(
+      `relay:${escalationId}`,
+      RELAY_LOCK_TTL_MS,
+      () => this.drain(escalationId),
+      (delayMs) => this.jobs.relay(escalationId, `check-${Date.now()}`, delayMs),
+    );
   }
 
   private async drain(escalationId: string): Promise<void> {

@@ -50,14 +50,15 @@ export class RedisLock {
    * events"). A call that finds the work running does not wait or poll: it leaves a mark, and the holder runs `fn`
    * once more before it lets go, so whatever made the caller call is seen. Marking and leaving are atomic in Redis,
    * so a mark cannot fall between the holder's last run and its release; any number of calls during one run cost
-   * one more run. A holder that dies leaves its lock to expire after `ttlMs`: the caller that set the mark
-   * ('marked') should make sure the work is tried again after that long.
+   * one more run. A holder that dies leaves its lock to expire after `ttlMs`: so the caller that sets the mark also
+   * calls `retryAfter` with a delay past that (scheduling a job to try again), in case the holder never runs.
    */
-  async coalesce(name: string, ttlMs: number, fn: () => Promise<unknown>): Promise<CoalesceOutcome> {
+  async coalesce(name: string, ttlMs: number, fn: () => Promise<unknown>, retryAfter: (delayMs: number) => Promise<unknown>): Promise<CoalesceOutcome> {
     const token = randomUUID();
     const key = this.redis.key('lock', name);
     const mark = this.redis.key('lock', name, 'again');
     const entered = Number(await this.redis.client.eval(ENTER, 2, key, mark, token, String(ttlMs), String(ttlMs * 6)));
+    if (entered === 2) await retryAfter(ttlMs + 1_000);
     if (entered !== 1) return entered === 2 ? 'marked' : 'coalesced';
     const renewal = this.keepAlive(key, token, ttlMs);
     try {

@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
+import { TtlCache } from '../common/ttl-cache';
 import { DomainError } from '../common/domain-error';
 import { GatewayEntity } from '../database/entities';
 import { EscalationRunner } from '../escalations/escalation-runner.service';
@@ -51,7 +52,7 @@ interface StoredWebhook {
 @Injectable()
 export class InboundWebhooksService {
   private readonly log: ComponentLogger;
-  private readonly intakes = new Map<string, { intake: Promise<Intake | null>; until: number }>();
+  private readonly intakes = new TtlCache<Intake | null>(GATEWAY_CACHE_MS, MAX_INTAKES_REMEMBERED);
   /** Per gateway, the time slice whose sweep job this process last added. */
   private readonly triggered = new Map<string, number>();
   private readonly writer = new InboundWebhookWriter(() => (this.db.driver as PostgresDriver).master as Pool);
@@ -143,18 +144,8 @@ export class InboundWebhooksService {
    * too, so a stream of deliveries to a wrong URL cannot cost a database read each.
    */
   private intake(gatewayId: string): Promise<Intake | null> {
-    const cached = this.intakes.get(gatewayId);
-    if (cached && cached.until > Date.now()) return cached.intake;
-    // The promise is what is cached, so the deliveries in flight when the period ends share one read instead of each
-    // making its own. A database error propagates (a 5xx the platform retries) and is forgotten at once; only a
-    // missing row is remembered as missing.
-    const entry = { intake: this.loadIntake(gatewayId), until: Date.now() + GATEWAY_CACHE_MS };
-    if (this.intakes.size >= MAX_INTAKES_REMEMBERED) this.intakes.clear();
-    this.intakes.set(gatewayId, entry);
-    entry.intake.catch(() => {
-      if (this.intakes.get(gatewayId) === entry) this.intakes.delete(gatewayId);
-    });
-    return entry.intake;
+    // A database error propagates (a 5xx the platform retries) and is not kept; a missing row is kept as missing.
+    return this.intakes.get(gatewayId, () => this.loadIntake(gatewayId));
   }
 
   private async loadIntake(gatewayId: string): Promise<Intake | null> {
@@ -170,9 +161,12 @@ export class InboundWebhooksService {
 
   /** Turns the stored deliveries of one platform conversation into events, oldest platform time first. */
   async process(gatewayId: string, platformConversationId: string): Promise<void> {
-    // Coalesced (see RedisLock.coalesce): a check after the lock's TTL only in case the drainer at work died.
-    const outcome = await this.lock.coalesce(`inbound:${gatewayId}:${platformConversationId}`, LOCK_TTL_MS, () => this.drain(gatewayId, platformConversationId));
-    if (outcome === 'marked') await this.jobs.inboundWebhook(gatewayId, platformConversationId, LOCK_TTL_MS + 1_000, `check-${Date.now()}`);
+    await this.lock.coalesce(
+      `inbound:${gatewayId}:${platformConversationId}`,
+      LOCK_TTL_MS,
+      () => this.drain(gatewayId, platformConversationId),
+      (delayMs) => this.jobs.inboundWebhook(gatewayId, platformConversationId, delayMs, `check-${Date.now()}`),
+    );
   }
 
   /** Processes what is pending now. */

@@ -23,26 +23,30 @@ describe('RedisLock.coalesce', () => {
     lock = new RedisLock(redis);
   });
   afterAll(() => redis.onApplicationShutdown());
+  /** The delays the caller that left a mark was asked to try again after. */
+  let retries: number[];
   beforeEach(() => {
     name = `coalesce-test-${process.pid}-${++n}`;
+    retries = [];
   });
+  const coalesce = (ttlMs: number, fn: () => Promise<unknown>) => lock.coalesce(name, ttlMs, fn, async (delayMs) => void retries.push(delayMs));
 
   it('runs the work once more for all the calls that came while it ran, instead of once per call', async () => {
     const held = gate();
     let runs = 0;
-    const first = lock.coalesce(name, 5_000, async () => {
+    const first = coalesce(5_000, async () => {
       runs++;
       if (runs === 1) await held.opened;
     });
     await tick(20);
-    const others = await Promise.all([1, 2, 3, 4].map(() => lock.coalesce(name, 5_000, async () => void runs++)));
+    const others = await Promise.all([1, 2, 3, 4].map(() => coalesce(5_000, async () => void runs++)));
     // The first caller to find the work running leaves the mark; the others find it there.
     expect(others).toEqual(['marked', 'coalesced', 'coalesced', 'coalesced']);
     held.open();
     expect(await first).toBe('ran');
     expect(runs).toBe(2);
     // Free again: the next call runs the work itself, once.
-    expect(await lock.coalesce(name, 5_000, async () => void runs++)).toBe('ran');
+    expect(await coalesce(5_000, async () => void runs++)).toBe('ran');
     expect(runs).toBe(3);
   });
 
@@ -63,7 +67,7 @@ describe('RedisLock.coalesce', () => {
       const inFlight: Promise<CoalesceOutcome>[] = [];
       for (let i = 0; i < 6; i++) {
         pending.push(next++);
-        inFlight.push(lock.coalesce(name, 5_000, drain));
+        inFlight.push(coalesce(5_000, drain));
         await tick(Math.random() * 2);
       }
       const outcomes = await Promise.all(inFlight);
@@ -78,22 +82,24 @@ describe('RedisLock.coalesce', () => {
 
   it('lets go when the work fails, so that a retry runs at once', async () => {
     await expect(
-      lock.coalesce(name, 5_000, async () => {
+      coalesce(5_000, async () => {
         throw new Error('database down');
       }),
     ).rejects.toThrow('database down');
     let ran = false;
-    expect(await lock.coalesce(name, 5_000, async () => void (ran = true))).toBe('ran');
+    expect(await coalesce(5_000, async () => void (ran = true))).toBe('ran');
     expect(ran).toBe(true);
   });
 
   it("takes over a dead holder's lock once it has run out, and drops the holder's mark", async () => {
     // A holder that died: its lock (and a mark left for it) stay in Redis until the lock's TTL.
     await redis.client.set(redis.key('lock', name), 'dead-holder', 'PX', 300);
-    expect(await lock.coalesce(name, 300, async () => undefined)).toBe('marked');
+    expect(await coalesce(300, async () => undefined)).toBe('marked');
+    // In case the holder never comes back: a try after its lock has run out.
+    expect(retries).toEqual([1_300]);
     await tick(400);
     let runs = 0;
-    expect(await lock.coalesce(name, 300, async () => void runs++)).toBe('ran');
+    expect(await coalesce(300, async () => void runs++)).toBe('ran');
     expect(runs).toBe(1);
     expect(await redis.client.exists(redis.key('lock', name), redis.key('lock', name, 'again'))).toBe(0);
   });

@@ -5,6 +5,7 @@ import { createApp } from '../../src/app.factory';
 import { AppLogger } from '../../src/common/app-logger';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { ensureDatabase, migrate } from '../../src/database/database';
+export { freePort } from '@app/simulators/http/simulator-http';
 
 export const ADMIN_KEY = process.env.BOOTSTRAP_API_KEY!;
 
@@ -60,18 +61,6 @@ export interface TestResponse {
   text: string;
 }
 
-/** A free TCP port, for tests that must know the service URL before it starts (PUBLIC_BASE_URL). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({ ...process.env, ...overrides });

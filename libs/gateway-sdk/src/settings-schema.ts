@@ -1,3 +1,4 @@
+import { GatewayError } from './gateway-error';
 /**
  * Declarative description of one gateway setting. The registry turns these into the JSON Schema served by
  * `GET /v1/gateway-types` and validates operator input against it, so a gateway declares each field once.
@@ -87,3 +88,15 @@ export const ESCALATION_BEHAVIOUR_FIELDS = {
     maximum: 86_400,
   },
 } satisfies SettingsGroupSchema;
+
+/** A text setting as a gateway type reads it: trimmed, and undefined when missing, not text, or blank. */
+export function settingText(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/** The error a gateway type raises for settings it cannot work with (an operator's mistake, never retried). */
+export function misconfiguredSetting(message: string): GatewayError {
+  return new GatewayError('invalid_request', message);
+}

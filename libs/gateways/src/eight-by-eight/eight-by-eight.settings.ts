@@ -1,4 +1,12 @@
-import { API_RETRY_FIELDS, ESCALATION_BEHAVIOUR_FIELDS, GatewayError, SettingsSchema, SettingsValues } from '@app/gateway-sdk';
+import {
+  API_RETRY_FIELDS,
+  ESCALATION_BEHAVIOUR_FIELDS,
+  GatewayError,
+  misconfiguredSetting as misconfigured,
+  settingText as text,
+  SettingsSchema,
+  SettingsValues,
+} from '@app/gateway-sdk';
 
 /** What startEscalation does when the availability check finds nobody. */
 export const NO_AGENTS_BEHAVIOURS = ['reject', 'queue'] as const;
@@ -190,14 +198,4 @@ export function jwkUrl(settings: EightByEightSettings, kid: string): string {
 function integer(value: unknown, fallback: number, minimum: number): number {
   const number = Number(value ?? fallback);
   return Number.isInteger(number) && number >= minimum ? number : fallback;
-}
-
-function text(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
-function misconfigured(message: string): GatewayError {
-  return new GatewayError('invalid_request', message);
 }

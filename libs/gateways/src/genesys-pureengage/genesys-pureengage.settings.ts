@@ -1,4 +1,12 @@
-import { API_RETRY_FIELDS, ESCALATION_BEHAVIOUR_FIELDS, GatewayError, SettingsSchema, SettingsValues } from '@app/gateway-sdk';
+import {
+  API_RETRY_FIELDS,
+  ESCALATION_BEHAVIOUR_FIELDS,
+  GatewayError,
+  misconfiguredSetting as misconfigured,
+  settingText as text,
+  SettingsSchema,
+  SettingsValues,
+} from '@app/gateway-sdk';
 import { GMS_DEFAULT_PATHS, GmsOperation } from './gms.types';
 
 /**
@@ -217,14 +225,4 @@ function microsoftAuth(basic: Record<string, unknown>): MicrosoftAuthSettings {
     privateKeyPassword: text(basic.microsoftPrivateKeyPassword),
     tokenTimeoutMs: (Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds : 15) * 1000,
   };
-}
-
-function text(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
-function misconfigured(message: string): GatewayError {
-  return new GatewayError('invalid_request', message);
 }

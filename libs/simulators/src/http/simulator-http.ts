@@ -1,5 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createNetServer } from 'node:net';
 import busboy from 'busboy';
 
 /** A request as the simulators' handlers see it: path parameters, query and the raw body already read. */
@@ -159,6 +159,18 @@ export function readMultipart(req: IncomingMessage, fileSizeLimit = 32 * 1024 * 
     parser.on('close', () => resolve({ fields, files }));
     parser.on('error', (error: Error) => reject(new HttpError(400, { message: error.message })));
     req.pipe(parser);
+  });
+}
+
+/** A TCP port free on 127.0.0.1 now, for a process that must know its URL before it starts (PUBLIC_BASE_URL). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
   });
 }
 
