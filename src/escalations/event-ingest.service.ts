@@ -16,8 +16,6 @@ export interface IngestInput {
   session?: PlatformSession;
   /** A state the engine moves to before applying events (e.g. `queued` after a successful start). */
   transition?: { to: EscalationState; reason: string; fields?: Record<string, unknown> };
-  /** The caller's own writes, committed with the events (in the same statement as the ingest's writes). */
-  alongside?: Statement[];
 }
 
 export interface IngestResult {
@@ -28,7 +26,7 @@ export interface IngestResult {
 }
 
 /** One SQL statement with its parameters ($1 is its own first value). */
-export interface Statement {
+interface Statement {
   sql: string;
   values: unknown[];
 }
@@ -180,7 +178,6 @@ export class EventIngestService {
         values: [escalationId],
       });
     }
-    writes.push(...(input.alongside ?? []));
     if (writes.length) {
       const { sql, values: all } = combine(writes);
       await prepared(em, sql, all);

@@ -10,7 +10,6 @@ import { DomainError } from '../common/domain-error';
 import { GatewayEntity } from '../database/entities';
 import { EscalationRunner } from '../escalations/escalation-runner.service';
 import { EscalationsRepository } from '../escalations/escalations.repository';
-import { Statement } from '../escalations/event-ingest.service';
 import { JobDispatcher } from '../escalations/job-dispatcher.service';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
@@ -243,17 +242,14 @@ export class InboundWebhooksService {
       }
       done.push({ id: row.id, outcome });
     }
-    // The deliveries are marked processed in the statement that stores their events: one round trip fewer, and no
-    // moment where the events are committed while their deliveries still look pending. Found by `id = ANY(...)`
-    // rather than a join with unnest(), whose generic plan (the statement is prepared) scanned the table.
-    const processed: Statement = {
-      sql: `UPDATE inbound_webhooks SET processed_at = now(), outcome = ($2::text[])[array_position($1::bigint[], id)] WHERE id = ANY($1::bigint[])`,
-      values: [done.map((d) => d.id), done.map((d) => d.outcome)],
-    };
-    if (events.length || sessionChanged) {
-      await this.runner.record(escalation.id, { events, session: sessionChanged ? session ?? undefined : undefined, alongside: done.length ? [processed] : [] });
-    } else if (done.length) {
-      await prepared(this.db, processed.sql, processed.values);
+    if (events.length || sessionChanged) await this.runner.record(escalation.id, { events, session: sessionChanged ? session ?? undefined : undefined });
+    if (done.length) {
+      // Not prepared, like the delivery record: a generic plan of a join with unnest() scans the table.
+      await this.db.query(
+        `UPDATE inbound_webhooks w SET processed_at = now(), outcome = d.outcome
+           FROM unnest($1::bigint[], $2::text[]) AS d(id, outcome) WHERE w.id = d.id`,
+        [done.map((d) => d.id), done.map((d) => d.outcome)],
+      );
     }
     if (retryable) throw retryable;
   }

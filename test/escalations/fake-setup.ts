@@ -11,7 +11,7 @@ export async function fakeGateway(
   t: Pick<TestApp, 'request'>,
   platform: FakePlatform,
   receiver: BotReceiver,
-  options: { transferBack?: boolean; timeoutSeconds?: number; name?: string; agentOverride?: string; pollIntervalMs?: number } = {},
+  options: { transferBack?: boolean; timeoutSeconds?: number; name?: string; agentOverride?: string } = {},
 ): Promise<{ domain: string; gatewayId: string; domainId: string }> {
   const domain = `d${++domainCounter}-${Date.now()}`;
   const d = await t.request('POST', '/v1/domains', { body: { name: domain, callbackUrl: receiver.url, signingSecret: SIGNING_SECRET } });
@@ -23,7 +23,7 @@ export async function fakeGateway(
         basic: { name: options.name ?? 'fake', domain, deployed: true, platformUrl: platform.baseUrl },
         configuration: { transferBackOnAgentClose: options.transferBack ?? false, escalationTimeoutSeconds: options.timeoutSeconds ?? 120 },
         additional: {
-          pollIntervalMs: options.pollIntervalMs ?? 100,
+          pollIntervalMs: 100,
           apiRetryInitialDelayMs: 100,
           apiRetryMultiplier: 2,
           apiRetryMaxAttempts: 3,

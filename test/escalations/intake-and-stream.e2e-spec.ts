@@ -116,33 +116,6 @@ describe('intake queue, replay, live stream and dedupe', () => {
     expect(rows[0].n).toBe(1);
     expect(receiver.of(created.body.conversationId).filter((d) => d.type === 'agent_message')).toHaveLength(1);
   });
-
-  it('marks webhook deliveries processed in the transaction that stores their events, and delivers those in order', async () => {
-    // Not polled: what reaches the conversation comes from the webhooks alone.
-    const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { pollIntervalMs: 0 });
-    const created = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'conv-webhook'), headers: { 'idempotency-key': 'webhook-1' } });
-    const conversationId: string = created.body.conversationId;
-    const session = await waitFor('session', () => platform.sessionFor(created.body.id));
-    for (const [index, text] of ['first by webhook', 'second by webhook', 'third by webhook'].entries()) {
-      const body = JSON.stringify({ eventId: `wh-${index}`, sessionId: session.id, event: { index: 1000 + index, type: 'agent_message', data: { text }, at: Date.now() + index } });
-      const res = await fetch(`${t.url}/v1/webhooks/${gatewayId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      expect(res.status).toBe(200);
-    }
-    const messages = () => receiver.of(conversationId).filter((d) => d.type === 'agent_message');
-    await waitFor('webhook events delivered', () => messages().length === 3);
-    expect(messages().map((d) => (d.data as { text: string }).text)).toEqual(['first by webhook', 'second by webhook', 'third by webhook']);
-    const db = new Client({ connectionString: process.env.DATABASE_URL });
-    await db.connect();
-    try {
-      const webhooks = await db.query(`SELECT outcome, processed_at FROM inbound_webhooks WHERE gateway_id = $1 ORDER BY id`, [gatewayId]);
-      const events = await db.query(`SELECT created_at FROM events WHERE conversation_id = $1 AND type = 'agent_message' ORDER BY seq`, [conversationId]);
-      expect(webhooks.rows.map((row) => row.outcome)).toEqual(['ok', 'ok', 'ok']);
-      // now() is the transaction's start time: equal times mean one transaction.
-      expect(webhooks.rows.map((row) => row.processed_at.getTime())).toEqual(events.rows.map((row) => row.created_at.getTime()));
-    } finally {
-      await db.end();
-    }
-  });
 });
 
 async function collect(url: string, lastEventId: string, forMs: number): Promise<{ type: string }[]> {
