@@ -19,7 +19,6 @@ import { InboundWebhookWriter } from './inbound-webhook.writer';
 
 const ORPHAN_AFTER_MS = 10 * 60_000;
 const LOCK_TTL_MS = 10_000;
-const MAX_BODY_BYTES = 1024 * 1024;
 /** How long a gateway row (and what verifying its webhooks needs) is reused; settings changes show after this. */
 const GATEWAY_CACHE_MS = 5_000;
 const MAX_TRIGGERS_REMEMBERED = 10_000;
@@ -70,11 +69,11 @@ export class InboundWebhooksService {
     this.log = logger.child('inbound-webhooks');
   }
 
-  async receive(gatewayId: string, headers: Record<string, string | undefined>, rawBody: Buffer | undefined): Promise<{ duplicate: boolean }> {
+  /** `rawBody` as the intake route read it, already bounded to 1 MiB there. */
+  async receive(gatewayId: string, headers: Record<string, string | undefined>, rawBody: Buffer): Promise<{ duplicate: boolean }> {
     const intake = await this.intake(gatewayId);
     if (!intake) throw DomainError.notFound('Webhook endpoint', gatewayId);
-    if (!rawBody || rawBody.length === 0) throw DomainError.validation([{ field: 'body', message: 'is empty' }]);
-    if (rawBody.length > MAX_BODY_BYTES) throw new DomainError('payload_too_large', 'Webhook body exceeds 1 MiB');
+    if (rawBody.length === 0) throw DomainError.validation([{ field: 'body', message: 'is empty' }]);
     const request: InboundWebhook = { headers, rawBody, receivedAt: new Date() };
     let verified;
     try {
