@@ -89,6 +89,9 @@ export class ConversationEntity {
   @Column('integer', { name: 'delivered_seq' }) deliveredSeq: number;
   @Column('integer', { name: 'delivery_attempts' }) deliveryAttempts: number;
   @Column('timestamptz', { name: 'next_delivery_at', nullable: true }) nextDeliveryAt: Date | null;
+  /** The delivery pass holding the conversation (its events are being sent) until `deliveryClaimedUntil`. */
+  @Column('uuid', { name: 'delivery_claim', nullable: true }) deliveryClaim: string | null;
+  @Column('timestamptz', { name: 'delivery_claimed_until', nullable: true }) deliveryClaimedUntil: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }

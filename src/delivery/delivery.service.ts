@@ -1,27 +1,35 @@
-import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { signWebhook } from '@app/client';
 import { DataSource } from 'typeorm';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { SecretCipher } from '../crypto/secret-cipher';
-import { RedisLock } from '../queues/redis-lock';
 import { JobDispatcher } from '../escalations/job-dispatcher.service';
+import { GroupedWrites } from '../database/grouped-writes';
 import { prepared } from '../database/prepared';
 import { postCallback } from './callback-http';
 
+/** Events sent per conversation and claim. */
 const BATCH = 50;
+/** Conversations claimed per pass (one statement). */
+const CLAIMS_PER_PASS = 100;
+/** Conversations one process delivers at once. */
+const MAX_HELD = 1_000;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** How long a claim holds a conversation; a holder that dies frees it after this. */
+const CLAIM_MS = 20_000;
+/** A holder starts no request that could outlast its claim. */
+const LAST_REQUEST_BEFORE_MS = CLAIM_MS - REQUEST_TIMEOUT_MS - 2_000;
 const MAX_BACKOFF_MS = 3_600_000;
-const LOCK_TTL_MS = 10_000;
+const SHUTDOWN_WAIT_MS = REQUEST_TIMEOUT_MS + 2_000;
 
 interface ConversationRow {
   id: string;
   external_id: string;
   delivered_seq: number;
-  last_seq: number;
   delivery_attempts: number;
-  next_delivery_at: Date | null;
   domain: string;
   callback_url: string | null;
   signing_secret: string | null;
@@ -46,7 +54,7 @@ interface EventRow {
   created_at: Date;
 }
 
-/** An event's columns as the drain's query names them (null when the conversation has no event to deliver). */
+/** An event's columns as the claim's query names them (null when the conversation has no event to deliver). */
 interface EventColumns {
   event_id: string | null;
   event_seq: number | null;
@@ -56,6 +64,61 @@ interface EventColumns {
   occurred_at: Date | null;
   created_at: Date | null;
 }
+
+/** A conversation this process holds: its claim token, the events claimed with it and when it must stop sending. */
+interface Held {
+  domainId: string;
+  conversation: ConversationRow;
+  events: EventRow[];
+  claim: string;
+  sendUntil: number;
+}
+
+/** What a holder records: its successful deliveries and, when `release`, the end of its claim. */
+interface Recording {
+  conversationId: string;
+  claim: string;
+  delivered: Delivered[];
+  release: boolean;
+}
+
+// Claims up to $2 of the domain's conversations that have events due and no live claim (skipping rows an ingest is
+// writing: its commit triggers another pass), and reads their next events in the same round trip.
+const CLAIM = `
+  WITH claimed AS (
+    UPDATE conversations SET delivery_claim = $4, delivery_claimed_until = now() + ($3 || ' milliseconds')::interval
+     WHERE id IN (
+       SELECT id FROM conversations
+        WHERE domain_id = $1 AND delivered_seq < last_seq
+          AND (next_delivery_at IS NULL OR next_delivery_at <= now())
+          AND (delivery_claimed_until IS NULL OR delivery_claimed_until <= now())
+        LIMIT $2 FOR UPDATE SKIP LOCKED)
+    RETURNING id, external_id, delivered_seq, delivery_attempts
+  )
+  SELECT c.id, c.external_id, c.delivered_seq, c.delivery_attempts, d.name AS domain, d.callback_url, d.signing_secret,
+         e.id AS event_id, e.seq AS event_seq, e.escalation_id, e.type, e.data, e.occurred_at, e.created_at
+    FROM claimed c JOIN domains d ON d.id = $1
+    LEFT JOIN LATERAL (
+      SELECT id, seq, escalation_id, type, data, occurred_at, created_at FROM events
+       WHERE conversation_id = c.id AND seq > c.delivered_seq ORDER BY seq LIMIT ${BATCH}
+    ) e ON true
+   ORDER BY c.id, e.seq`;
+
+// Not prepared: a generic plan of the join with unnest() (assumed 100 rows) scans where a plan for the actual few
+// rows looks them up by id (measured ~5x slower in PostgreSQL).
+const RECORD = `
+  WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS d(event_id, attempt, status_code, duration_ms)),
+       a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT event_id, attempt, status_code, NULL, duration_ms FROM d),
+       e AS (UPDATE events SET delivery_status = 'delivered', delivery_attempts = d.attempt, delivered_at = now() FROM d WHERE events.id = d.event_id),
+       c AS (SELECT * FROM unnest($5::uuid[], $6::int[], $7::uuid[], $8::bool[]) AS c(id, seq, claim, release))
+  UPDATE conversations SET
+         delivered_seq = GREATEST(delivered_seq, c.seq),
+         delivery_attempts = CASE WHEN c.seq > 0 THEN 0 ELSE delivery_attempts END,
+         next_delivery_at = CASE WHEN c.seq > 0 THEN NULL ELSE next_delivery_at END,
+         delivery_claim = CASE WHEN c.release AND delivery_claim = c.claim THEN NULL ELSE delivery_claim END,
+         delivery_claimed_until = CASE WHEN c.release AND delivery_claim = c.claim THEN NULL ELSE delivery_claimed_until END
+    FROM c WHERE conversations.id = c.id
+  RETURNING conversations.id, conversations.delivered_seq < conversations.last_seq AS more`;
 
 /** The body POSTed to the bot platform for each event. */
 export function deliveryBody(conversation: ConversationRow, event: EventRow): string {
@@ -73,18 +136,29 @@ export function deliveryBody(conversation: ConversationRow, event: EventRow): st
 }
 
 /**
- * Delivers a conversation's events to its domain's callback, signed, strictly in sequence order. A failing callback
- * holds that conversation only; it is retried with exponential backoff until the event is older than
- * DELIVERY_MAX_AGE_SECONDS, then recorded as abandoned (still replayable) and the next event goes.
+ * Delivers conversations' events to their domain's callback, signed, strictly in sequence order per conversation.
+ *
+ * A delivery pass serves a whole domain: one statement claims its conversations with events due (a lease in
+ * PostgreSQL, so one holder per conversation whatever the number of workers) and reads their next events; each
+ * claimed conversation is then sent in the background, one event after the other, and its successes recorded with
+ * those of other conversations finishing at the same time, in one statement that also ends the claim. Per pass and
+ * per recorded group the cost is one round trip whatever the number of conversations, which is what lets delivery
+ * keep up with a high event rate at low latency.
+ *
+ * A failing callback holds that conversation only: it is retried with exponential backoff (a delayed pass) until the
+ * event is older than DELIVERY_MAX_AGE_SECONDS, then recorded as abandoned (still replayable) and the next event
+ * goes. A holder that dies leaves its claim to expire (CLAIM_MS); the reconcile pass triggers the next pass.
  */
 @Injectable()
-export class DeliveryService {
+export class DeliveryService implements BeforeApplicationShutdown {
   private readonly log: ComponentLogger;
+  private readonly held = new Set<Promise<void>>();
+  private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 2, maxItems: 200 });
+  private closing = false;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly cipher: SecretCipher,
-    private readonly lock: RedisLock,
     private readonly jobs: JobDispatcher,
     private readonly config: AppConfig,
     logger: AppLogger,
@@ -92,65 +166,91 @@ export class DeliveryService {
     this.log = logger.child('delivery');
   }
 
-  async deliver(conversationId: string): Promise<void> {
-    await this.lock.coalesce(
-      `deliver:${conversationId}`,
-      LOCK_TTL_MS,
-      () => this.drain(conversationId),
-      (delayMs) => this.jobs.deliver(conversationId, `check-${Date.now()}`, delayMs),
-    );
+  /** One delivery pass over a domain: claims its conversations with events due and starts sending each. */
+  async deliver(domainId: string): Promise<void> {
+    if (this.closing) throw new Error('delivery is shutting down in this process');
+    const room = Math.min(CLAIMS_PER_PASS, MAX_HELD - this.held.size);
+    // Full: each holder that ends with more to send triggers a pass, so nothing waits for a reconcile.
+    if (room <= 0) return;
+    const claim = randomUUID();
+    const sendUntil = Date.now() + LAST_REQUEST_BEFORE_MS;
+    const rows = await prepared<ConversationRow & EventColumns>(this.db, CLAIM, [domainId, room, String(CLAIM_MS), claim]);
+    const byConversation = new Map<string, Held>();
+    for (const row of rows) {
+      let held = byConversation.get(row.id);
+      if (!held) {
+        const conversation: ConversationRow = {
+          id: row.id,
+          external_id: row.external_id,
+          delivered_seq: row.delivered_seq,
+          delivery_attempts: row.delivery_attempts,
+          domain: row.domain,
+          callback_url: row.callback_url,
+          signing_secret: row.signing_secret,
+        };
+        held = { domainId, conversation, events: [], claim, sendUntil };
+        byConversation.set(row.id, held);
+      }
+      if (row.event_id !== null) {
+        held.events.push({ id: row.event_id, seq: row.event_seq!, escalation_id: row.escalation_id, type: row.type!, data: row.data!, occurred_at: row.occurred_at!, created_at: row.created_at! });
+      }
+    }
+    for (const held of byConversation.values()) {
+      const running = this.hold(held).finally(() => this.held.delete(running));
+      this.held.add(running);
+    }
+    // A full pass may have left conversations behind.
+    if (byConversation.size === room) await this.jobs.deliverNew(domainId);
   }
 
-  private async drain(conversationId: string): Promise<void> {
-    for (;;) {
-      // The conversation and its next batch of events in one round trip (the events repeat it per row).
-      const rows = await prepared<ConversationRow & EventColumns>(
-        this.db,
-        `SELECT c.id, c.external_id, c.delivered_seq, c.last_seq, c.delivery_attempts, c.next_delivery_at, d.name AS domain, d.callback_url, d.signing_secret,
-                e.id AS event_id, e.seq AS event_seq, e.escalation_id, e.type, e.data, e.occurred_at, e.created_at
-           FROM conversations c JOIN domains d ON d.id = c.domain_id
-           LEFT JOIN LATERAL (
-             SELECT id, seq, escalation_id, type, data, occurred_at, created_at FROM events
-              WHERE conversation_id = c.id AND seq > c.delivered_seq ORDER BY seq LIMIT ${BATCH}
-           ) e ON true
-          WHERE c.id = $1
-          ORDER BY e.seq`,
-        [conversationId],
-      );
-      const conversation = rows[0];
-      if (!conversation || conversation.delivered_seq >= conversation.last_seq) return;
-      if (conversation.next_delivery_at && conversation.next_delivery_at.getTime() > Date.now()) {
-        await this.jobs.deliver(conversationId, `retry-${conversation.delivered_seq}-${conversation.delivery_attempts}`, conversation.next_delivery_at.getTime() - Date.now());
-        return;
-      }
-      const events: EventRow[] = rows
-        .filter((row) => row.event_id !== null)
-        .map((row) => ({ id: row.event_id!, seq: row.event_seq!, escalation_id: row.escalation_id, type: row.type!, data: row.data!, occurred_at: row.occurred_at!, created_at: row.created_at! }));
-      if (events.length === 0) return;
-      const secret = conversation.signing_secret ? this.cipher.decrypt(conversation.signing_secret) : null;
-      // Successful deliveries of this batch are recorded together, in one statement, when the batch ends or before
-      // anything else is recorded. A crash in between sends those events again: delivery is at least once, and the
-      // bot platform drops a webhook-id it has seen (Standard Webhooks); the order is kept either way.
-      const delivered: Delivered[] = [];
-      try {
-        for (const event of events) {
-          const keepGoing = await this.deliverOne(conversation, event, secret, delivered);
-          if (!keepGoing) return;
-          conversation.delivery_attempts = 0;
-        }
-      } finally {
-        await this.recordDelivered(conversation.id, delivered);
-      }
-      // A short batch was everything there was. Events stored since have their own delivery job, which runs after
-      // this one (JobDispatcher.deliverNew), so there is no need to look again.
-      if (events.length < BATCH) return;
+  /** The domain of a conversation, for delivery jobs that name a conversation (added by an earlier version). */
+  async domainOf(conversationId: string): Promise<string | null> {
+    const [row] = await prepared<{ domain_id: string }>(this.db, `SELECT domain_id FROM conversations WHERE id = $1`, [conversationId]);
+    return row?.domain_id ?? null;
+  }
+
+  /** Lets the conversations being sent finish and record (bounded by the request timeout) before the pool closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    if (this.held.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.held]), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  /** Sends a held conversation's claimed events, records them and ends the claim; triggers another pass if more wait. */
+  private async hold(held: Held): Promise<void> {
+    try {
+      const more = await this.send(held);
+      if (more) await this.jobs.deliverNew(held.domainId);
+    } catch (error) {
+      // The claim expires and the next pass (a trigger, a job retry or the reconcile pass) sends again, in order.
+      this.log.error('delivery stopped; the claim will expire and the events go again', { conversationId: held.conversation.id, error: (error as Error).message });
     }
   }
 
-  /** Returns false when the conversation must wait (a retry is scheduled). */
-  private async deliverOne(conversation: ConversationRow, event: EventRow, secret: string | null, delivered: Delivered[]): Promise<boolean> {
+  /** Answers whether the conversation has more to send now; false also when it waits for a retry. */
+  private async send(held: Held): Promise<boolean> {
+    const { conversation } = held;
+    const secret = conversation.signing_secret ? this.cipher.decrypt(conversation.signing_secret) : null;
+    // Successes are recorded when the held events are sent (or before anything else is recorded). A crash in between
+    // sends those events again: delivery is at least once, and the bot platform drops a webhook-id it has seen
+    // (Standard Webhooks); the order is kept either way.
+    const delivered: Delivered[] = [];
+    for (const event of held.events) {
+      if (Date.now() > held.sendUntil) break;
+      const keepGoing = await this.deliverOne(held, event, secret, delivered);
+      if (!keepGoing) return false;
+      conversation.delivery_attempts = 0;
+    }
+    return this.recorder.submit({ conversationId: conversation.id, claim: held.claim, delivered, release: true });
+  }
+
+  /** Returns false when the conversation must wait (a retry is scheduled and the claim ended). */
+  private async deliverOne(held: Held, event: EventRow, secret: string | null, delivered: Delivered[]): Promise<boolean> {
+    const { conversation } = held;
     if (!conversation.callback_url) {
-      await this.recordDelivered(conversation.id, delivered);
+      await this.flush(held, delivered);
       await this.settle(conversation.id, event, 'no_callback', conversation.delivery_attempts, null, 'domain has no callback URL', 0);
       return true;
     }
@@ -179,7 +279,7 @@ export class DeliveryService {
       delivered.push({ eventId: event.id, seq: event.seq, attempt, status: status!, durationMs });
       return true;
     }
-    await this.recordDelivered(conversation.id, delivered);
+    await this.flush(held, delivered);
     const ageMs = Date.now() - event.created_at.getTime();
     if (ageMs > this.config.DELIVERY_MAX_AGE_SECONDS * 1000) {
       this.log.warn('delivery abandoned', { conversationId: conversation.id, seq: event.seq, attempts: attempt, error });
@@ -190,27 +290,41 @@ export class DeliveryService {
     await this.db.query(
       `WITH a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5)),
             e AS (UPDATE events SET delivery_attempts = $2 WHERE id = $1)
-       UPDATE conversations SET delivery_attempts = $2, next_delivery_at = now() + ($6 || ' milliseconds')::interval WHERE id = $7`,
-      [event.id, attempt, status, error.slice(0, 500), durationMs, String(delayMs), conversation.id],
+       UPDATE conversations SET delivery_attempts = $2, next_delivery_at = now() + ($6 || ' milliseconds')::interval,
+              delivery_claim = CASE WHEN delivery_claim = $8 THEN NULL ELSE delivery_claim END,
+              delivery_claimed_until = CASE WHEN delivery_claim = $8 THEN NULL ELSE delivery_claimed_until END
+        WHERE id = $7`,
+      [event.id, attempt, status, error.slice(0, 500), durationMs, String(delayMs), conversation.id, held.claim],
     );
     this.log.info('delivery failed; retrying', { conversationId: conversation.id, seq: event.seq, attempt, delayMs, error });
-    await this.jobs.deliver(conversation.id, `retry-${event.seq}-${attempt}`, delayMs);
+    await this.jobs.deliver(held.domainId, `retry-${conversation.id}-${event.seq}-${attempt}`, delayMs);
     return false;
   }
 
-  /** Records the successful deliveries collected so far (attempts, event status, the conversation's cursor), then forgets them. */
-  private async recordDelivered(conversationId: string, delivered: Delivered[]): Promise<void> {
+  /** Records the successes collected so far, keeping the claim, before something else about the conversation is. */
+  private async flush(held: Held, delivered: Delivered[]): Promise<void> {
     if (delivered.length === 0) return;
-    const batch = delivered.splice(0);
-    // Not prepared: a generic plan of the join with unnest() (assumed 100 rows) scans where a plan for the actual
-    // few rows looks them up by id (measured ~5x slower in PostgreSQL).
-    await this.db.query(
-      `WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS d(event_id, attempt, status_code, duration_ms)),
-            a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT event_id, attempt, status_code, NULL, duration_ms FROM d),
-            e AS (UPDATE events SET delivery_status = 'delivered', delivery_attempts = d.attempt, delivered_at = now() FROM d WHERE events.id = d.event_id)
-       UPDATE conversations SET delivered_seq = GREATEST(delivered_seq, $5), delivery_attempts = 0, next_delivery_at = NULL WHERE id = $6`,
-      [batch.map((d) => d.eventId), batch.map((d) => d.attempt), batch.map((d) => d.status), batch.map((d) => d.durationMs), batch[batch.length - 1].seq, conversationId],
-    );
+    await this.record([{ conversationId: held.conversation.id, claim: held.claim, delivered: delivered.splice(0), release: false }]);
+  }
+
+  /**
+   * Records several holders' successes (attempts, event status, each conversation's cursor) and ends the claims
+   * that ask for it, in one statement. Answers, per holder, whether its conversation has more to send.
+   */
+  private async record(batch: Recording[]): Promise<boolean[]> {
+    const delivered = batch.flatMap((recording) => recording.delivered);
+    const rows: { id: string; more: boolean }[] = await this.db.query(RECORD, [
+      delivered.map((d) => d.eventId),
+      delivered.map((d) => d.attempt),
+      delivered.map((d) => d.status),
+      delivered.map((d) => d.durationMs),
+      batch.map((recording) => recording.conversationId),
+      batch.map((recording) => recording.delivered.at(-1)?.seq ?? 0),
+      batch.map((recording) => recording.claim),
+      batch.map((recording) => recording.release),
+    ]);
+    const more = new Map(rows.map((row) => [row.id, row.more]));
+    return batch.map((recording) => more.get(recording.conversationId) ?? false);
   }
 
   private async settle(

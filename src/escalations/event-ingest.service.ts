@@ -25,6 +25,9 @@ export interface IngestResult {
   becameFinal: boolean;
 }
 
+/** An ingest's result with where its events went. */
+export type IngestOutcome = IngestResult & { conversationId: string; domainId: string; lastSeq: number };
+
 /** One SQL statement with its parameters ($1 is its own first value). */
 interface Statement {
   sql: string;
@@ -93,7 +96,7 @@ export class EventIngestService {
   ) {}
 
   /** Stores and applies `input` inside the caller's transaction; the caller calls `afterCommit` once it committed. */
-  async ingestIn(em: EntityManager, escalationId: string, input: IngestInput): Promise<IngestResult & { conversationId: string; lastSeq: number }> {
+  async ingestIn(em: EntityManager, escalationId: string, input: IngestInput): Promise<IngestOutcome> {
     // The conversation row lock orders every writer of this conversation's sequence (taken first, always, so two
     // writers cannot lock the escalation and the conversation in opposite orders).
     const [conversation] = await prepared<{ id: string; last_seq: number; control: 'bot' | 'agent' }>(
@@ -188,13 +191,14 @@ export class EventIngestService {
       becameOpenForRelay: OPEN_FOR_RELAY.includes(fresh.state) && !OPEN_FOR_RELAY.includes(before),
       becameFinal: FINAL.includes(fresh.state) && !FINAL.includes(before),
       conversationId: fresh.conversationId,
+      domainId: fresh.domainId,
       lastSeq: seq,
     };
   }
 
   /** Work that must follow the commit: delivery of stored events, relay of messages that waited for the session. */
-  async afterCommit(escalationId: string, result: IngestResult & { conversationId: string; lastSeq: number }): Promise<void> {
-    if (result.stored > 0) await this.jobs.deliverNew(result.conversationId);
+  async afterCommit(escalationId: string, result: IngestOutcome): Promise<void> {
+    if (result.stored > 0) await this.jobs.deliverNew(result.domainId);
     if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
   }
 

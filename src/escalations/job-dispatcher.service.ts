@@ -47,17 +47,18 @@ export class JobDispatcher {
     return this.escalations.add(JOBS.timeout, { escalationId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('timeout', escalationId, at.getTime()), delay });
   }
 
-  deliver(conversationId: string, token: string | number, delayMs = 0): Promise<unknown> {
-    return this.deliveries.add(JOBS.deliver, { conversationId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('deliver', conversationId, token), delay: delayMs });
+  /** A delivery pass over a domain's conversations for one trigger (a retry, a reconcile pass), possibly delayed. */
+  deliver(domainId: string, token: string | number, delayMs = 0): Promise<unknown> {
+    return this.deliveries.add(JOBS.deliver, { domainId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('deliver', domainId, token), delay: delayMs });
   }
 
   /**
-   * Delivery of a conversation's newly stored events. However many arrive, at most one such job waits and one runs
-   * per conversation: BullMQ's deduplication ignores an add while one waits, and an add while one runs leaves a
-   * single follow-up job for when it ends, so nothing stored during a run is left waiting for the reconcile pass.
+   * A delivery pass for a domain's newly stored events. However many arrive, at most one such job waits and one runs
+   * per domain: BullMQ's deduplication ignores an add while one waits, and an add while one runs leaves a single
+   * follow-up job for when it ends, so nothing stored during a run is left waiting for the reconcile pass.
    */
-  deliverNew(conversationId: string): Promise<unknown> {
-    return this.deliveries.add(JOBS.deliver, { conversationId, ...this.meta() }, coalesced(jobId('deliver', conversationId)));
+  deliverNew(domainId: string): Promise<unknown> {
+    return this.deliveries.add(JOBS.deliver, { domainId, ...this.meta() }, coalesced(jobId('deliver', domainId)));
   }
 
   /** One sweep per gateway and trigger: it adds a drain job for each conversation with stored deliveries. */

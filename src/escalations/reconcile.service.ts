@@ -91,8 +91,13 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     for (const row of relays) await this.jobs.relay(row.escalation_id, pass);
     counts.relays = relays.length;
 
-    const deliveries: { id: string }[] = await this.db.query(`SELECT id FROM conversations WHERE delivered_seq < last_seq`);
-    for (const row of deliveries) await this.jobs.deliver(row.id, pass);
+    // A pass per domain with events to deliver, when its first conversation is due (a retry's backoff, a dead
+    // holder's claim); a conversation due later than that is served by its retry job or by a later reconcile pass.
+    const deliveries: { domain_id: string; wait_ms: number }[] = await this.db.query(
+      `SELECT domain_id, greatest(0, ceil(extract(epoch FROM min(greatest(coalesce(next_delivery_at, now()), coalesce(delivery_claimed_until, now()))) - now()) * 1000))::int AS wait_ms
+         FROM conversations WHERE delivered_seq < last_seq GROUP BY domain_id`,
+    );
+    for (const row of deliveries) await this.jobs.deliver(row.domain_id, pass, row.wait_ms);
     counts.deliveries = deliveries.length;
 
     const inbound: { gateway_id: string; platform_conversation_id: string }[] = await this.db.query(

@@ -43,7 +43,10 @@ export interface InboundJob {
   platformConversationId: string | null;
 }
 export interface DeliverJob {
-  conversationId: string;
+  /** The domain whose conversations a delivery pass serves. */
+  domainId?: string;
+  /** Jobs added before delivery passes served a domain name a conversation instead. */
+  conversationId?: string;
 }
 /** Correlation ids travel with every job so logs of one request and its jobs line up. */
 export interface JobMeta {

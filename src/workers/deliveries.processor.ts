@@ -22,7 +22,8 @@ export class DeliveriesProcessor extends WorkerHost implements OnModuleInit {
   process(job: Job<DeliverJob>): Promise<unknown> {
     return inJobContext(job, async () => {
       if (job.name !== JOBS.deliver) throw new Error(`No handler for job '${job.name}' on ${QUEUES.deliveries}`);
-      return this.deliveries.deliver(job.data.conversationId);
+      const domainId = job.data.domainId ?? (job.data.conversationId ? await this.deliveries.domainOf(job.data.conversationId) : null);
+      if (domainId) await this.deliveries.deliver(domainId);
     });
   }
 }
