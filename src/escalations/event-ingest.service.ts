@@ -28,6 +28,19 @@ export interface IngestResult {
 /** An ingest's result with where its events went. */
 export type IngestOutcome = IngestResult & { conversationId: string; domainId: string; lastSeq: number };
 
+/** One escalation's input to a grouped ingest. */
+export interface IngestItem {
+  escalationId: string;
+  input: IngestInput;
+}
+
+/** A conversation's columns ingest reads under its row lock. */
+interface ConversationState {
+  id: string;
+  last_seq: number;
+  control: 'bot' | 'agent';
+}
+
 /** One SQL statement with its parameters ($1 is its own first value). */
 interface Statement {
   sql: string;
@@ -97,54 +110,97 @@ export class EventIngestService {
 
   /** Stores and applies `input` inside the caller's transaction; the caller calls `afterCommit` once it committed. */
   async ingestIn(em: EntityManager, escalationId: string, input: IngestInput): Promise<IngestOutcome> {
-    // The conversation row lock orders every writer of this conversation's sequence (taken first, always, so two
-    // writers cannot lock the escalation and the conversation in opposite orders).
-    const [conversation] = await prepared<{ id: string; last_seq: number; control: 'bot' | 'agent' }>(
+    const [outcome] = await this.ingestManyIn(em, [{ escalationId, input }]);
+    return outcome;
+  }
+
+  /**
+   * Stores and applies several escalations' inputs (distinct escalations) inside the caller's transaction, with one
+   * statement per step whatever their number: the row locks, then everything written. Answers in the items' order.
+   */
+  async ingestManyIn(em: EntityManager, items: IngestItem[]): Promise<IngestOutcome[]> {
+    const ids = items.map((item) => item.escalationId);
+    // The conversation row locks order every writer of a conversation's sequence: taken first, always, and in id
+    // order, so that two writers cannot lock escalations and conversations, or two conversations, in opposite orders.
+    const conversationRows = await prepared<ConversationState & { escalation_id: string }>(
       em,
-      `SELECT c.id, c.last_seq, c.control FROM conversations c JOIN escalations e ON e.conversation_id = c.id WHERE e.id = $1 FOR UPDATE OF c`,
-      [escalationId],
+      `SELECT c.id, c.last_seq, c.control, e.id AS escalation_id
+         FROM conversations c JOIN escalations e ON e.conversation_id = c.id
+        WHERE e.id = ANY($1::uuid[]) ORDER BY c.id FOR UPDATE OF c`,
+      [ids],
     );
-    if (!conversation) throw DomainError.notFound('Escalation', escalationId);
-    // The escalation's row lock (the columns ingest uses; not the history) and which of the events are stored
-    // already, in one statement. Its snapshot is taken with the conversation lock held, and every writer of events
-    // holds that lock, so it sees every event stored before.
-    const keys = input.events.map((e) => e.key);
-    const [locked] = await prepared<LockedEscalation>(
+    // The escalations' row locks (the columns ingest uses; not the history) and which of the events are stored
+    // already, in one statement. Its snapshot is taken with the conversation locks held, and every writer of events
+    // holds its conversation's lock, so it sees every event stored before.
+    const lockedRows = await prepared<LockedEscalation>(
       em,
       `SELECT id, state, gateway_id, domain_id, conversation_id, queue, cursor, session_enc,
-              ARRAY(SELECT platform_key FROM events WHERE escalation_id = $1 AND platform_key = ANY($2::text[])) AS seen
-         FROM escalations WHERE id = $1 FOR UPDATE`,
-      [escalationId, keys],
+              ARRAY(SELECT platform_key FROM events WHERE escalation_id = x.id AND platform_key = ANY($2::text[])) AS seen
+         FROM escalations x WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [ids, items.flatMap((item) => item.input.events.map((e) => e.key))],
     );
-    const fresh = locked ? escalationOf(locked) : undefined;
-    if (!fresh) throw DomainError.notFound('Escalation', escalationId);
-    const seen = new Set<string>(locked.seen);
-    const before = fresh.state;
-    const policy = await this.policies.forGateway(fresh.gatewayId, em);
-
-    if (input.transition) await this.repo.transition(em, fresh, input.transition.to, input.transition.reason, input.transition.fields);
-
-    const directory = new Map<string, string>();
-    if (policy.agentOverride === 'lookup_agent_by_email' && input.events.some((e) => 'agent' in (e.data as object))) {
-      for (const row of await em.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1`, [fresh.domainId])) directory.set(row.email, row.display_name);
+    const conversations = new Map<string, ConversationState & { changed: boolean; closed: boolean }>();
+    const conversationOf = new Map<string, string>();
+    for (const row of conversationRows) {
+      conversations.set(row.id, { id: row.id, last_seq: row.last_seq, control: row.control, changed: false, closed: false });
+      conversationOf.set(row.escalation_id, row.id);
     }
-    let seq: number = conversation.last_seq;
-    let control: 'bot' | 'agent' = conversation.control;
-    let closed = false;
+    const lockedById = new Map(lockedRows.map((row) => [row.id, row]));
+
     const rows: unknown[][] = [];
-    for (const event of input.events) {
-      if (seen.has(event.key)) continue;
-      seen.add(event.key);
-      const data = await this.prepareData(em, fresh, event, policy.agentOverride, directory);
-      const effect = await this.applyEffect(em, fresh, event, policy.transferBackOnAgentClose);
-      if (effect.control) control = effect.control;
-      if (effect.closeConversation) closed = true;
-      if (effect.extra) Object.assign(data, effect.extra);
-      seq += 1;
-      rows.push([fresh.conversationId, seq, escalationId, event.type, JSON.stringify(data), event.key, event.occurredAt]);
-      this.metrics.eventsStored.inc({ type: event.type });
+    const escalationSets: { id: string; setCursor: boolean; cursor: string | null; setSession: boolean; session: string | null }[] = [];
+    const ended: string[] = [];
+    const outcomes: IngestOutcome[] = [];
+    for (const { escalationId, input } of items) {
+      const locked = lockedById.get(escalationId);
+      const conversation = conversations.get(conversationOf.get(escalationId) ?? '');
+      if (!locked || !conversation) throw DomainError.notFound('Escalation', escalationId);
+      const fresh = escalationOf(locked);
+      // A key is only ever looked for among this escalation's events, so the other items' keys do no harm.
+      const seen = new Set<string>(locked.seen);
+      const before = fresh.state;
+      const policy = await this.policies.forGateway(fresh.gatewayId, em);
+
+      if (input.transition) await this.repo.transition(em, fresh, input.transition.to, input.transition.reason, input.transition.fields);
+
+      const directory = new Map<string, string>();
+      if (policy.agentOverride === 'lookup_agent_by_email' && input.events.some((e) => 'agent' in (e.data as object))) {
+        for (const row of await em.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1`, [fresh.domainId])) directory.set(row.email, row.display_name);
+      }
+      let stored = 0;
+      for (const event of input.events) {
+        if (seen.has(event.key)) continue;
+        seen.add(event.key);
+        const data = await this.prepareData(em, fresh, event, policy.agentOverride, directory);
+        const effect = await this.applyEffect(em, fresh, event, policy.transferBackOnAgentClose);
+        if (effect.control && effect.control !== conversation.control) {
+          conversation.control = effect.control;
+          conversation.changed = true;
+        }
+        if (effect.closeConversation) conversation.closed = conversation.changed = true;
+        if (effect.extra) Object.assign(data, effect.extra);
+        conversation.last_seq += 1;
+        conversation.changed = true;
+        stored += 1;
+        rows.push([fresh.conversationId, conversation.last_seq, escalationId, event.type, JSON.stringify(data), event.key, event.occurredAt]);
+        this.metrics.eventsStored.inc({ type: event.type });
+      }
+      const setCursor = input.cursor !== undefined && input.cursor !== fresh.cursor;
+      const session = input.session ? this.repo.sealSession({ ...(this.repo.session(fresh) ?? {}), ...input.session }) : null;
+      if (setCursor || session) escalationSets.push({ id: escalationId, setCursor, cursor: setCursor ? input.cursor ?? null : null, setSession: session !== null, session });
+      if (FINAL.includes(fresh.state) && !FINAL.includes(before)) ended.push(escalationId);
+      outcomes.push({
+        stored,
+        state: fresh.state,
+        becameOpenForRelay: OPEN_FOR_RELAY.includes(fresh.state) && !OPEN_FOR_RELAY.includes(before),
+        becameFinal: FINAL.includes(fresh.state) && !FINAL.includes(before),
+        conversationId: fresh.conversationId,
+        domainId: fresh.domainId,
+        lastSeq: conversation.last_seq,
+      });
     }
-    // Everything the ingest writes, in one statement.
+    // Everything the ingest writes, in one statement. The joins with unnest() also name their rows with `= ANY`, so
+    // that a prepared statement's generic plan looks them up by key whatever the number of rows it assumes.
     const writes: Statement[] = [];
     if (rows.length) {
       writes.push({
@@ -157,49 +213,47 @@ export class EventIngestService {
         values: [0, 1, 2, 3, 4, 5, 6].map((column) => rows.map((row) => row[column])),
       });
     }
-    const sets: string[] = [];
-    const values: unknown[] = [escalationId];
-    if (input.cursor !== undefined && input.cursor !== fresh.cursor) {
-      values.push(input.cursor);
-      sets.push(`cursor = $${values.length}`);
-    }
-    if (input.session) {
-      const merged = { ...(this.repo.session(fresh) ?? {}), ...input.session };
-      values.push(this.repo.sealSession(merged));
-      sets.push(`session_enc = $${values.length}`);
-    }
-    if (sets.length) writes.push({ sql: `UPDATE escalations SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, values });
-    if (rows.length || control !== conversation.control || closed) {
+    if (escalationSets.length) {
       writes.push({
-        sql: `UPDATE conversations SET last_seq = $2, control = $3, closed_at = CASE WHEN $4 THEN now() ELSE closed_at END, updated_at = now() WHERE id = $1`,
-        values: [fresh.conversationId, seq, control, closed],
+        sql: `UPDATE escalations x SET cursor = CASE WHEN u.set_cursor THEN u.cursor ELSE x.cursor END,
+                     session_enc = CASE WHEN u.set_session THEN u.session ELSE x.session_enc END, updated_at = now()
+                FROM unnest($1::uuid[], $2::bool[], $3::text[], $4::bool[], $5::text[]) AS u(id, set_cursor, cursor, set_session, session)
+               WHERE x.id = u.id AND x.id = ANY($1::uuid[])`,
+        values: [escalationSets.map((e) => e.id), escalationSets.map((e) => e.setCursor), escalationSets.map((e) => e.cursor), escalationSets.map((e) => e.setSession), escalationSets.map((e) => e.session)],
       });
     }
-    if (FINAL.includes(fresh.state) && !FINAL.includes(before)) {
+    const changed = [...conversations.values()].filter((c) => c.changed);
+    if (changed.length) {
       writes.push({
-        sql: `UPDATE relay_commands SET status = 'skipped', last_error = 'escalation ended before it was sent' WHERE escalation_id = $1 AND status = 'pending'`,
-        values: [escalationId],
+        sql: `UPDATE conversations c SET last_seq = u.seq, control = u.control, closed_at = CASE WHEN u.closed THEN now() ELSE c.closed_at END, updated_at = now()
+                FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bool[]) AS u(id, seq, control, closed)
+               WHERE c.id = u.id AND c.id = ANY($1::uuid[])`,
+        values: [changed.map((c) => c.id), changed.map((c) => c.last_seq), changed.map((c) => c.control), changed.map((c) => c.closed)],
+      });
+    }
+    if (ended.length) {
+      writes.push({
+        sql: `UPDATE relay_commands SET status = 'skipped', last_error = 'escalation ended before it was sent' WHERE escalation_id = ANY($1::uuid[]) AND status = 'pending'`,
+        values: [ended],
       });
     }
     if (writes.length) {
       const { sql, values: all } = combine(writes);
       await prepared(em, sql, all);
     }
-    return {
-      stored: rows.length,
-      state: fresh.state,
-      becameOpenForRelay: OPEN_FOR_RELAY.includes(fresh.state) && !OPEN_FOR_RELAY.includes(before),
-      becameFinal: FINAL.includes(fresh.state) && !FINAL.includes(before),
-      conversationId: fresh.conversationId,
-      domainId: fresh.domainId,
-      lastSeq: seq,
-    };
+    return outcomes;
   }
 
   /** Work that must follow the commit: delivery of stored events, relay of messages that waited for the session. */
   async afterCommit(escalationId: string, result: IngestOutcome): Promise<void> {
-    if (result.stored > 0) await this.jobs.deliverNew(result.domainId);
-    if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
+    await this.afterCommitMany([{ escalationId, result }]);
+  }
+
+  /** `afterCommit` for several ingests: one delivery trigger per domain. */
+  async afterCommitMany(done: { escalationId: string; result: IngestOutcome }[]): Promise<void> {
+    const domains = new Set(done.filter(({ result }) => result.stored > 0).map(({ result }) => result.domainId));
+    for (const domainId of domains) await this.jobs.deliverNew(domainId);
+    for (const { escalationId, result } of done) if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
   }
 
   private async prepareData(

@@ -6,8 +6,6 @@ import { JOBS, QUEUES } from '../queues/queues';
 
 // BullMQ refuses ':' in custom ids; '.' separates the parts of ours.
 const jobId = (...parts: (string | number)[]) => parts.join('.');
-/** A platform's conversation id as a job id part. */
-const safeId = (platformConversationId: string) => platformConversationId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
 
 const DEFAULTS: JobsOptions = {
   removeOnComplete: { age: 3600, count: 5000 },
@@ -61,38 +59,16 @@ export class JobDispatcher {
     return this.deliveries.add(JOBS.deliver, { domainId, ...this.meta() }, coalesced(jobId('deliver', domainId)));
   }
 
-  /** One sweep per gateway and trigger: it adds a drain job for each conversation with stored deliveries. */
-  inboundSweep(gatewayId: string, delayMs: number, token: string): Promise<unknown> {
-    return this.inbound.add(
-      JOBS.inbound,
-      { gatewayId, platformConversationId: null, ...this.meta() },
-      { ...DEFAULTS, jobId: jobId('inbound-sweep', gatewayId, token), delay: delayMs },
-    );
+  /**
+   * A pass over a gateway's stored deliveries for newly stored ones, coalesced per gateway like `deliverNew`: however
+   * many arrive, at most one such job waits and one runs.
+   */
+  inboundNew(gatewayId: string): Promise<unknown> {
+    return this.inbound.add(JOBS.inbound, { gatewayId, ...this.meta() }, coalesced(jobId('inbound', gatewayId)));
   }
 
-  /** Drain jobs for newly stored deliveries of several conversations of one gateway (one Redis round trip), coalesced as `inboundNew`. */
-  inboundNewMany(gatewayId: string, platformConversationIds: string[]): Promise<unknown> {
-    if (platformConversationIds.length === 0) return Promise.resolve();
-    return this.inbound.addBulk(
-      platformConversationIds.map((platformConversationId) => ({
-        name: JOBS.inbound,
-        data: { gatewayId, platformConversationId, ...this.meta() },
-        opts: coalesced(jobId('inbound', gatewayId, safeId(platformConversationId))),
-      })),
-    );
-  }
-
-  /** A drain job for newly stored deliveries of a platform conversation, coalesced per conversation like `deliverNew`. */
-  inboundNew(gatewayId: string, platformConversationId: string): Promise<unknown> {
-    return this.inbound.add(JOBS.inbound, { gatewayId, platformConversationId, ...this.meta() }, coalesced(jobId('inbound', gatewayId, safeId(platformConversationId))));
-  }
-
-  /** One drain job per platform conversation and trigger (a delay, a retry, a reconcile pass); the drain itself is idempotent. */
-  inboundWebhook(gatewayId: string, platformConversationId: string, delayMs: number, token: string): Promise<unknown> {
-    return this.inbound.add(
-      JOBS.inbound,
-      { gatewayId, platformConversationId, ...this.meta() },
-      { ...DEFAULTS, jobId: jobId('inbound', gatewayId, safeId(platformConversationId), token), delay: delayMs },
-    );
+  /** A pass over a gateway's stored deliveries for one trigger (a reorder window, a wait, a reconcile pass), possibly delayed. */
+  inboundPass(gatewayId: string, delayMs: number, token: string): Promise<unknown> {
+    return this.inbound.add(JOBS.inbound, { gatewayId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('inbound', gatewayId, token), delay: delayMs });
   }
 }

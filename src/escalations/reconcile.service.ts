@@ -100,10 +100,10 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     for (const row of deliveries) await this.jobs.deliver(row.domain_id, pass, row.wait_ms);
     counts.deliveries = deliveries.length;
 
-    const inbound: { gateway_id: string; platform_conversation_id: string }[] = await this.db.query(
-      `SELECT DISTINCT gateway_id, platform_conversation_id FROM inbound_webhooks WHERE processed_at IS NULL AND platform_conversation_id IS NOT NULL`,
+    const inbound: { gateway_id: string }[] = await this.db.query(
+      `SELECT DISTINCT gateway_id FROM inbound_webhooks WHERE processed_at IS NULL AND platform_conversation_id IS NOT NULL`,
     );
-    for (const row of inbound) await this.jobs.inboundWebhook(row.gateway_id, row.platform_conversation_id, 0, pass);
+    for (const row of inbound) await this.jobs.inboundPass(row.gateway_id, 0, pass);
     counts.inbound = inbound.length;
 
     if (Object.values(counts).some((n) => n > 0)) this.log.info('reconciled', counts);

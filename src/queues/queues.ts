@@ -39,8 +39,8 @@ export interface TimeoutJob {
 }
 export interface InboundJob {
   gatewayId: string;
-  /** The conversation to drain; null: sweep the gateway (add a drain for each conversation with stored deliveries). */
-  platformConversationId: string | null;
+  /** Jobs added by an earlier version name a platform conversation (null: a sweep); a pass serves the whole gateway. */
+  platformConversationId?: string | null;
 }
 export interface DeliverJob {
   /** The domain whose conversations a delivery pass serves. */

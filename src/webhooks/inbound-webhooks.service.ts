@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ChatGateway, GatewayContext, GatewayError, InboundWebhook, PlatformUpdate, toGatewayError } from '@app/gateway-sdk';
+import { ChatGateway, GatewayContext, GatewayError, InboundWebhook, PlatformSession, PlatformUpdate, toGatewayError } from '@app/gateway-sdk';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -19,6 +19,8 @@ import { InboundWebhookWriter } from './inbound-webhook.writer';
 
 const ORPHAN_AFTER_MS = 10 * 60_000;
 const LOCK_TTL_MS = 10_000;
+/** Deliveries one pass reads. */
+const MAX_PER_PASS = 1_000;
 /** How long a gateway row (and what verifying its webhooks needs) is reused; settings changes show after this. */
 const GATEWAY_CACHE_MS = 5_000;
 const MAX_TRIGGERS_REMEMBERED = 10_000;
@@ -31,15 +33,25 @@ interface Intake {
   windowMs: number;
 }
 
+/** One conversation's share of a pass: its escalation's events and session, the deliveries they came from. */
+interface ConversationWork {
+  escalationId: string;
+  events: PlatformUpdate['events'];
+  session: PlatformSession | undefined;
+  done: { id: string; outcome: string }[];
+  retryable: unknown;
+}
+
 interface StoredWebhook {
   id: string;
   event_id: string;
+  platform_conversation_id: string;
   headers: Record<string, string>;
   body: Buffer;
   received_at: Date;
   /** Milliseconds until the delivery's reorder window is over (0: due). */
   wait_ms: number;
-  /** The conversation's escalation (the same on every row), if there is one yet. */
+  /** The conversation's escalation (the same on every row of a conversation), if there is one yet. */
   escalation_id: string | null;
   session_enc: string | null;
 }
@@ -52,7 +64,7 @@ interface StoredWebhook {
 export class InboundWebhooksService {
   private readonly log: ComponentLogger;
   private readonly intakes = new TtlCache<Intake | null>(GATEWAY_CACHE_MS, MAX_INTAKES_REMEMBERED);
-  /** Per gateway, the time slice whose sweep job this process last added. */
+  /** Per gateway, the time slice whose pass this process last added. */
   private readonly triggered = new Map<string, number>();
   private readonly writer = new InboundWebhookWriter(() => (this.db.driver as PostgresDriver).master as Pool);
 
@@ -95,45 +107,34 @@ export class InboundWebhooksService {
       occurredAt: verified.occurredAt ?? null,
     });
     if (!isNew) return { duplicate: true };
-    if (verified.platformConversationId) this.trigger(gatewayId, verified.platformConversationId, intake.windowMs);
+    if (verified.platformConversationId) this.trigger(gatewayId, intake.windowMs);
     return { duplicate: false };
   }
 
   /**
-   * Makes sure the delivery is drained once its reorder window is over, without a Redis call per delivery: one
-   * sweep job per gateway and window-long slice of time (its id names the slice), added by the slice's first
-   * delivery with a delay of one window; this process skips Redis for the later ones. The sweep cannot start before
-   * the slice is over, so it sees every delivery stored during it and adds a drain job for each conversation with
-   * stored deliveries; the drain takes what is due and gives the rest a job at their due time. Without a window each
-   * delivery gets its conversation's drain job at once.
+   * Makes sure the delivery is processed once its reorder window is over, without a Redis call per delivery: one
+   * pass per gateway and window-long slice of time (its id names the slice), added by the slice's first delivery
+   * with a delay of one window; this process skips Redis for the later ones. The pass cannot start before the slice
+   * is over, so it sees every delivery stored during it; it takes what is due and gives the rest a pass at their due
+   * time. Without a window each delivery triggers the gateway's pass at once (coalesced: one waits, one runs).
    *
    * Not awaited: the stored row is the truth and the job only a trigger, which the reconcile pass re-creates for
    * any unprocessed row (RECONCILE_INTERVAL_SECONDS), so Redis stays out of the acknowledgement's latency.
    */
-  private trigger(gatewayId: string, platformConversationId: string, windowMs: number): void {
+  private trigger(gatewayId: string, windowMs: number): void {
     const failed = (error: unknown) => this.log.warn('stored webhook not scheduled; the reconcile pass will pick it up', { gatewayId, error: (error as Error).message });
     if (windowMs <= 0) {
-      this.jobs.inboundNew(gatewayId, platformConversationId).catch(failed);
+      this.jobs.inboundNew(gatewayId).catch(failed);
       return;
     }
     const slice = Math.floor(Date.now() / windowMs);
     if (this.triggered.get(gatewayId) === slice) return;
     if (this.triggered.size >= MAX_TRIGGERS_REMEMBERED) this.triggered.clear();
     this.triggered.set(gatewayId, slice);
-    this.jobs.inboundSweep(gatewayId, windowMs, `s${slice}`).catch((error: unknown) => {
+    this.jobs.inboundPass(gatewayId, windowMs, `s${slice}`).catch((error: unknown) => {
       if (this.triggered.get(gatewayId) === slice) this.triggered.delete(gatewayId);
       failed(error);
     });
-  }
-
-  /** Adds, at once, a drain job for each conversation of the gateway with stored deliveries (see `trigger`). */
-  async sweep(gatewayId: string): Promise<void> {
-    const rows: { id: string }[] = await this.db.query(
-      `SELECT DISTINCT platform_conversation_id AS id FROM inbound_webhooks
-        WHERE gateway_id = $1 AND processed_at IS NULL AND platform_conversation_id IS NOT NULL`,
-      [gatewayId],
-    );
-    await this.jobs.inboundNewMany(gatewayId, rows.map((row) => row.id));
   }
 
   /**
@@ -158,90 +159,75 @@ export class InboundWebhooksService {
     return { entity, gateway: registered.gateway, context, windowMs: registered.gateway.definition.inboundReorderWindowMs ?? 0 };
   }
 
-  /** Turns the stored deliveries of one platform conversation into events, oldest platform time first. */
-  async process(gatewayId: string, platformConversationId: string): Promise<void> {
+  /**
+   * Turns a gateway's stored deliveries into events: one pass serves every platform conversation with deliveries
+   * due, each in platform-time order, and stores their events in one transaction, so that its cost is a few round
+   * trips whatever the number of conversations. One pass runs at a time per gateway.
+   */
+  async process(gatewayId: string): Promise<void> {
     await this.lock.coalesce(
-      `inbound:${gatewayId}:${platformConversationId}`,
+      `inbound:${gatewayId}`,
       LOCK_TTL_MS,
-      () => this.drain(gatewayId, platformConversationId),
-      (delayMs) => this.jobs.inboundWebhook(gatewayId, platformConversationId, delayMs, `check-${Date.now()}`),
+      () => this.drain(gatewayId),
+      (delayMs) => this.jobs.inboundPass(gatewayId, delayMs, `check-${Date.now()}`),
     );
   }
 
   /** Processes what is pending now. */
-  private async drain(gatewayId: string, platformConversationId: string): Promise<void> {
+  private async drain(gatewayId: string): Promise<void> {
     // A database error propagates: the job fails and is retried, the stored deliveries stay pending.
     const intake = await this.intake(gatewayId);
     if (!intake) return;
-    const { entity, gateway, windowMs } = intake;
-    // The pending deliveries, each with the conversation's escalation (the latest; none yet is possible).
+    const { windowMs } = intake;
+    // The pending deliveries by conversation, each with its conversation's escalation (the latest; none yet is
+    // possible). A full pass leaves the rest to the next one, which it triggers.
     const stored = await prepared<StoredWebhook>(
       this.db,
-      `SELECT w.id, w.event_id, w.headers, w.body, w.received_at,
-              greatest(0, ceil(extract(epoch FROM w.received_at + ($3 || ' milliseconds')::interval - now()) * 1000))::int AS wait_ms,
+      `SELECT w.id, w.event_id, w.platform_conversation_id, w.headers, w.body, w.received_at,
+              greatest(0, ceil(extract(epoch FROM w.received_at + ($2 || ' milliseconds')::interval - now()) * 1000))::int AS wait_ms,
               e.id AS escalation_id, e.session_enc
          FROM inbound_webhooks w
          LEFT JOIN LATERAL (
-           SELECT id, session_enc FROM escalations WHERE gateway_id = $1 AND platform_conversation_id = $2 ORDER BY created_at DESC LIMIT 1
+           SELECT id, session_enc FROM escalations WHERE gateway_id = $1 AND platform_conversation_id = w.platform_conversation_id ORDER BY created_at DESC LIMIT 1
          ) e ON true
-        WHERE w.gateway_id = $1 AND w.platform_conversation_id = $2 AND w.processed_at IS NULL
-        ORDER BY coalesce(w.occurred_at, w.received_at), w.id`,
-      [gatewayId, platformConversationId, String(windowMs)],
+        WHERE w.gateway_id = $1 AND w.processed_at IS NULL AND w.platform_conversation_id IS NOT NULL
+        ORDER BY w.platform_conversation_id, coalesce(w.occurred_at, w.received_at), w.id
+        LIMIT $3`,
+      [gatewayId, String(windowMs), MAX_PER_PASS],
     );
-    // Each delivery is held for the reorder window, so that one sent before it but delivered after it can still go
-    // first. Once a delivery is due, everything that sorts before it goes too, due or not: those are older in
-    // platform time, and holding them longer could only put them behind it. The rest waits for a job of its own
-    // (the wait is the database's clock, the one received_at was written with).
-    const pending = stored.slice(0, stored.findLastIndex((row) => row.wait_ms === 0) + 1);
-    const waiting = stored.slice(pending.length);
-    if (waiting.length > 0) {
-      // One job per waiting delivery however often this runs meanwhile (the id repeats), 10 ms after it is due.
-      const next = waiting.reduce((soonest, row) => (row.wait_ms < soonest.wait_ms ? row : soonest));
-      await this.jobs.inboundWebhook(gatewayId, platformConversationId, next.wait_ms + 10, `due-${next.id}`);
+    const byConversation = new Map<string, StoredWebhook[]>();
+    for (const row of stored) {
+      const rows = byConversation.get(row.platform_conversation_id);
+      if (rows) rows.push(row);
+      else byConversation.set(row.platform_conversation_id, [row]);
     }
-    if (pending.length === 0) return;
-    const escalation = pending[0].escalation_id ? { id: pending[0].escalation_id, sessionEnc: pending[0].session_enc } : null;
-    if (!escalation) {
-      // The platform can announce a conversation before our start transaction committed its id: wait a little.
-      const oldest = pending[0].received_at.getTime();
-      if (Date.now() - oldest < ORPHAN_AFTER_MS) {
-        await this.jobs.inboundWebhook(gatewayId, platformConversationId, 1_000, `wait-${Math.floor(Date.now() / 1000)}`);
-      } else {
-        await this.db.query(`UPDATE inbound_webhooks SET processed_at = now(), outcome = 'no escalation' WHERE id = ANY($1)`, [pending.map((p) => p.id)]);
-      }
-      return;
-    }
-    // One transaction for the whole batch: the session a gateway returns for one delivery is handed to the next
-    // in memory (gateways may keep state between webhooks there), and the events are stored together.
-    let session = this.repo.session(escalation);
-    const events: PlatformUpdate['events'] = [];
-    let sessionChanged = false;
+    const work: ConversationWork[] = [];
     const done: { id: string; outcome: string }[] = [];
-    let retryable: unknown = null;
-    for (const row of pending) {
-      let outcome = 'ok';
-      try {
-        const update = await gateway.handleWebhook!(this.runner.context(entity, escalation, session), {
-          headers: row.headers,
-          rawBody: row.body,
-          receivedAt: row.received_at,
-        });
-        events.push(...update.events);
-        if (update.session) {
-          session = { ...(session ?? {}), ...update.session };
-          sessionChanged = true;
-        }
-      } catch (error) {
-        if (error instanceof GatewayError && error.retryable) {
-          retryable = error;
-          break;
-        }
-        outcome = `skipped: ${(error as Error).message}`.slice(0, 300);
-        this.log.warn('webhook skipped', { gatewayId, eventId: row.event_id, error: (error as Error).message });
+    let nextDue: StoredWebhook | null = null;
+    let orphansWait = false;
+    for (const rows of byConversation.values()) {
+      // Each delivery is held for the reorder window, so that one sent before it but delivered after it can still
+      // go first. Once a delivery is due, everything that sorts before it goes too, due or not: those are older in
+      // platform time, and holding them longer could only put them behind it. The rest waits for a pass at its due
+      // time (the wait is the database's clock, the one received_at was written with).
+      const pending = rows.slice(0, rows.findLastIndex((row) => row.wait_ms === 0) + 1);
+      for (const row of rows.slice(pending.length)) if (!nextDue || row.wait_ms < nextDue.wait_ms) nextDue = row;
+      if (pending.length === 0) continue;
+      if (!pending[0].escalation_id) {
+        // The platform can announce a conversation before our start transaction committed its id: wait a little.
+        if (Date.now() - pending[0].received_at.getTime() < ORPHAN_AFTER_MS) orphansWait = true;
+        else done.push(...pending.map((row) => ({ id: row.id, outcome: 'no escalation' })));
+        continue;
       }
-      done.push({ id: row.id, outcome });
+      work.push(await this.handle(intake, pending));
     }
-    if (events.length || sessionChanged) await this.runner.record(escalation.id, { events, session: sessionChanged ? session ?? undefined : undefined });
+    // One job per waiting delivery however often this runs meanwhile (the id repeats), 10 ms after it is due.
+    if (nextDue) await this.jobs.inboundPass(gatewayId, nextDue.wait_ms + 10, `due-${nextDue.id}`);
+    if (orphansWait) await this.jobs.inboundPass(gatewayId, 1_000, `wait-${Math.floor(Date.now() / 1000)}`);
+
+    const retryable = work.find((w) => w.retryable)?.retryable;
+    const recorded = await this.recordAll(work.filter((w) => w.events.length || w.session));
+    for (const w of work) if (recorded.has(w.escalationId) || !(w.events.length || w.session)) done.push(...w.done);
     if (done.length) {
       // Not prepared, like the delivery record: a generic plan of a join with unnest() scans the table.
       await this.db.query(
@@ -250,6 +236,70 @@ export class InboundWebhooksService {
         [done.map((d) => d.id), done.map((d) => d.outcome)],
       );
     }
+    if (stored.length === MAX_PER_PASS) await this.jobs.inboundNew(gatewayId);
+    // Stored events went on; the job's retry (BullMQ backoff) takes the conversations that could not.
     if (retryable) throw retryable;
+    if (recorded.size < work.filter((w) => w.events.length || w.session).length) throw new Error('some conversations\' events could not be stored; the job is retried');
+  }
+
+  /** Runs one conversation's due deliveries through the gateway, the session handed from one to the next. */
+  private async handle(intake: Intake, pending: StoredWebhook[]): Promise<ConversationWork> {
+    const { entity, gateway } = intake;
+    const escalation = { id: pending[0].escalation_id!, sessionEnc: pending[0].session_enc };
+    let session = this.repo.session(escalation);
+    const work: ConversationWork = { escalationId: escalation.id, events: [], session: undefined, done: [], retryable: null };
+    for (const row of pending) {
+      let outcome = 'ok';
+      try {
+        const update = await gateway.handleWebhook!(this.runner.context(entity, escalation, session), {
+          headers: row.headers,
+          rawBody: row.body,
+          receivedAt: row.received_at,
+        });
+        work.events.push(...update.events);
+        if (update.session) {
+          session = { ...(session ?? {}), ...update.session };
+          work.session = session;
+        }
+      } catch (error) {
+        if (error instanceof GatewayError && error.retryable) {
+          // This conversation stops here, in order; what came before it is stored.
+          work.retryable = error;
+          break;
+        }
+        outcome = `skipped: ${(error as Error).message}`.slice(0, 300);
+        this.log.warn('webhook skipped', { gatewayId: entity.id, eventId: row.event_id, error: (error as Error).message });
+      }
+      work.done.push({ id: row.id, outcome });
+    }
+    return work;
+  }
+
+  /**
+   * Stores the pass's events, all conversations in one transaction; if that fails, each conversation in its own,
+   * so that one the database refuses does not hold the others. Answers the escalations whose events were stored.
+   */
+  private async recordAll(work: ConversationWork[]): Promise<Set<string>> {
+    const items = work.map((w) => ({ escalationId: w.escalationId, input: { events: w.events, session: w.session ?? undefined } }));
+    if (items.length === 0) return new Set();
+    try {
+      await this.runner.recordMany(items);
+      return new Set(items.map((item) => item.escalationId));
+    } catch (error) {
+      if (items.length === 1) {
+        this.log.warn('webhook events not stored; retried', { escalationId: items[0].escalationId, error: (error as Error).message });
+        return new Set();
+      }
+    }
+    const recorded = new Set<string>();
+    for (const item of items) {
+      try {
+        await this.runner.recordMany([item]);
+        recorded.add(item.escalationId);
+      } catch (error) {
+        this.log.warn('webhook events not stored; retried', { escalationId: item.escalationId, error: (error as Error).message });
+      }
+    }
+    return recorded;
   }
 }

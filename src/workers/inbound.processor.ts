@@ -22,8 +22,8 @@ export class InboundProcessor extends WorkerHost implements OnModuleInit {
   process(job: Job<InboundJob>): Promise<unknown> {
     return inJobContext(job, async () => {
       if (job.name !== JOBS.inbound) throw new Error(`No handler for job '${job.name}' on ${QUEUES.inbound}`);
-      if (job.data.platformConversationId) await this.inbound.process(job.data.gatewayId, job.data.platformConversationId);
-      else await this.inbound.sweep(job.data.gatewayId);
+      // Jobs added by an earlier version name a conversation or a sweep; a pass over the gateway serves both.
+      await this.inbound.process(job.data.gatewayId);
     });
   }
 }
