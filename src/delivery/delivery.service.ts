@@ -203,6 +203,22 @@ export class DeliveryService implements BeforeApplicationShutdown {
     if (byConversation.size === room) await this.jobs.deliverNew(domainId);
   }
 
+  /**
+   * Starts a pass for newly stored events: in this process at once when it runs workers (passes of one domain may
+   * run side by side, their claims keep each conversation with one holder), otherwise, or if that fails, as a job.
+   * Not awaited beyond the job's add: the events are stored, and the reconcile pass triggers any pass lost.
+   */
+  async trigger(domainId: string): Promise<void> {
+    if (!this.config.runsWorker || this.closing) {
+      await this.jobs.deliverNew(domainId);
+      return;
+    }
+    void this.deliver(domainId).catch((error: unknown) => {
+      this.log.warn('delivery pass failed; queued instead', { domainId, error: (error as Error).message });
+      return this.jobs.deliverNew(domainId).catch(() => undefined);
+    });
+  }
+
   /** The domain of a conversation, for delivery jobs that name a conversation (added by an earlier version). */
   async domainOf(conversationId: string): Promise<string | null> {
     const [row] = await prepared<{ domain_id: string }>(this.db, `SELECT domain_id FROM conversations WHERE id = $1`, [conversationId]);
@@ -222,7 +238,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
   private async hold(held: Held): Promise<void> {
     try {
       const more = await this.send(held);
-      if (more) await this.jobs.deliverNew(held.domainId);
+      if (more) await this.trigger(held.domainId);
     } catch (error) {
       // The claim expires and the next pass (a trigger, a job retry or the reconcile pass) sends again, in order.
       this.log.error('delivery stopped; the claim will expire and the events go again', { conversationId: held.conversation.id, error: (error as Error).message });

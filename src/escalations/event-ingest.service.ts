@@ -4,6 +4,7 @@ import { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error';
 import { EscalationEntity, EscalationState } from '../database/entities';
 import { prepared } from '../database/prepared';
+import { DeliveryService } from '../delivery/delivery.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
@@ -105,6 +106,7 @@ export class EventIngestService {
     private readonly repo: EscalationsRepository,
     private readonly policies: EscalationPolicyResolver,
     private readonly jobs: JobDispatcher,
+    private readonly delivery: DeliveryService,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -252,7 +254,7 @@ export class EventIngestService {
   /** `afterCommit` for several ingests: one delivery trigger per domain. */
   async afterCommitMany(done: { escalationId: string; result: IngestOutcome }[]): Promise<void> {
     const domains = new Set(done.filter(({ result }) => result.stored > 0).map(({ result }) => result.domainId));
-    for (const domainId of domains) await this.jobs.deliverNew(domainId);
+    for (const domainId of domains) await this.delivery.trigger(domainId);
     for (const { escalationId, result } of done) if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
   }
 
