@@ -2,10 +2,9 @@ import { createHmac } from 'node:crypto';
 import { Agent, createServer, request } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Queue, Worker } from 'bullmq';
-import { Client } from 'pg';
 import { FakePlatform } from '../libs/simulators/src/fake/fake-platform';
 import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
-import { adminApi, BenchService, openLoop } from './support/service';
+import { adminApi, BenchService, openLoop, resetBenchState } from './support/service';
 
 /**
  * Issue 3 benchmark: a platform event accepted by the service (its webhook answered) until the bot platform's
@@ -47,13 +46,6 @@ function post(path: string, headers: Record<string, string>, body: string): Prom
   });
 }
 
-async function resetDatabase(): Promise<void> {
-  const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS chat_gateway_bench_delivery WITH (FORCE)');
-  await admin.end();
-}
-
 async function bareBullmq(): Promise<{ p50: number; p99: number; processed: number }> {
   const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
   const queue = new Queue('bare', { connection, prefix: '{cgbenchbare}' });
@@ -72,7 +64,7 @@ async function bareBullmq(): Promise<{ p50: number; p99: number; processed: numb
 }
 
 async function main(): Promise<void> {
-  await resetDatabase();
+  await resetBenchState('chat_gateway_bench_delivery', env.REDIS_PREFIX);
   const platform = new FakePlatform();
   await platform.start();
   const sentAt = new Map<string, number>();

@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
-import { Redis } from 'ioredis';
 import { EscalationProducer } from '@app/client';
 import { BenchProcess, cpuByPid, cpuDelta, freePort, machineJiffies, pidsByName, sleep } from './support/processes';
 import { machineLine, processCpuSeconds, writeSection } from './support/report';
-import { adminApi } from './support/service';
+import { adminApi, resetBenchState } from './support/service';
 import type { RefreshWindowStats } from './support/refresh-timing.preload';
 
 /**
@@ -37,7 +36,6 @@ const SERVICE_FLAGS = (process.env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(B
 const BARE_TRANSPORTS = (process.env.BENCH_BARE ?? 'http,fetch').split(',').filter((t): t is 'http' | 'fetch' => t === 'http' || t === 'fetch');
 const SERVICE_NAME = 'customer-support';
 const DATABASE = 'chat_gateway_bench';
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${DATABASE}`;
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const REDIS_PREFIX = '{cgbench}';
@@ -155,28 +153,6 @@ async function benchBareClient(n: number, simulator: BenchProcess, baseUrl: stri
 
 // ---- the service ----------------------------------------------------------------------------------------------------
 
-async function resetServiceState(): Promise<void> {
-  const admin = new Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    let rounds = 0;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0' && ++rounds < 100_000);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** A bot platform that accepts every delivery at once (the benchmark is about polling, not delivery). */
 async function startBotPlatform(): Promise<{ server: Server; url: string; received: () => number }> {
   let received = 0;
@@ -209,7 +185,7 @@ async function servicePolls(base: string): Promise<Record<string, number>> {
 }
 
 async function benchService(n: number, simulator: BenchProcess, baseUrl: string): Promise<Row> {
-  await resetServiceState();
+  await resetBenchState(DATABASE, REDIS_PREFIX, REDIS_URL);
   const bot = await startBotPlatform();
   const port = await freePort();
   const service = new BenchProcess('service', [...SERVICE_FLAGS, SERVICE_MAIN], {

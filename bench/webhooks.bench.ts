@@ -2,11 +2,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { EightByEightSimulator } from '../libs/simulators/src/eight-by-eight';
 import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
-import { adminApi, BenchService } from './support/service';
+import { adminApi, BenchService, resetBenchState } from './support/service';
 
 /**
  * Issue 5 benchmark: webhook intake. Signed 8x8 deliveries are fired open loop (at fixed instants, whatever the
@@ -75,21 +74,6 @@ function machineBusy(): { busy: number; total: number } {
   const values = fields.map(Number);
   const total = values.reduce((a, b) => a + b, 0);
   return { busy: total - values[3] - values[4], total };
-}
-
-async function resetState(): Promise<void> {
-  const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  await admin.end();
-  const redis = new Redis('redis://127.0.0.1:6379');
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
 }
 
 const TEXTS = [
@@ -242,7 +226,7 @@ const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : 'n/a'
 const sustained = (r: StageResult) => r.p99 <= P99_LIMIT_MS && r.errors === 0 && r.notSent === 0 && r.achieved >= r.offered * 0.97;
 
 async function main(): Promise<void> {
-  await resetState();
+  await resetBenchState(DATABASE, PREFIX);
   const simulator = new EightByEightSimulator({ apiKey: API_KEY, tenantId: TENANT, validateRequests: false, queues: [{ id: '101', name: 'Support', agents: { available: 1 } }] });
   await simulator.start();
   const service = new BenchService({

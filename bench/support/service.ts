@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
 import { BenchProcess, sleep } from './processes';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -57,4 +59,29 @@ export function adminApi(baseUrl: string, key: string) {
     if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
     return text ? JSON.parse(text) : undefined;
   };
+}
+
+/**
+ * A benchmark's clean start: drops its database and deletes its Redis keys, so that what an earlier run left (jobs
+ * delayed for an hour, deduplication keys, completed jobs) does not weigh on this one.
+ */
+export async function resetBenchState(database: string, redisPrefix: string, redisUrl = 'redis://127.0.0.1:6379'): Promise<void> {
+  const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
