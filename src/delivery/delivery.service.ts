@@ -23,6 +23,8 @@ const CLAIM_MS = 20_000;
 /** A holder starts no request that could outlast its claim. */
 const LAST_REQUEST_BEFORE_MS = CLAIM_MS - REQUEST_TIMEOUT_MS - 2_000;
 const MAX_BACKOFF_MS = 3_600_000;
+/** When a pass looks again at conversations it found locked. */
+const SKIPPED_RETRY_MS = 50;
 const SHUTDOWN_WAIT_MS = REQUEST_TIMEOUT_MS + 2_000;
 
 interface ConversationRow {
@@ -82,10 +84,18 @@ interface Recording {
   release: boolean;
 }
 
-// Claims up to $2 of the domain's conversations that have events due and no live claim (skipping rows an ingest is
-// writing: its commit triggers another pass), and reads their next events in the same round trip.
+// Claims up to $2 of the domain's conversations that have events due and no live claim, skipping rows another
+// transaction has locked (an ingest writing them, say), and reads their next events in the same round trip. `due`
+// counts the conversations there were to claim (one row with no conversation when none was claimed), so that the
+// pass knows whether it left some behind.
 const CLAIM = `
-  WITH claimed AS (
+  WITH due AS (
+    SELECT count(*)::int AS due FROM conversations
+     WHERE domain_id = $1 AND delivered_seq < last_seq
+       AND (next_delivery_at IS NULL OR next_delivery_at <= now())
+       AND (delivery_claimed_until IS NULL OR delivery_claimed_until <= now())
+  ),
+  claimed AS (
     UPDATE conversations SET delivery_claim = $4, delivery_claimed_until = now() + ($3 || ' milliseconds')::interval
      WHERE id IN (
        SELECT id FROM conversations
@@ -95,21 +105,24 @@ const CLAIM = `
         LIMIT $2 FOR UPDATE SKIP LOCKED)
     RETURNING id, external_id, delivered_seq, delivery_attempts
   )
-  SELECT c.id, c.external_id, c.delivered_seq, c.delivery_attempts, d.name AS domain, d.callback_url, d.signing_secret,
+  SELECT due.due, c.id, c.external_id, c.delivered_seq, c.delivery_attempts, d.name AS domain, d.callback_url, d.signing_secret,
          e.id AS event_id, e.seq AS event_seq, e.escalation_id, e.type, e.data, e.occurred_at, e.created_at
-    FROM claimed c JOIN domains d ON d.id = $1
-    LEFT JOIN LATERAL (
-      SELECT id, seq, escalation_id, type, data, occurred_at, created_at FROM events
-       WHERE conversation_id = c.id AND seq > c.delivered_seq ORDER BY seq LIMIT ${BATCH}
-    ) e ON true
+    FROM due LEFT JOIN (
+      claimed c JOIN domains d ON d.id = $1
+      LEFT JOIN LATERAL (
+        SELECT id, seq, escalation_id, type, data, occurred_at, created_at FROM events
+         WHERE conversation_id = c.id AND seq > c.delivered_seq ORDER BY seq LIMIT ${BATCH}
+      ) e ON true
+    ) ON true
    ORDER BY c.id, e.seq`;
 
-// Not prepared: a generic plan of the join with unnest() (assumed 100 rows) scans where a plan for the actual few
-// rows looks them up by id (measured ~5x slower in PostgreSQL).
+// The joins with unnest() also name their rows with `= ANY`, so that the prepared statement's generic plan looks
+// them up by key whatever the number of rows it assumes.
 const RECORD = `
   WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS d(event_id, attempt, status_code, duration_ms)),
        a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT event_id, attempt, status_code, NULL, duration_ms FROM d),
-       e AS (UPDATE events SET delivery_status = 'delivered', delivery_attempts = d.attempt, delivered_at = now() FROM d WHERE events.id = d.event_id),
+       e AS (UPDATE events SET delivery_status = 'delivered', delivery_attempts = d.attempt, delivered_at = now()
+               FROM d WHERE events.id = d.event_id AND events.id = ANY($1::bigint[])),
        c AS (SELECT * FROM unnest($5::uuid[], $6::int[], $7::uuid[], $8::bool[]) AS c(id, seq, claim, release))
   UPDATE conversations SET
          delivered_seq = GREATEST(delivered_seq, c.seq),
@@ -117,7 +130,7 @@ const RECORD = `
          next_delivery_at = CASE WHEN c.seq > 0 THEN NULL ELSE next_delivery_at END,
          delivery_claim = CASE WHEN c.release AND delivery_claim = c.claim THEN NULL ELSE delivery_claim END,
          delivery_claimed_until = CASE WHEN c.release AND delivery_claim = c.claim THEN NULL ELSE delivery_claimed_until END
-    FROM c WHERE conversations.id = c.id
+    FROM c WHERE conversations.id = c.id AND conversations.id = ANY($5::uuid[])
   RETURNING conversations.id, conversations.delivered_seq < conversations.last_seq AS more`;
 
 /** The body POSTed to the bot platform for each event. */
@@ -174,9 +187,15 @@ export class DeliveryService implements BeforeApplicationShutdown {
     if (room <= 0) return;
     const claim = randomUUID();
     const sendUntil = Date.now() + LAST_REQUEST_BEFORE_MS;
-    const rows = await prepared<ConversationRow & EventColumns>(this.db, CLAIM, [domainId, room, String(CLAIM_MS), claim]);
+    const rows = await prepared<{ due: number } & (ConversationRow | { [K in keyof ConversationRow]: null }) & EventColumns>(this.db, CLAIM, [
+      domainId,
+      room,
+      String(CLAIM_MS),
+      claim,
+    ]);
     const byConversation = new Map<string, Held>();
     for (const row of rows) {
+      if (row.id === null) continue;
       let held = byConversation.get(row.id);
       if (!held) {
         const conversation: ConversationRow = {
@@ -199,8 +218,12 @@ export class DeliveryService implements BeforeApplicationShutdown {
       const running = this.hold(held).finally(() => this.held.delete(running));
       this.held.add(running);
     }
-    // A full pass may have left conversations behind.
+    const due = rows[0]?.due ?? 0;
+    // A full pass may have left conversations behind: another pass takes them at once. A conversation skipped because
+    // a transaction had it locked gets a pass shortly after (one per domain and 100 ms): the transaction that locked
+    // it may store nothing, and so trigger nothing.
     if (byConversation.size === room) await this.jobs.deliverNew(domainId);
+    else if (byConversation.size < due) await this.jobs.deliver(domainId, `skipped-${Math.floor(Date.now() / 100)}`, SKIPPED_RETRY_MS);
   }
 
   /**
@@ -329,7 +352,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
    */
   private async record(batch: Recording[]): Promise<boolean[]> {
     const delivered = batch.flatMap((recording) => recording.delivered);
-    const rows: { id: string; more: boolean }[] = await this.db.query(RECORD, [
+    const rows = await prepared<{ id: string; more: boolean }>(this.db, RECORD, [
       delivered.map((d) => d.eventId),
       delivered.map((d) => d.attempt),
       delivered.map((d) => d.status),

@@ -23,6 +23,7 @@ export class BotReceiver {
   readonly deliveries: Delivery[] = [];
   readonly attempts: { conversationId: string; seq: number; status: number }[] = [];
   private failures = new Map<string, number>();
+  private delays = new Map<string, { count: number; ms: number }>();
   private server?: Server;
   url = '';
 
@@ -50,9 +51,16 @@ export class BotReceiver {
           res.writeHead(503).end();
           return;
         }
-        this.attempts.push({ conversationId: body.conversationId, seq: body.seq, status: 200 });
-        this.deliveries.push({ ...body, receivedAt: Date.now(), verified });
-        res.writeHead(204).end();
+        const delay = this.delays.get(body.conversationId);
+        const answer = () => {
+          this.attempts.push({ conversationId: body.conversationId, seq: body.seq, status: 200 });
+          this.deliveries.push({ ...body, receivedAt: Date.now(), verified });
+          res.writeHead(204).end();
+        };
+        if (delay && delay.count > 0) {
+          delay.count -= 1;
+          setTimeout(answer, delay.ms);
+        } else answer();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -62,6 +70,11 @@ export class BotReceiver {
 
   failNext(count: number, conversationId = '*'): void {
     this.failures.set(conversationId, count);
+  }
+
+  /** Answers the conversation's next `count` deliveries only after `ms` (a slow bot platform). */
+  delayNext(count: number, ms: number, conversationId: string): void {
+    this.delays.set(conversationId, { count, ms });
   }
 
   of(conversationId: string): Delivery[] {

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
+import { resetState, startTestApp, TestApp } from '../support/test-app';
+import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+
+/**
+ * Inbound and delivery passes: one pass serves many conversations of a gateway (inbound) or a domain (delivery), and
+ * still gives the bot each conversation's events exactly once and in order. The service here reconciles only at boot,
+ * so nothing below is rescued by the periodic reconcile pass unless a test asks for it.
+ */
+describe('inbound and delivery passes', () => {
+  const platform = new FakePlatform();
+  const receiver = new BotReceiver(SIGNING_SECRET);
+  let db: Client;
+
+  beforeAll(async () => {
+    await resetState();
+    await platform.start();
+    await receiver.start();
+    db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db.end();
+    await platform.stop();
+    await receiver.stop();
+  });
+
+  /** Starts `count` escalations in a new domain and answers them with their platform sessions. */
+  async function escalations(t: TestApp, count: number, name: string) {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    const started: { id: string; conversationId: string; sessionId: string }[] = [];
+    for (let i = 0; i < count; i++) {
+      const res = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, `${name}-${i}`), headers: { 'idempotency-key': `${name}-${i}` } });
+      expect(res.status).toBe(202);
+      const session = await waitFor('platform session', () => platform.sessionFor(res.body.id));
+      started.push({ id: res.body.id, conversationId: res.body.conversationId, sessionId: session.id });
+    }
+    // The start-up events (queued, twice) are delivered before the test's own.
+    for (const e of started) await waitFor('queued at the bot', () => receiver.of(e.conversationId).length >= 2);
+    return { gatewayId, started };
+  }
+
+  /** Posts one platform event as the fake platform's webhook. */
+  async function push(t: TestApp, gatewayId: string, sessionId: string, index: number, text: string) {
+    const body = { eventId: `${sessionId}-${index}`, sessionId, event: { index, type: 'agent_message', data: { text }, at: Date.now() } };
+    const res = await t.request('POST', `/v1/webhooks/${gatewayId}`, { body });
+    expect(res.status).toBe(200);
+  }
+
+  const texts = (deliveries: Delivery[]) => deliveries.filter((d) => d.type === 'agent_message').map((d) => d.data.text as string);
+
+  describe('with reconcile at boot only', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ POLL_TICK_MS: '100', RECONCILE_INTERVAL_SECONDS: '3600' });
+    });
+    afterAll(() => t.close());
+
+    it('stores a burst over many conversations in shared transactions and delivers each conversation in order, once', async () => {
+      const { gatewayId, started } = await escalations(t, 6, 'burst');
+      const perConversation = 8;
+      const posts: Promise<void>[] = [];
+      for (let n = 1; n <= perConversation; n++) {
+        for (const e of started) posts.push(push(t, gatewayId, e.sessionId, 100 + n, `${e.sessionId}:${n}`));
+      }
+      await Promise.all(posts);
+      for (const e of started) {
+        await waitFor('every message at the bot', () => texts(receiver.of(e.conversationId)).length === perConversation);
+        const delivered = receiver.of(e.conversationId);
+        expect(delivered.map((d) => d.seq)).toEqual(delivered.map((_, i) => i + 1));
+        expect(new Set(delivered.map((d) => d.id)).size).toBe(delivered.length);
+      }
+      // Each delivery went to its own conversation in the order it was sent (same platform time: by arrival).
+      for (const e of started) {
+        const got = texts(receiver.of(e.conversationId));
+        expect(got.every((text) => text.startsWith(`${e.sessionId}:`))).toBe(true);
+        expect(new Set(got).size).toBe(perConversation);
+      }
+      // An event's created_at is its transaction's start: some transaction stored events of several conversations.
+      const { rows } = await db.query(
+        `SELECT max(n)::int AS widest FROM (SELECT count(DISTINCT conversation_id) AS n FROM events WHERE conversation_id = ANY($1::uuid[]) AND type = 'agent_message' GROUP BY created_at) x`,
+        [started.map((e) => e.conversationId)],
+      );
+      expect(rows[0].widest).toBeGreaterThan(1);
+    }, 30_000);
+
+    it('delivers an event stored while its conversation was being sent as soon as that send ends', async () => {
+      const { gatewayId, started } = await escalations(t, 1, 'held');
+      const [e] = started;
+      receiver.delayNext(1, 1_500, e.conversationId);
+      await push(t, gatewayId, e.sessionId, 101, 'slow');
+      await waitFor('the slow delivery under way', async () => {
+        const { rows } = await db.query(`SELECT delivery_claim FROM conversations WHERE id = $1`, [e.conversationId]);
+        return rows[0].delivery_claim !== null;
+      });
+      // Stored while the first is held by its holder: the pass it triggers skips the claimed conversation.
+      await push(t, gatewayId, e.sessionId, 102, 'next');
+      await waitFor('both at the bot', () => texts(receiver.of(e.conversationId)).length === 2, 5_000);
+      expect(texts(receiver.of(e.conversationId))).toEqual(['slow', 'next']);
+    }, 20_000);
+
+    it('delivers a conversation that another transaction had locked soon after the lock is gone', async () => {
+      const { gatewayId, started } = await escalations(t, 1, 'locked');
+      const [e] = started;
+      receiver.failNext(1, e.conversationId);
+      await push(t, gatewayId, e.sessionId, 101, 'retried');
+      await waitFor('first attempt failed', () => receiver.attempts.some((a) => a.conversationId === e.conversationId && a.status === 503));
+      // The retry comes after 1 s of backoff; hold the conversation's row over it, as a transaction that stores
+      // nothing (and so triggers nothing) would.
+      const locker = new Client({ connectionString: process.env.DATABASE_URL });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query(`SELECT id FROM conversations WHERE id = $1 FOR UPDATE`, [e.conversationId]);
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        expect(texts(receiver.of(e.conversationId))).toEqual([]);
+        await locker.query('COMMIT');
+      } finally {
+        await locker.end();
+      }
+      await waitFor('delivered after the lock', () => texts(receiver.of(e.conversationId)).length === 1, 3_000);
+      expect(texts(receiver.of(e.conversationId))).toEqual(['retried']);
+    }, 20_000);
+
+    it("stores the other conversations' events when the database refuses one conversation's", async () => {
+      const { gatewayId, started } = await escalations(t, 2, 'refused');
+      const [bad, good] = started;
+      // PostgreSQL's jsonb refuses a NUL character: that conversation's events cannot be stored.
+      await Promise.all([push(t, gatewayId, bad.sessionId, 101, 'nul\u0000here'), push(t, gatewayId, good.sessionId, 101, 'fine')]);
+      await waitFor('the good conversation delivered', () => texts(receiver.of(good.conversationId)).length === 1);
+      const { rows } = await db.query(`SELECT processed_at FROM inbound_webhooks WHERE platform_conversation_id = $1`, [bad.sessionId]);
+      expect(rows.map((r) => r.processed_at)).toEqual([null]);
+      expect(texts(receiver.of(bad.conversationId))).toEqual([]);
+    }, 20_000);
+  });
+
+  describe('with a periodic reconcile pass', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ POLL_TICK_MS: '100', RECONCILE_INTERVAL_SECONDS: '1' });
+    });
+    afterAll(() => t.close());
+
+    it("waits for the claim of a holder that died to expire, then delivers the conversation's events", async () => {
+      const { gatewayId, started } = await escalations(t, 1, 'orphaned');
+      const [e] = started;
+      // A holder that claimed the conversation for 4 s and died.
+      await db.query(`UPDATE conversations SET delivery_claim = $2, delivery_claimed_until = now() + interval '4 seconds' WHERE id = $1`, [e.conversationId, randomUUID()]);
+      await push(t, gatewayId, e.sessionId, 101, 'after the claim');
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(texts(receiver.of(e.conversationId))).toEqual([]);
+      await waitFor('delivered once the claim expired', () => texts(receiver.of(e.conversationId)).length === 1, 8_000);
+      const { rows } = await db.query(`SELECT delivery_claim FROM conversations WHERE id = $1`, [e.conversationId]);
+      expect(rows[0].delivery_claim).toBeNull();
+    }, 20_000);
+  });
+});
