@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ChatGateway, GatewayContext, GatewayError, InboundWebhook, PlatformSession, PlatformUpdate, toGatewayError } from '@app/gateway-sdk';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
+import { AppConfig } from '../config/app-config';
 import { TtlCache } from '../common/ttl-cache';
 import { DomainError } from '../common/domain-error';
 import { GatewayEntity } from '../database/entities';
@@ -61,11 +62,16 @@ interface StoredWebhook {
  * the platform's event id, then turned into events by a job in platform-time order.
  */
 @Injectable()
-export class InboundWebhooksService {
+export class InboundWebhooksService implements BeforeApplicationShutdown {
   private readonly log: ComponentLogger;
   private readonly intakes = new TtlCache<Intake | null>(GATEWAY_CACHE_MS, MAX_INTAKES_REMEMBERED);
   /** Per gateway, the time slice whose pass this process last added. */
   private readonly triggered = new Map<string, number>();
+  /** Gateways whose pass this process is about to trigger. */
+  private readonly triggering = new Set<string>();
+  /** Gateways whose pass runs in this process, and whether it must run once more. */
+  private readonly passes = new Map<string, { again: boolean; done: Promise<void> }>();
+  private closing = false;
   private readonly writer = new InboundWebhookWriter(() => (this.db.driver as PostgresDriver).master as Pool);
 
   constructor(
@@ -76,6 +82,7 @@ export class InboundWebhooksService {
     private readonly repo: EscalationsRepository,
     private readonly jobs: JobDispatcher,
     private readonly lock: RedisLock,
+    private readonly config: AppConfig,
     logger: AppLogger,
   ) {
     this.log = logger.child('inbound-webhooks');
@@ -116,7 +123,8 @@ export class InboundWebhooksService {
    * pass per gateway and window-long slice of time (its id names the slice), added by the slice's first delivery
    * with a delay of one window; this process skips Redis for the later ones. The pass cannot start before the slice
    * is over, so it sees every delivery stored during it; it takes what is due and gives the rest a pass at their due
-   * time. Without a window each delivery triggers the gateway's pass at once (coalesced: one waits, one runs).
+   * time. Without a window the deliveries stored together trigger the gateway's pass at once: in this process when
+   * it runs workers (see `passHere`), otherwise as a job (coalesced: one waits, one runs).
    *
    * Not awaited: the stored row is the truth and the job only a trigger, which the reconcile pass re-creates for
    * any unprocessed row (RECONCILE_INTERVAL_SECONDS), so Redis stays out of the acknowledgement's latency.
@@ -124,7 +132,14 @@ export class InboundWebhooksService {
   private trigger(gatewayId: string, windowMs: number): void {
     const failed = (error: unknown) => this.log.warn('stored webhook not scheduled; the reconcile pass will pick it up', { gatewayId, error: (error as Error).message });
     if (windowMs <= 0) {
-      this.jobs.inboundNew(gatewayId).catch(failed);
+      // Deliveries stored by one statement resolve together: one trigger for all of them.
+      if (this.triggering.has(gatewayId)) return;
+      this.triggering.add(gatewayId);
+      setImmediate(() => {
+        this.triggering.delete(gatewayId);
+        if (this.config.runsWorker && !this.closing) this.passHere(gatewayId);
+        else this.jobs.inboundNew(gatewayId).catch(failed);
+      });
       return;
     }
     const slice = Math.floor(Date.now() / windowMs);
@@ -135,6 +150,40 @@ export class InboundWebhooksService {
       if (this.triggered.get(gatewayId) === slice) this.triggered.delete(gatewayId);
       failed(error);
     });
+  }
+
+  /**
+   * Runs the gateway's pass in this process, skipping the queue's round trips: a trigger while this process's pass
+   * runs only asks it to run once more, and the pass's Redis lock keeps other processes' passes out. A pass that
+   * fails is queued as a job, for BullMQ's retries.
+   */
+  private passHere(gatewayId: string): void {
+    const running = this.passes.get(gatewayId);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false, done: Promise.resolve() };
+    this.passes.set(gatewayId, state);
+    state.done = (async () => {
+      try {
+        do {
+          state.again = false;
+          await this.process(gatewayId);
+        } while (state.again);
+      } catch (error) {
+        this.log.warn('inbound pass failed; queued instead', { gatewayId, error: (error as Error).message });
+        await this.jobs.inboundNew(gatewayId).catch(() => undefined);
+      } finally {
+        this.passes.delete(gatewayId);
+      }
+    })();
+  }
+
+  /** Lets the passes running in this process end before the pool closes (they are bounded by their lock's TTL). */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.passes.values()].map((state) => state.done));
   }
 
   /**
