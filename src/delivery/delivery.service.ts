@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { signWebhook } from '@app/client';
 import { DataSource } from 'typeorm';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
+import { PassesHere } from '../common/passes-here';
 import { AppConfig } from '../config/app-config';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { JobDispatcher } from '../escalations/job-dispatcher.service';
@@ -168,6 +169,13 @@ export class DeliveryService implements BeforeApplicationShutdown {
   private readonly held = new Set<Promise<void>>();
   private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 2, maxItems: 200 });
   private closing = false;
+  private readonly passesHere = new PassesHere(
+    (domainId) => this.deliver(domainId),
+    (domainId, error) => {
+      this.log.warn('delivery pass failed; queued instead', { domainId, error: (error as Error).message });
+      return this.jobs.deliverNew(domainId);
+    },
+  );
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -227,19 +235,14 @@ export class DeliveryService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Starts a pass for newly stored events: in this process at once when it runs workers (passes of one domain may
-   * run side by side, their claims keep each conversation with one holder), otherwise, or if that fails, as a job.
-   * Not awaited beyond the job's add: the events are stored, and the reconcile pass triggers any pass lost.
+   * Starts a pass for newly stored events: in this process at once when it runs workers (triggers during this
+   * process's pass of the domain make it run once more; other processes' passes may run beside it, the claims keep
+   * each conversation with one holder), otherwise, or if that fails, as a job. Not awaited beyond the job's add: the
+   * events are stored, and the reconcile pass triggers any pass lost.
    */
   async trigger(domainId: string): Promise<void> {
-    if (!this.config.runsWorker || this.closing) {
-      await this.jobs.deliverNew(domainId);
-      return;
-    }
-    void this.deliver(domainId).catch((error: unknown) => {
-      this.log.warn('delivery pass failed; queued instead', { domainId, error: (error as Error).message });
-      return this.jobs.deliverNew(domainId).catch(() => undefined);
-    });
+    if (!this.config.runsWorker || this.closing) await this.jobs.deliverNew(domainId);
+    else this.passesHere.trigger(domainId);
   }
 
   /** The domain of a conversation, for delivery jobs that name a conversation (added by an earlier version). */
@@ -251,6 +254,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
   /** Lets the conversations being sent finish and record (bounded by the request timeout) before the pool closes. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
+    await this.passesHere.close();
     if (this.held.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.held]), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)))]);

@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
+import { PassesHere } from '../common/passes-here';
 import { AppConfig } from '../config/app-config';
 import { TtlCache } from '../common/ttl-cache';
 import { DomainError } from '../common/domain-error';
@@ -69,9 +70,18 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
   private readonly triggered = new Map<string, number>();
   /** Gateways whose pass this process is about to trigger. */
   private readonly triggering = new Set<string>();
-  /** Gateways whose pass runs in this process, and whether it must run once more. */
-  private readonly passes = new Map<string, { again: boolean; done: Promise<void> }>();
-  private closing = false;
+  /**
+   * The gateways' passes run in this process, skipping the queue's round trips: a trigger while this process's pass
+   * runs only asks it to run once more, and the pass's Redis lock keeps other processes' passes out. A pass that
+   * fails is queued as a job, for BullMQ's retries.
+   */
+  private readonly passesHere = new PassesHere(
+    (gatewayId) => this.process(gatewayId),
+    (gatewayId, error) => {
+      this.log.warn('inbound pass failed; queued instead', { gatewayId, error: (error as Error).message });
+      return this.jobs.inboundNew(gatewayId);
+    },
+  );
   private readonly writer = new InboundWebhookWriter(() => (this.db.driver as PostgresDriver).master as Pool);
 
   constructor(
@@ -124,7 +134,7 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
    * with a delay of one window; this process skips Redis for the later ones. The pass cannot start before the slice
    * is over, so it sees every delivery stored during it; it takes what is due and gives the rest a pass at their due
    * time. Without a window the deliveries stored together trigger the gateway's pass at once: in this process when
-   * it runs workers (see `passHere`), otherwise as a job (coalesced: one waits, one runs).
+   * it runs workers (see `passesHere`), otherwise as a job (coalesced: one waits, one runs).
    *
    * Not awaited: the stored row is the truth and the job only a trigger, which the reconcile pass re-creates for
    * any unprocessed row (RECONCILE_INTERVAL_SECONDS), so Redis stays out of the acknowledgement's latency.
@@ -137,7 +147,7 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
       this.triggering.add(gatewayId);
       setImmediate(() => {
         this.triggering.delete(gatewayId);
-        if (this.config.runsWorker && !this.closing) this.passHere(gatewayId);
+        if (this.config.runsWorker && this.passesHere.open) this.passesHere.trigger(gatewayId);
         else this.jobs.inboundNew(gatewayId).catch(failed);
       });
       return;
@@ -152,38 +162,9 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
     });
   }
 
-  /**
-   * Runs the gateway's pass in this process, skipping the queue's round trips: a trigger while this process's pass
-   * runs only asks it to run once more, and the pass's Redis lock keeps other processes' passes out. A pass that
-   * fails is queued as a job, for BullMQ's retries.
-   */
-  private passHere(gatewayId: string): void {
-    const running = this.passes.get(gatewayId);
-    if (running) {
-      running.again = true;
-      return;
-    }
-    const state = { again: false, done: Promise.resolve() };
-    this.passes.set(gatewayId, state);
-    state.done = (async () => {
-      try {
-        do {
-          state.again = false;
-          await this.process(gatewayId);
-        } while (state.again);
-      } catch (error) {
-        this.log.warn('inbound pass failed; queued instead', { gatewayId, error: (error as Error).message });
-        await this.jobs.inboundNew(gatewayId).catch(() => undefined);
-      } finally {
-        this.passes.delete(gatewayId);
-      }
-    })();
-  }
-
   /** Lets the passes running in this process end before the pool closes (they are bounded by their lock's TTL). */
   async beforeApplicationShutdown(): Promise<void> {
-    this.closing = true;
-    await Promise.allSettled([...this.passes.values()].map((state) => state.done));
+    await this.passesHere.close();
   }
 
   /**

@@ -1,0 +1,46 @@
+import { PassesHere } from './passes-here';
+
+describe('PassesHere', () => {
+  it('runs once more for any number of triggers during a run, per key', async () => {
+    const runs: string[] = [];
+    let release!: () => void;
+    let gate = new Promise<void>((resolve) => (release = resolve));
+    const passes = new PassesHere(
+      async (key) => {
+        runs.push(key);
+        if (key === 'a') await gate;
+      },
+      async () => undefined,
+    );
+    passes.trigger('a');
+    passes.trigger('a');
+    passes.trigger('a');
+    passes.trigger('b');
+    expect(runs).toEqual(['a', 'b']);
+    gate = Promise.resolve();
+    release();
+    await passes.close();
+    expect(runs).toEqual(['a', 'b', 'a']);
+  });
+
+  it('hands a failed run to onFailure and takes the key again afterwards', async () => {
+    const failed: string[] = [];
+    let fail = true;
+    let runs = 0;
+    const passes = new PassesHere(
+      async () => {
+        runs++;
+        if (fail) throw new Error('database gone');
+      },
+      async (key, error) => void failed.push(`${key}: ${(error as Error).message}`),
+    );
+    passes.trigger('k');
+    await passes.close();
+    expect(failed).toEqual(['k: database gone']);
+    expect(passes.open).toBe(false);
+    fail = false;
+    passes.trigger('k');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runs).toBe(2);
+  });
+});
