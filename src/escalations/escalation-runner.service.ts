@@ -19,7 +19,7 @@ import { EscalationEntity, GatewayEntity, RelayCommandEntity } from '../database
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { RedisLock } from '../queues/redis-lock';
-import { EventIngestService, IngestInput, IngestItem, IngestOutcome } from './event-ingest.service';
+import { EventIngestService, IngestInput, IngestItem, IngestOutcome, Statement } from './event-ingest.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
 import { recoveryFor } from './gateway-recovery';
@@ -57,9 +57,9 @@ export class EscalationRunner {
     return result;
   }
 
-  /** `record` for several distinct escalations in one transaction (see EventIngestService.ingestManyIn). */
-  async recordMany(items: IngestItem[]): Promise<IngestOutcome[]> {
-    const results = await this.repo.db.transaction((em) => this.ingest.ingestManyIn(em, items));
+  /** `record` for several distinct escalations in one transaction, with `alongside` (see EventIngestService.ingestManyIn). */
+  async recordMany(items: IngestItem[], alongside: Statement[] = []): Promise<IngestOutcome[]> {
+    const results = await this.repo.db.transaction((em) => this.ingest.ingestManyIn(em, items, alongside));
     await this.ingest.afterCommitMany(items.map((item, i) => ({ escalationId: item.escalationId, result: results[i] })));
     return results;
   }

@@ -43,7 +43,7 @@ interface ConversationState {
 }
 
 /** One SQL statement with its parameters ($1 is its own first value). */
-interface Statement {
+export interface Statement {
   sql: string;
   values: unknown[];
 }
@@ -118,9 +118,10 @@ export class EventIngestService {
 
   /**
    * Stores and applies several escalations' inputs (distinct escalations) inside the caller's transaction, with one
-   * statement per step whatever their number: the row locks, then everything written. Answers in the items' order.
+   * statement per step whatever their number: the row locks, then everything written, with `alongside` (the
+   * caller's own writes that must commit with the events). Answers in the items' order.
    */
-  async ingestManyIn(em: EntityManager, items: IngestItem[]): Promise<IngestOutcome[]> {
+  async ingestManyIn(em: EntityManager, items: IngestItem[], alongside: Statement[] = []): Promise<IngestOutcome[]> {
     const ids = items.map((item) => item.escalationId);
     // The conversation row locks order every writer of a conversation's sequence: taken first, always, and in id
     // order, so that two writers cannot lock escalations and conversations, or two conversations, in opposite orders.
@@ -203,7 +204,7 @@ export class EventIngestService {
     }
     // Everything the ingest writes, in one statement. The joins with unnest() also name their rows with `= ANY`, so
     // that a prepared statement's generic plan looks them up by key whatever the number of rows it assumes.
-    const writes: Statement[] = [];
+    const writes: Statement[] = [...alongside];
     if (rows.length) {
       writes.push({
         // In sequence order, so that ids (the global stream's order) follow it too.

@@ -21,6 +21,10 @@ import { InboundWebhookWriter } from './inbound-webhook.writer';
 
 const ORPHAN_AFTER_MS = 10 * 60_000;
 const LOCK_TTL_MS = 10_000;
+// The `= ANY` names the rows to a prepared statement's generic plan, which otherwise may scan for the unnest() join.
+const MARK_PROCESSED = `
+  UPDATE inbound_webhooks w SET processed_at = now(), outcome = d.outcome
+    FROM unnest($1::bigint[], $2::text[]) AS d(id, outcome) WHERE w.id = d.id AND w.id = ANY($1::bigint[])`;
 /** Deliveries one pass reads. */
 const MAX_PER_PASS = 1_000;
 /** How long a gateway row (and what verifying its webhooks needs) is reused; settings changes show after this. */
@@ -256,20 +260,21 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
     if (orphansWait) await this.jobs.inboundPass(gatewayId, 1_000, `wait-${Math.floor(Date.now() / 1000)}`);
 
     const retryable = work.find((w) => w.retryable)?.retryable;
-    const recorded = await this.recordAll(work.filter((w) => w.events.length || w.session));
-    for (const w of work) if (recorded.has(w.escalationId) || !(w.events.length || w.session)) done.push(...w.done);
-    if (done.length) {
-      // Not prepared, like the delivery record: a generic plan of a join with unnest() scans the table.
-      await this.db.query(
-        `UPDATE inbound_webhooks w SET processed_at = now(), outcome = d.outcome
-           FROM unnest($1::bigint[], $2::text[]) AS d(id, outcome) WHERE w.id = d.id`,
-        [done.map((d) => d.id), done.map((d) => d.outcome)],
-      );
+    const writing = work.filter((w) => w.events.length || w.session);
+    for (const w of work) if (!writing.includes(w)) done.push(...w.done);
+    // The deliveries are marked processed in the transaction that stores their events.
+    const all = [...done, ...writing.flatMap((w) => w.done)];
+    const recorded = await this.recordAll(writing, all);
+    if (recorded === 'all') {
+      // Marked with the events.
+    } else {
+      for (const w of writing) if (recorded.has(w.escalationId)) done.push(...w.done);
+      if (done.length) await prepared(this.db, MARK_PROCESSED, [done.map((d) => d.id), done.map((d) => d.outcome)]);
     }
     if (stored.length === MAX_PER_PASS) await this.jobs.inboundNew(gatewayId);
     // Stored events went on; the job's retry (BullMQ backoff) takes the conversations that could not.
     if (retryable) throw retryable;
-    if (recorded.size < work.filter((w) => w.events.length || w.session).length) throw new Error('some conversations\' events could not be stored; the job is retried');
+    if (recorded !== 'all' && recorded.size < writing.length) throw new Error('some conversations\' events could not be stored; the job is retried');
   }
 
   /** Runs one conversation's due deliveries through the gateway, the session handed from one to the next. */
@@ -306,15 +311,16 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Stores the pass's events, all conversations in one transaction; if that fails, each conversation in its own,
-   * so that one the database refuses does not hold the others. Answers the escalations whose events were stored.
+   * Stores the pass's events, all conversations in one transaction that also marks `done` processed ('all'); if that
+   * fails, each conversation in its own, so that one the database refuses does not hold the others, and answers the
+   * escalations whose events were stored (the caller marks their deliveries).
    */
-  private async recordAll(work: ConversationWork[]): Promise<Set<string>> {
+  private async recordAll(work: ConversationWork[], done: { id: string; outcome: string }[]): Promise<'all' | Set<string>> {
     const items = work.map((w) => ({ escalationId: w.escalationId, input: { events: w.events, session: w.session ?? undefined } }));
     if (items.length === 0) return new Set();
     try {
-      await this.runner.recordMany(items);
-      return new Set(items.map((item) => item.escalationId));
+      await this.runner.recordMany(items, [{ sql: MARK_PROCESSED, values: [done.map((d) => d.id), done.map((d) => d.outcome)] }]);
+      return 'all';
     } catch (error) {
       if (items.length === 1) {
         this.log.warn('webhook events not stored; retried', { escalationId: items[0].escalationId, error: (error as Error).message });
