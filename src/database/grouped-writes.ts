@@ -4,11 +4,14 @@ interface Waiting<In, Out> {
   reject(error: unknown): void;
 }
 
-export interface GroupedWritesOptions {
+export interface GroupedWritesOptions<In> {
   /** Statements running at once; calls arriving meanwhile wait for the next one. */
   maxInFlight: number;
   /** Calls in one statement. */
   maxItems: number;
+  /** With `sizeOf`: what one statement may carry (a single larger call still goes, alone). */
+  maxSize?: number;
+  sizeOf?: (input: In) => number;
 }
 
 /**
@@ -23,7 +26,7 @@ export class GroupedWrites<In, Out> {
 
   constructor(
     private readonly write: (inputs: In[]) => Promise<Out[]>,
-    private readonly options: GroupedWritesOptions,
+    private readonly options: GroupedWritesOptions<In>,
   ) {}
 
   submit(input: In): Promise<Out> {
@@ -35,13 +38,24 @@ export class GroupedWrites<In, Out> {
 
   private pump(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxItems);
+      const batch = this.queue.splice(0, this.countNext());
       this.inFlight++;
       void this.run(batch).finally(() => {
         this.inFlight--;
         this.pump();
       });
     }
+  }
+
+  /** How many of the waiting calls the next statement takes. */
+  private countNext(): number {
+    const { maxItems, maxSize, sizeOf } = this.options;
+    const limit = Math.min(maxItems, this.queue.length);
+    if (!sizeOf || maxSize === undefined) return limit;
+    let count = 1;
+    let total = sizeOf(this.queue[0].input);
+    while (count < limit && total + sizeOf(this.queue[count].input) <= maxSize) total += sizeOf(this.queue[count++].input);
+    return count;
   }
 
   private async run(batch: Waiting<In, Out>[]): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { GroupedWrites } from '../database/grouped-writes';
 
 /** One verified platform delivery, as it is stored before it is acknowledged. */
 export interface InboundWebhookRow {
@@ -9,12 +10,6 @@ export interface InboundWebhookRow {
   headers: string;
   body: Buffer;
   occurredAt: Date | null;
-}
-
-interface Waiting {
-  row: InboundWebhookRow;
-  resolve(isNew: boolean): void;
-  reject(error: unknown): void;
 }
 
 /** Statements being written at once; deliveries arriving meanwhile wait and go together in the next one. */
@@ -44,51 +39,26 @@ const INSERT = `
  * two in flight; the drain orders by platform time and uses the id only to break a tie within one millisecond.
  */
 export class InboundWebhookWriter {
-  private readonly queue: Waiting[] = [];
-  private inFlight = 0;
+  // One row the database refuses (its gateway just deleted, say) does not fail the deliveries beside it: a failed
+  // statement's rows are tried one by one.
+  private readonly grouped = new GroupedWrites<InboundWebhookRow, boolean>((rows) => this.write(rows), {
+    maxInFlight: MAX_IN_FLIGHT,
+    maxItems: MAX_ROWS,
+    maxSize: MAX_BYTES,
+    sizeOf: (row) => row.body.length,
+  });
 
   constructor(private readonly pool: () => Pool) {}
 
   /** Resolves true when the delivery was stored, false when its event id was stored before. */
   store(row: InboundWebhookRow): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
-      this.pump();
-    });
+    return this.grouped.submit(row);
   }
 
-  private pump(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
-      let rows = 0;
-      let bytes = 0;
-      while (rows < this.queue.length && rows < MAX_ROWS && (rows === 0 || bytes + this.queue[rows].row.body.length <= MAX_BYTES)) {
-        bytes += this.queue[rows].row.body.length;
-        rows++;
-      }
-      const batch = this.queue.splice(0, rows);
-      this.inFlight++;
-      void this.write(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
-  }
-
-  private async write(batch: Waiting[]): Promise<void> {
-    let stored: Set<string>;
-    try {
-      stored = await this.insert(batch.map((waiting) => waiting.row));
-    } catch (error) {
-      if (batch.length === 1) {
-        batch[0].reject(error);
-        return;
-      }
-      // One row the database refuses (its gateway just deleted, say) must not fail the deliveries beside it.
-      for (const waiting of batch) await this.write([waiting]);
-      return;
-    }
+  private async write(rows: InboundWebhookRow[]): Promise<boolean[]> {
+    const stored = await this.insert(rows);
     // A duplicate within one statement: the first of them is the one stored.
-    for (const waiting of batch) waiting.resolve(stored.delete(keyOf(waiting.row.gatewayId, waiting.row.eventId)));
+    return rows.map((row) => stored.delete(keyOf(row.gatewayId, row.eventId)));
   }
 
   private async insert(rows: InboundWebhookRow[]): Promise<Set<string>> {
