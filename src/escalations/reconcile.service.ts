@@ -92,13 +92,16 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     counts.relays = relays.length;
 
     // A pass per domain with events to deliver, when its first conversation is due (a retry's backoff, a dead
-    // holder's claim); a conversation due later than that is served by its retry job or by a later reconcile pass.
+    // holder's claim) if that is before the next reconcile pass; a conversation due later is served by its retry job
+    // or by the reconcile pass before it is due.
+    const intervalMs = this.config.RECONCILE_INTERVAL_SECONDS * 1000;
     const deliveries: { domain_id: string; wait_ms: number }[] = await this.db.query(
       `SELECT domain_id, greatest(0, ceil(extract(epoch FROM min(greatest(coalesce(next_delivery_at, now()), coalesce(delivery_claimed_until, now()))) - now()) * 1000))::int AS wait_ms
          FROM conversations WHERE delivered_seq < last_seq GROUP BY domain_id`,
     );
-    for (const row of deliveries) await this.jobs.deliver(row.domain_id, pass, row.wait_ms);
-    counts.deliveries = deliveries.length;
+    const due = deliveries.filter((row) => row.wait_ms <= intervalMs);
+    for (const row of due) await this.jobs.deliver(row.domain_id, pass, row.wait_ms);
+    counts.deliveries = due.length;
 
     const inbound: { gateway_id: string }[] = await this.db.query(
       `SELECT DISTINCT gateway_id FROM inbound_webhooks WHERE processed_at IS NULL AND platform_conversation_id IS NOT NULL`,

@@ -262,12 +262,10 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
     const retryable = work.find((w) => w.retryable)?.retryable;
     const writing = work.filter((w) => w.events.length || w.session);
     for (const w of work) if (!writing.includes(w)) done.push(...w.done);
-    // The deliveries are marked processed in the transaction that stores their events.
-    const all = [...done, ...writing.flatMap((w) => w.done)];
-    const recorded = await this.recordAll(writing, all);
-    if (recorded === 'all') {
-      // Marked with the events.
-    } else {
+    // The deliveries are marked processed in the transaction that stores their events; when conversations had to be
+    // stored one by one, after it, for those that were.
+    const recorded = await this.recordAll(writing, [...done, ...writing.flatMap((w) => w.done)]);
+    if (recorded !== 'all') {
       for (const w of writing) if (recorded.has(w.escalationId)) done.push(...w.done);
       if (done.length) await prepared(this.db, MARK_PROCESSED, [done.map((d) => d.id), done.map((d) => d.outcome)]);
     }
