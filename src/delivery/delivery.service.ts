@@ -25,7 +25,7 @@ const CLAIM_MS = 20_000;
 const LAST_REQUEST_BEFORE_MS = CLAIM_MS - REQUEST_TIMEOUT_MS - 2_000;
 const MAX_BACKOFF_MS = 3_600_000;
 /** When a pass looks again at conversations it found locked. */
-const SKIPPED_RETRY_MS = 50;
+const SKIPPED_RETRY_MS = 100;
 const SHUTDOWN_WAIT_MS = REQUEST_TIMEOUT_MS + 2_000;
 
 interface ConversationRow {
@@ -228,10 +228,13 @@ export class DeliveryService implements BeforeApplicationShutdown {
     }
     const due = rows[0]?.due ?? 0;
     // A full pass may have left conversations behind: another pass takes them at once. A conversation skipped because
-    // a transaction had it locked gets a pass shortly after (one per domain and 100 ms): the transaction that locked
-    // it may store nothing, and so trigger nothing.
+    // a transaction had it locked gets a pass shortly after (one per domain and period, named by the period it runs
+    // in, so a pass run by that job names a later one): the transaction that locked it may store nothing, and so
+    // trigger nothing.
     if (byConversation.size === room) await this.jobs.deliverNew(domainId);
-    else if (byConversation.size < due) await this.jobs.deliver(domainId, `skipped-${Math.floor(Date.now() / 100)}`, SKIPPED_RETRY_MS);
+    else if (byConversation.size < due) {
+      await this.jobs.deliver(domainId, `skipped-${Math.floor((Date.now() + SKIPPED_RETRY_MS) / SKIPPED_RETRY_MS)}`, SKIPPED_RETRY_MS);
+    }
   }
 
   /**

@@ -153,8 +153,11 @@ describe('inbound and delivery passes', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(texts(receiver.of(e.conversationId))).toEqual([]);
       await waitFor('delivered once the claim expired', () => texts(receiver.of(e.conversationId)).length === 1, 8_000);
-      const { rows } = await db.query(`SELECT delivery_claim FROM conversations WHERE id = $1`, [e.conversationId]);
-      expect(rows[0].delivery_claim).toBeNull();
+      // The holder that delivered it ends its claim when it records the delivery, just after the answer.
+      await waitFor('the claim ended', async () => {
+        const { rows } = await db.query(`SELECT delivery_claim, delivered_seq, last_seq FROM conversations WHERE id = $1`, [e.conversationId]);
+        return rows[0].delivery_claim === null && rows[0].delivered_seq === rows[0].last_seq;
+      });
     }, 20_000);
   });
 });
