@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import { Client } from 'pg';
+import { resetDemoState } from '../../scripts/demo/service-process';
 import { BenchProcess, sleep } from './processes';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -62,26 +61,10 @@ export function adminApi(baseUrl: string, key: string) {
 }
 
 /**
- * A benchmark's clean start: drops its database and deletes its Redis keys, so that what an earlier run left (jobs
- * delayed for an hour, deduplication keys, completed jobs) does not weigh on this one.
+ * A benchmark's clean start: drops its database and deletes its Redis keys (the demo's reset, which does the same),
+ * so that what an earlier run left (jobs delayed for an hour, deduplication keys, completed jobs) does not weigh on
+ * this one.
  */
-export async function resetBenchState(database: string, redisPrefix: string, redisUrl = 'redis://127.0.0.1:6379'): Promise<void> {
-  const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-  const redis = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+export function resetBenchState(database: string, redisPrefix: string, redisUrl = 'redis://127.0.0.1:6379'): Promise<void> {
+  return resetDemoState('postgres://postgres@127.0.0.1:5432', database, redisUrl, redisPrefix);
 }
