@@ -28,7 +28,7 @@ export type CoalesceOutcome =
   | 'coalesced';
 
 /**
- * Short-lived mutual exclusion between workers (one relay drain per escalation, one delivery drain per conversation,
+ * Short-lived mutual exclusion between workers (one relay drain per escalation, one inbound pass per gateway,
  * one poller per shard). A lock lost to a Redis flush only risks a duplicate attempt, which every step tolerates.
  */
 @Injectable()
