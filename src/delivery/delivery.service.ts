@@ -24,6 +24,8 @@ const CLAIM_MS = 20_000;
 /** A holder starts no request that could outlast its claim. */
 const LAST_REQUEST_BEFORE_MS = CLAIM_MS - REQUEST_TIMEOUT_MS - 2_000;
 const MAX_BACKOFF_MS = 3_600_000;
+/** How often a record tries a conversation that stays locked (about 5 s in all) before it gives up. */
+const RECORD_ROUNDS = 56;
 /** When a pass looks again at conversations it found locked. */
 const SKIPPED_RETRY_MS = 100;
 const SHUTDOWN_WAIT_MS = REQUEST_TIMEOUT_MS + 2_000;
@@ -118,9 +120,14 @@ const CLAIM = `
    ORDER BY c.id, e.seq`;
 
 // The joins with unnest() also name their rows with `= ANY`, so that the prepared statement's generic plan looks
-// them up by key whatever the number of rows it assumes.
+// them up by key whatever the number of rows it assumes. It records only the conversations it can lock at once
+// (`l`): an ingest locks several conversations in id order and this statement would lock in whatever order it meets
+// them, which can deadlock (seen: PostgreSQL broke it after deadlock_timeout, 1 s, holding the gateway's inbound pass
+// meanwhile). The caller records the others again once their lock is free.
 const RECORD = `
-  WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS d(event_id, attempt, status_code, duration_ms)),
+  WITH l AS (SELECT id FROM conversations WHERE id = ANY($5::uuid[]) FOR UPDATE SKIP LOCKED),
+       d AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[], $9::uuid[]) AS d(event_id, attempt, status_code, duration_ms, conversation_id)
+              WHERE d.conversation_id IN (SELECT id FROM l)),
        a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT event_id, attempt, status_code, NULL, duration_ms FROM d),
        e AS (UPDATE events SET delivery_status = 'delivered', delivery_attempts = d.attempt, delivered_at = now()
                FROM d WHERE events.id = d.event_id AND events.id = ANY($1::bigint[])),
@@ -131,7 +138,7 @@ const RECORD = `
          next_delivery_at = CASE WHEN c.seq > 0 THEN NULL ELSE next_delivery_at END,
          delivery_claim = CASE WHEN c.release AND delivery_claim = c.claim THEN NULL ELSE delivery_claim END,
          delivery_claimed_until = CASE WHEN c.release AND delivery_claim = c.claim THEN NULL ELSE delivery_claimed_until END
-    FROM c WHERE conversations.id = c.id AND conversations.id = ANY($5::uuid[])
+    FROM c WHERE conversations.id = c.id AND conversations.id = ANY($5::uuid[]) AND conversations.id IN (SELECT id FROM l)
   RETURNING conversations.id, conversations.delivered_seq < conversations.last_seq AS more`;
 
 /** The body POSTed to the bot platform for each event. */
@@ -358,18 +365,27 @@ export class DeliveryService implements BeforeApplicationShutdown {
    * that ask for it, in one statement. Answers, per holder, whether its conversation has more to send.
    */
   private async record(batch: Recording[]): Promise<boolean[]> {
-    const delivered = batch.flatMap((recording) => recording.delivered);
-    const rows = await prepared<{ id: string; more: boolean }>(this.db, RECORD, [
-      delivered.map((d) => d.eventId),
-      delivered.map((d) => d.attempt),
-      delivered.map((d) => d.status),
-      delivered.map((d) => d.durationMs),
-      batch.map((recording) => recording.conversationId),
-      batch.map((recording) => recording.delivered.at(-1)?.seq ?? 0),
-      batch.map((recording) => recording.claim),
-      batch.map((recording) => recording.release),
-    ]);
-    const more = new Map(rows.map((row) => [row.id, row.more]));
+    const more = new Map<string, boolean>();
+    let waiting = batch;
+    for (let round = 0; waiting.length > 0; round++) {
+      // A conversation stays locked for the length of an ingest transaction: milliseconds.
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** round, 100)));
+      if (round >= RECORD_ROUNDS) throw new Error(`conversation ${waiting[0].conversationId} stayed locked; its deliveries were not recorded`);
+      const delivered = waiting.flatMap((recording) => recording.delivered.map((d) => ({ ...d, conversationId: recording.conversationId })));
+      const rows = await prepared<{ id: string; more: boolean }>(this.db, RECORD, [
+        delivered.map((d) => d.eventId),
+        delivered.map((d) => d.attempt),
+        delivered.map((d) => d.status),
+        delivered.map((d) => d.durationMs),
+        waiting.map((recording) => recording.conversationId),
+        waiting.map((recording) => recording.delivered.at(-1)?.seq ?? 0),
+        waiting.map((recording) => recording.claim),
+        waiting.map((recording) => recording.release),
+        delivered.map((d) => d.conversationId),
+      ]);
+      for (const row of rows) more.set(row.id, row.more);
+      waiting = waiting.filter((recording) => !more.has(recording.conversationId));
+    }
     return batch.map((recording) => more.get(recording.conversationId) ?? false);
   }
 

@@ -125,6 +125,36 @@ describe('inbound and delivery passes', () => {
       expect(texts(receiver.of(e.conversationId))).toEqual(['retried']);
     }, 20_000);
 
+    it('records a delivery whose conversation another transaction holds once that transaction ends', async () => {
+      const { gatewayId, started } = await escalations(t, 1, 'record-locked');
+      const [e] = started;
+      receiver.delayNext(1, 800, e.conversationId);
+      await push(t, gatewayId, e.sessionId, 101, 'recorded late');
+      await waitFor('the slow delivery under way', async () => {
+        const { rows } = await db.query(`SELECT delivery_claim FROM conversations WHERE id = $1`, [e.conversationId]);
+        return rows[0].delivery_claim !== null;
+      });
+      // Hold the conversation's row while the delivery is answered and its record comes (an ingest would, for a few
+      // milliseconds); the record skips it rather than wait, and records it once the row is free.
+      const locker = new Client({ connectionString: process.env.DATABASE_URL });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query(`SELECT id FROM conversations WHERE id = $1 FOR UPDATE`, [e.conversationId]);
+        await waitFor('delivered at the bot', () => texts(receiver.of(e.conversationId)).length === 1);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await locker.query('COMMIT');
+      } finally {
+        await locker.end();
+      }
+      await waitFor('recorded and the claim ended', async () => {
+        const { rows } = await db.query(`SELECT delivery_claim, delivered_seq, last_seq FROM conversations WHERE id = $1`, [e.conversationId]);
+        return rows[0].delivery_claim === null && rows[0].delivered_seq === rows[0].last_seq;
+      }, 3_000);
+      const { rows } = await db.query(`SELECT delivery_status FROM events WHERE conversation_id = $1 AND type = 'agent_message'`, [e.conversationId]);
+      expect(rows.map((r) => r.delivery_status)).toEqual(['delivered']);
+    }, 20_000);
+
     it("stores the other conversations' events when the database refuses one conversation's", async () => {
       const { gatewayId, started } = await escalations(t, 2, 'refused');
       const [bad, good] = started;
