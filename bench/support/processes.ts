@@ -118,7 +118,6 @@ export class BenchProcess {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-
 /** Pids of every process whose command name is `comm` (e.g. all PostgreSQL backends), empty when /proc hides them. */
 export function pidsByName(comm: string): number[] {
   const pids: number[] = [];

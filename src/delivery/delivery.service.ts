@@ -37,7 +37,6 @@ interface ConversationRow {
   delivery_attempts: number;
   domain: string;
   callback_url: string | null;
-  signing_secret: string | null;
 }
 
 /** A successful delivery not yet recorded. */
@@ -70,10 +69,14 @@ interface EventColumns {
   created_at: Date | null;
 }
 
-/** A conversation this process holds: its claim token, the events claimed with it and when it must stop sending. */
+/**
+ * A conversation this process holds: its claim token, the events claimed with it, its domain's signing secret
+ * (decrypted once per pass) and when it must stop sending.
+ */
 interface Held {
   domainId: string;
   conversation: ConversationRow;
+  secret: string | null;
   events: EventRow[];
   claim: string;
   sendUntil: number;
@@ -175,7 +178,6 @@ export class DeliveryService implements BeforeApplicationShutdown {
   private readonly log: ComponentLogger;
   private readonly held = new Set<Promise<void>>();
   private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 2, maxItems: 200 });
-  private closing = false;
   private readonly passesHere = new PassesHere(
     (domainId) => this.deliver(domainId),
     (domainId, error) => {
@@ -196,19 +198,23 @@ export class DeliveryService implements BeforeApplicationShutdown {
 
   /** One delivery pass over a domain: claims its conversations with events due and starts sending each. */
   async deliver(domainId: string): Promise<void> {
-    if (this.closing) throw new Error('delivery is shutting down in this process');
+    if (!this.passesHere.open) throw new Error('delivery is shutting down in this process');
     const room = Math.min(CLAIMS_PER_PASS, MAX_HELD - this.held.size);
     // Full: each holder that ends with more to send triggers a pass, so nothing waits for a reconcile.
     if (room <= 0) return;
     const claim = randomUUID();
     const sendUntil = Date.now() + LAST_REQUEST_BEFORE_MS;
-    const rows = await prepared<{ due: number } & (ConversationRow | { [K in keyof ConversationRow]: null }) & EventColumns>(this.db, CLAIM, [
+    type ClaimedColumns = ConversationRow & { signing_secret: string | null };
+    const rows = await prepared<{ due: number } & (ClaimedColumns | { [K in keyof ClaimedColumns]: null }) & EventColumns>(this.db, CLAIM, [
       domainId,
       room,
       String(CLAIM_MS),
       claim,
     ]);
     const byConversation = new Map<string, Held>();
+    // Every claimed conversation is of this domain: one secret for all.
+    const sealed = rows.find((row) => row.id !== null)?.signing_secret;
+    const secret = sealed ? this.cipher.decrypt(sealed) : null;
     for (const row of rows) {
       if (row.id === null) continue;
       let held = byConversation.get(row.id);
@@ -220,9 +226,8 @@ export class DeliveryService implements BeforeApplicationShutdown {
           delivery_attempts: row.delivery_attempts,
           domain: row.domain,
           callback_url: row.callback_url,
-          signing_secret: row.signing_secret,
         };
-        held = { domainId, conversation, events: [], claim, sendUntil };
+        held = { domainId, conversation, secret, events: [], claim, sendUntil };
         byConversation.set(row.id, held);
       }
       if (row.event_id !== null) {
@@ -251,7 +256,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
    * events are stored, and the reconcile pass triggers any pass lost.
    */
   async trigger(domainId: string): Promise<void> {
-    if (!this.config.runsWorker || this.closing) await this.jobs.deliverNew(domainId);
+    if (!this.config.runsWorker || !this.passesHere.open) await this.jobs.deliverNew(domainId);
     else this.passesHere.trigger(domainId);
   }
 
@@ -263,7 +268,6 @@ export class DeliveryService implements BeforeApplicationShutdown {
 
   /** Lets the conversations being sent finish and record (bounded by the request timeout) before the pool closes. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.closing = true;
     await this.passesHere.close();
     if (this.held.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -285,14 +289,13 @@ export class DeliveryService implements BeforeApplicationShutdown {
   /** Answers whether the conversation has more to send now; false also when it waits for a retry. */
   private async send(held: Held): Promise<boolean> {
     const { conversation } = held;
-    const secret = conversation.signing_secret ? this.cipher.decrypt(conversation.signing_secret) : null;
     // Successes are recorded when the held events are sent (or before anything else is recorded). A crash in between
     // sends those events again: delivery is at least once, and the bot platform drops a webhook-id it has seen
     // (Standard Webhooks); the order is kept either way.
     const delivered: Delivered[] = [];
     for (const event of held.events) {
       if (Date.now() > held.sendUntil) break;
-      const keepGoing = await this.deliverOne(held, event, secret, delivered);
+      const keepGoing = await this.deliverOne(held, event, delivered);
       if (!keepGoing) return false;
       conversation.delivery_attempts = 0;
     }
@@ -300,8 +303,8 @@ export class DeliveryService implements BeforeApplicationShutdown {
   }
 
   /** Returns false when the conversation must wait (a retry is scheduled and the claim ended). */
-  private async deliverOne(held: Held, event: EventRow, secret: string | null, delivered: Delivered[]): Promise<boolean> {
-    const { conversation } = held;
+  private async deliverOne(held: Held, event: EventRow, delivered: Delivered[]): Promise<boolean> {
+    const { conversation, secret } = held;
     if (!conversation.callback_url) {
       await this.flush(held, delivered);
       await this.settle(conversation.id, event, 'no_callback', conversation.delivery_attempts, null, 'domain has no callback URL', 0);

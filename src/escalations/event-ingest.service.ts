@@ -154,6 +154,8 @@ export class EventIngestService {
     const escalationSets: { id: string; setCursor: boolean; cursor: string | null; setSession: boolean; session: string | null }[] = [];
     const ended: string[] = [];
     const outcomes: IngestOutcome[] = [];
+    // Domains' agent directories, read once per call (a pass's escalations share their gateway's domain).
+    const directories = new Map<string, Map<string, string>>();
     for (const { escalationId, input } of items) {
       const locked = lockedById.get(escalationId);
       const conversation = conversations.get(conversationOf.get(escalationId) ?? '');
@@ -166,9 +168,10 @@ export class EventIngestService {
 
       if (input.transition) await this.repo.transition(em, fresh, input.transition.to, input.transition.reason, input.transition.fields);
 
-      const directory = new Map<string, string>();
-      if (policy.agentOverride === 'lookup_agent_by_email' && input.events.some((e) => 'agent' in (e.data as object))) {
+      const directory = directories.get(fresh.domainId) ?? new Map<string, string>();
+      if (!directories.has(fresh.domainId) && policy.agentOverride === 'lookup_agent_by_email' && input.events.some((e) => 'agent' in (e.data as object))) {
         for (const row of await em.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1`, [fresh.domainId])) directory.set(row.email, row.display_name);
+        directories.set(fresh.domainId, directory);
       }
       let stored = 0;
       for (const event of input.events) {

@@ -61,7 +61,6 @@ export interface TestResponse {
   text: string;
 }
 
-
 export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({ ...process.env, ...overrides });
   const app = await createApp(config, new AppLogger(config.LOG_LEVEL));
