@@ -85,6 +85,24 @@ describe('inbound and delivery passes', () => {
         [started.map((e) => e.conversationId)],
       );
       expect(rows[0].widest).toBeGreaterThan(1);
+
+      // The same platform events again under new delivery ids (a platform replaying its transcript), in a burst:
+      // every conversation's keys are the others' keys too, and each is recognised in its own conversation only.
+      const again: Promise<void>[] = [];
+      for (let n = 1; n <= perConversation; n++) {
+        for (const e of started) {
+          const body = { eventId: `${e.sessionId}-${100 + n}-again`, sessionId: e.sessionId, event: { index: 100 + n, type: 'agent_message', data: { text: 'again' }, at: Date.now() } };
+          again.push(t.request('POST', `/v1/webhooks/${gatewayId}`, { body }).then((res) => expect(res.status).toBe(200)));
+        }
+      }
+      await Promise.all(again);
+      await waitFor('the replayed deliveries processed', async () => {
+        const pending = await db.query(`SELECT count(*)::int AS n FROM inbound_webhooks WHERE gateway_id = $1 AND processed_at IS NULL`, [gatewayId]);
+        return pending.rows[0].n === 0;
+      });
+      const stored = await db.query(`SELECT count(*)::int AS n FROM events WHERE conversation_id = ANY($1::uuid[]) AND type = 'agent_message'`, [started.map((e) => e.conversationId)]);
+      expect(stored.rows[0].n).toBe(started.length * perConversation);
+      for (const e of started) expect(texts(receiver.of(e.conversationId))).not.toContain('again');
     }, 30_000);
 
     it('delivers an event stored while its conversation was being sent as soon as that send ends', async () => {
