@@ -165,9 +165,13 @@ export class EventEntity {
   @Column('text', { name: 'platform_key', nullable: true }) platformKey: string | null;
   @Column('timestamptz', { name: 'occurred_at' }) occurredAt: Date;
   @Column('timestamptz', { name: 'created_at' }) createdAt: Date;
+  /**
+   * Written for the outcomes other than success ('abandoned', 'no_callback'; 'delivered' by earlier versions). A
+   * success moves the conversation's delivered_seq only: read the status through `withDelivery`.
+   */
   @Column('text', { name: 'delivery_status' }) deliveryStatus: 'pending' | 'delivered' | 'abandoned' | 'no_callback';
+  /** The failed attempts (all attempts, for an event given up); `withDelivery` adds the successful one. */
   @Column('integer', { name: 'delivery_attempts' }) deliveryAttempts: number;
-  @Column('timestamptz', { name: 'delivered_at', nullable: true }) deliveredAt: Date | null;
 }
 
 export const ENTITIES = [

@@ -132,8 +132,6 @@ const RECORD = `
        d AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[], $9::uuid[]) AS d(event_id, attempt, status_code, duration_ms, conversation_id)
               WHERE d.conversation_id IN (SELECT id FROM l)),
        a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT event_id, attempt, status_code, NULL, duration_ms FROM d),
-       e AS (UPDATE events SET delivery_status = 'delivered', delivery_attempts = d.attempt, delivered_at = now()
-               FROM d WHERE events.id = d.event_id AND events.id = ANY($1::bigint[])),
        c AS (SELECT * FROM unnest($5::uuid[], $6::int[], $7::uuid[], $8::bool[]) AS c(id, seq, claim, release))
   UPDATE conversations SET
          delivered_seq = GREATEST(delivered_seq, c.seq),
@@ -364,8 +362,9 @@ export class DeliveryService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Records several holders' successes (attempts, event status, each conversation's cursor) and ends the claims
-   * that ask for it, in one statement. Answers, per holder, whether its conversation has more to send.
+   * Records several holders' successes (their attempts, each conversation's cursor) and ends the claims that ask
+   * for it, in one statement. Answers, per holder, whether its conversation has more to send. The event rows are
+   * not written: an event at or below its conversation's cursor is delivered (`withDelivery`).
    */
   private async record(batch: Recording[]): Promise<boolean[]> {
     const more = new Map<string, boolean>();
@@ -404,7 +403,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
     const recordAttempt = outcome !== 'no_callback';
     await this.db.query(
       `WITH a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) SELECT $1, $2, $3, $4, $5 WHERE $6),
-            e AS (UPDATE events SET delivery_status = $7, delivery_attempts = $2, delivered_at = NULL WHERE id = $1)
+            e AS (UPDATE events SET delivery_status = $7, delivery_attempts = $2 WHERE id = $1)
        UPDATE conversations SET delivered_seq = GREATEST(delivered_seq, $8), delivery_attempts = 0, next_delivery_at = NULL WHERE id = $9`,
       [event.id, attempt, status, error, durationMs, recordAttempt, outcome, event.seq, conversationId],
     );

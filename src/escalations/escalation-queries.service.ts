@@ -11,7 +11,7 @@ import {
   RelayCommandEntity,
 } from '../database/entities';
 import { EscalationDetailDto, EscalationDto, EscalationPageDto } from './escalations.dto';
-import { escalationDto, eventDto, relayDto } from './escalation-views';
+import { escalationDto, eventDto, relayDto, withDelivery } from './escalation-views';
 
 export interface EscalationFilter {
   state?: string;
@@ -59,17 +59,18 @@ export class EscalationQueriesService {
 
   async detail(id: string): Promise<EscalationDetailDto> {
     const base = await this.get(id);
-    const [transitions, events, relay, escalation] = await Promise.all([
+    const [transitions, events, relay, escalation, [cursor]] = await Promise.all([
       this.db.getRepository(EscalationTransitionEntity).find({ where: { escalationId: id }, order: { id: 'ASC' } }),
       this.db.getRepository(EventEntity).find({ where: { escalationId: id }, order: { seq: 'ASC' } }),
       this.db.getRepository(RelayCommandEntity).find({ where: { escalationId: id }, order: { seq: 'ASC' } }),
       this.db.getRepository(EscalationEntity).findOneByOrFail({ id }),
+      this.db.query(`SELECT delivered_seq FROM conversations WHERE id = $1`, [base.conversationId]),
     ]);
     return {
       ...base,
       history: escalation.history,
       transitions: transitions.map((t) => ({ from: t.fromState, to: t.toState, reason: t.reason, at: t.at.toISOString() })),
-      transcript: events.map(eventDto),
+      transcript: events.map((event) => eventDto(withDelivery(event, cursor?.delivered_seq ?? 0))),
       relay: relay.map(relayDto),
     };
   }
@@ -96,24 +97,28 @@ export class EscalationQueriesService {
       domainFilter = `AND c.domain_id = (SELECT id FROM domains WHERE name = $3)`;
     }
     const rows = await this.db.query(
-      `SELECT e.id, e.conversation_id, e.seq, e.escalation_id, e.type, e.data, e.occurred_at, e.delivery_status, e.delivery_attempts
+      `SELECT e.id, e.conversation_id, e.seq, e.escalation_id, e.type, e.data, e.occurred_at, e.delivery_status, e.delivery_attempts,
+              c.delivered_seq
          FROM events e JOIN conversations c ON c.id = e.conversation_id
         WHERE e.id > $1 AND e.xact < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ${domainFilter}
         ORDER BY e.id LIMIT $2`,
       params,
     );
     return rows.map((r: Record<string, unknown>) =>
-      Object.assign(new EventEntity(), {
-        id: String(r.id),
-        conversationId: r.conversation_id,
-        seq: r.seq,
-        escalationId: r.escalation_id,
-        type: r.type,
-        data: r.data,
-        occurredAt: r.occurred_at,
-        deliveryStatus: r.delivery_status,
-        deliveryAttempts: r.delivery_attempts,
-      }),
+      withDelivery(
+        Object.assign(new EventEntity(), {
+          id: String(r.id),
+          conversationId: r.conversation_id,
+          seq: r.seq,
+          escalationId: r.escalation_id,
+          type: r.type,
+          data: r.data,
+          occurredAt: r.occurred_at,
+          deliveryStatus: r.delivery_status,
+          deliveryAttempts: r.delivery_attempts,
+        }),
+        r.delivered_seq as number,
+      ),
     );
   }
 

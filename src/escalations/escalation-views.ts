@@ -3,6 +3,20 @@ import { EscalationDto, EventDto, RelayCommandDto } from './escalations.dto';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
+/**
+ * An event's delivery as the API reports it. A successful delivery is recorded in delivery_attempts and by moving
+ * the conversation's delivered_seq past the event, not on the event row (one write fewer per event, the costliest
+ * part of recording deliveries at a high rate): an event still 'pending' at or below `deliveredSeq` was delivered, by
+ * the attempt after its failed ones.
+ */
+export function withDelivery<T extends Pick<EventEntity, 'seq' | 'deliveryStatus' | 'deliveryAttempts'>>(event: T, deliveredSeq: number): T {
+  if (event.deliveryStatus === 'pending' && event.seq <= deliveredSeq) {
+    event.deliveryStatus = 'delivered';
+    event.deliveryAttempts += 1;
+  }
+  return event;
+}
+
 export function eventDto(e: EventEntity): EventDto {
   return {
     id: String(e.id),

@@ -5,6 +5,7 @@ import { DomainEntity, EscalationEntity, EventEntity, GatewayEntity, RelayComman
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationRunner } from './escalation-runner.service';
+import { withDelivery } from './escalation-views';
 import { EscalationsRepository } from './escalations.repository';
 import { AttachmentInputDto, CreateEscalationDto, RelayMessageDto } from './escalations.dto';
 import { JobDispatcher } from './job-dispatcher.service';
@@ -223,12 +224,14 @@ export class EscalationsService {
   }
 
   async events(conversationId: string, after: number, limit: number): Promise<EventEntity[]> {
-    return this.repo.db
+    const [cursor] = await this.repo.db.query(`SELECT delivered_seq FROM conversations WHERE id = $1`, [conversationId]);
+    const events = await this.repo.db
       .getRepository(EventEntity)
       .createQueryBuilder('e')
       .where('e.conversation_id = :conversationId AND e.seq > :after', { conversationId, after })
       .orderBy('e.seq', 'ASC')
       .limit(limit)
       .getMany();
+    return events.map((event) => withDelivery(event, cursor?.delivered_seq ?? 0));
   }
 }

@@ -169,8 +169,14 @@ describe('inbound and delivery passes', () => {
         const { rows } = await db.query(`SELECT delivery_claim, delivered_seq, last_seq FROM conversations WHERE id = $1`, [e.conversationId]);
         return rows[0].delivery_claim === null && rows[0].delivered_seq === rows[0].last_seq;
       }, 3_000);
-      const { rows } = await db.query(`SELECT delivery_status FROM events WHERE conversation_id = $1 AND type = 'agent_message'`, [e.conversationId]);
-      expect(rows.map((r) => r.delivery_status)).toEqual(['delivered']);
+      const { rows } = await db.query(
+        `SELECT a.attempt, a.status_code FROM delivery_attempts a JOIN events v ON v.id = a.event_id WHERE v.conversation_id = $1 AND v.type = 'agent_message'`,
+        [e.conversationId],
+      );
+      expect(rows).toEqual([{ attempt: 1, status_code: 204 }]);
+      const replay = await t.request('GET', `/v1/conversations/${e.conversationId}/events`);
+      const message = (replay.body as { type: string; deliveryStatus: string; deliveryAttempts: number }[]).find((v) => v.type === 'agent_message');
+      expect(message).toMatchObject({ deliveryStatus: 'delivered', deliveryAttempts: 1 });
     }, 20_000);
 
     it("stores the other conversations' events when the database refuses one conversation's", async () => {
