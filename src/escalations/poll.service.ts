@@ -66,6 +66,8 @@ export class PollService implements OnApplicationShutdown {
   private readonly token = randomUUID();
   private readonly shards = new Map<number, ShardSchedule>();
   private readonly plans = new Map<string, GatewayPlan>();
+  /** Gateways read that cannot poll (webhook-driven types, polling off, deleted), until when that reading holds. */
+  private readonly unpolled = new Map<string, number>();
   private readonly leaseMs: number;
   private planRevision = 0;
   private workers = 1;
@@ -311,15 +313,22 @@ export class PollService implements OnApplicationShutdown {
     return session;
   }
 
-  /** Loads (or re-reads, every GATEWAY_TTL_MS) the gateways of these rows; gateways that cannot poll get no plan. */
+  /**
+   * Loads (or re-reads, every GATEWAY_TTL_MS) the gateways of these rows; gateways that cannot poll get no plan, and
+   * are not read again before GATEWAY_TTL_MS either (they were read on every tick of every shard).
+   */
   private async refreshPlans(rows: PollRow[]): Promise<void> {
     const now = Date.now();
     const wanted = new Set(rows.map((row) => row.gateway_id));
-    const stale = [...wanted].filter((id) => (this.plans.get(id)?.until ?? 0) <= now);
+    const stale = [...wanted].filter((id) => (this.plans.get(id)?.until ?? this.unpolled.get(id) ?? 0) <= now);
     if (!stale.length) return;
+    for (const [id, until] of this.unpolled) if (until <= now) this.unpolled.delete(id);
     const entities = await this.db.getRepository(GatewayEntity).findBy(stale.map((id) => ({ id })));
     const before = new Map(stale.map((id) => [id, this.plans.get(id)]));
-    for (const id of stale) this.plans.delete(id);
+    for (const id of stale) {
+      this.plans.delete(id);
+      this.unpolled.set(id, now + GATEWAY_TTL_MS);
+    }
     for (const entity of entities) {
       const registered = this.registry.find(entity.type);
       if (!registered?.gateway.poll || !registered.gateway.pollIntervalMs) continue;
@@ -330,6 +339,7 @@ export class PollService implements OnApplicationShutdown {
       const revision = previous && previous.intervalMs === intervalMs ? previous.revision : ++this.planRevision;
       const base = this.contexts.create(entity, POLL_TIMEOUT_MS, settings);
       this.plans.set(entity.id, { entity, gateway: registered.gateway, base, intervalMs, revision, until: now + GATEWAY_TTL_MS });
+      this.unpolled.delete(entity.id);
     }
   }
 
