@@ -300,7 +300,8 @@ export class EscalationRunner {
     return this.contextFrom(this.contexts.create(entity, timeoutMs), escalation, session);
   }
 
-  private contextFrom(base: GatewayContext, escalation: Pick<EscalationEntity, 'id'>, session: EscalationContext['session']): EscalationContext {
+  /** An escalation's context on a gateway context the caller already holds (its settings decrypted once). */
+  contextFrom(base: GatewayContext, escalation: Pick<EscalationEntity, 'id'>, session: EscalationContext['session'], signal = base.signal): EscalationContext {
     // Spelled out rather than spread: this runs once per poll, thousands of times a second.
     return {
       gatewayId: base.gatewayId,
@@ -308,7 +309,7 @@ export class EscalationRunner {
       provisioning: base.provisioning,
       webhookUrl: base.webhookUrl,
       logger: base.logger,
-      signal: base.signal,
+      signal,
       tokens: base.tokens,
       escalationId: escalation.id,
       session,

@@ -277,14 +277,16 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
 
   /** Runs one conversation's due deliveries through the gateway, the session handed from one to the next. */
   private async handle(intake: Intake, pending: StoredWebhook[]): Promise<ConversationWork> {
-    const { entity, gateway } = intake;
+    const { entity, gateway, context } = intake;
     const escalation = { id: pending[0].escalation_id!, sessionEnc: pending[0].session_enc };
     let session = this.repo.session(escalation);
     const work: ConversationWork = { escalationId: escalation.id, events: [], session: undefined, done: [], retryable: null };
     for (const row of pending) {
       let outcome = 'ok';
       try {
-        const update = await gateway.handleWebhook!(this.runner.context(entity, escalation, session), {
+        // On the intake's context: the gateway's settings as verification saw them, not decrypted again per
+        // delivery; 30 s for what handling fetches (an agent's file), as for the escalation's other platform calls.
+        const update = await gateway.handleWebhook!(this.runner.contextFrom(context, escalation, session, AbortSignal.timeout(30_000)), {
           headers: row.headers,
           rawBody: row.body,
           receivedAt: row.received_at,
