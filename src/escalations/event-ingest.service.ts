@@ -79,6 +79,12 @@ interface LockedEscalation {
   seen: string[];
 }
 
+/** A conversation and one of its escalations, locked together, with what the lock statement's snapshot saw. */
+interface LockedRow extends LockedEscalation, Omit<ConversationState, 'id'> {
+  /** The conversation's highest stored sequence number as the statement's snapshot saw it. */
+  stored_seq: number;
+}
+
 /** The locked columns as an entity (the other columns unset), as `transition` and the session helpers take it. */
 function escalationOf(row: LockedEscalation): EscalationEntity {
   return Object.assign(new EscalationEntity(), {
@@ -123,30 +129,37 @@ export class EventIngestService {
    */
   async ingestManyIn(em: EntityManager, items: IngestItem[], alongside: Statement[] = []): Promise<IngestOutcome[]> {
     const ids = items.map((item) => item.escalationId);
-    // The conversation row locks order every writer of a conversation's sequence: taken first, always, and in id
-    // order, so that two writers cannot lock escalations and conversations, or two conversations, in opposite orders.
-    const conversationRows = await prepared<ConversationState & { escalation_id: string }>(
-      em,
-      `SELECT c.id, c.last_seq, c.control, e.id AS escalation_id
-         FROM conversations c JOIN escalations e ON e.conversation_id = c.id
-        WHERE e.id = ANY($1::uuid[]) ORDER BY c.id FOR UPDATE OF c`,
-      [ids],
-    );
-    // The escalations' row locks (the columns ingest uses; not the history) and which of the events are stored
-    // already, in one statement. Its snapshot is taken with the conversation locks held, and every writer of events
-    // holds its conversation's lock, so it sees every event stored before. Each key is looked up with its own
-    // escalation only (one index probe per event): looking every key up in every escalation grew with the square of
-    // the number of escalations per call, and was the costliest statement of a busy gateway's pass.
+    // The conversations' and escalations' row locks (the columns ingest uses; not the history) and which of the
+    // events are stored already, in one statement. The conversation row locks order every writer of a
+    // conversation's sequence: taken in conversation id order, each with its escalations, so that two writers cannot
+    // lock in opposite orders. Each key is looked up with its own escalation only (one index probe per event):
+    // looking every key up in every escalation grew with the square of the number of escalations per call.
     const keyed = items.flatMap((item) => item.input.events.map((e) => [item.escalationId, e.key]));
-    const lockedRows = await prepared<LockedEscalation>(
+    const lockedRows = await prepared<LockedRow>(
       em,
-      `SELECT id, state, gateway_id, domain_id, conversation_id, queue, cursor, session_enc,
+      `SELECT c.last_seq, c.control, x.id, x.state, x.gateway_id, x.domain_id, x.conversation_id, x.queue, x.cursor, x.session_enc,
               ARRAY(SELECT ev.platform_key FROM unnest($2::uuid[], $3::text[]) AS k(escalation_id, platform_key)
                       JOIN events ev ON ev.escalation_id = k.escalation_id AND ev.platform_key = k.platform_key
-                     WHERE k.escalation_id = x.id) AS seen
-         FROM escalations x WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+                     WHERE k.escalation_id = x.id) AS seen,
+              (SELECT coalesce(max(seq), 0) FROM events WHERE conversation_id = c.id) AS stored_seq
+         FROM conversations c JOIN escalations x ON x.conversation_id = c.id
+        WHERE x.id = ANY($1::uuid[]) ORDER BY c.id, x.id FOR UPDATE OF c, x`,
       [ids, keyed.map(([id]) => id), keyed.map(([, key]) => key)],
     );
+    // A statement that waited for a lock returns the locked rows as the other writer left them, but its snapshot (the
+    // events it looked for) is from before that writer committed: the conversation's last_seq is then ahead of the
+    // events the snapshot saw. Those escalations' keys are looked up again, by a new statement, which sees them.
+    const stale = new Set(lockedRows.filter((row) => row.stored_seq !== row.last_seq).map((row) => row.id));
+    if (stale.size) {
+      const again = await prepared<{ escalation_id: string; platform_key: string }>(
+        em,
+        `SELECT ev.escalation_id, ev.platform_key FROM unnest($1::uuid[], $2::text[]) AS k(escalation_id, platform_key)
+           JOIN events ev ON ev.escalation_id = k.escalation_id AND ev.platform_key = k.platform_key`,
+        [keyed.filter(([id]) => stale.has(id)).map(([id]) => id), keyed.filter(([id]) => stale.has(id)).map(([, key]) => key)],
+      );
+      for (const row of lockedRows) if (stale.has(row.id)) row.seen = again.filter((r) => r.escalation_id === row.id).map((r) => r.platform_key);
+    }
+    const conversationRows = lockedRows.map((row) => ({ id: row.conversation_id, last_seq: row.last_seq, control: row.control, escalation_id: row.id }));
     const conversations = new Map<string, ConversationState & { changed: boolean; closed: boolean }>();
     const conversationOf = new Map<string, string>();
     for (const row of conversationRows) {

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import type { PlatformEvent } from '@app/gateway-sdk';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import { DeliveryService } from '../../src/delivery/delivery.service';
+import { EscalationRunner } from '../../src/escalations/escalation-runner.service';
+import type { IngestOutcome } from '../../src/escalations/event-ingest.service';
 import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
 import { resetState, startTestApp, TestApp } from '../support/test-app';
 import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
@@ -188,6 +192,41 @@ describe('inbound and delivery passes', () => {
       const { rows } = await db.query(`SELECT processed_at FROM inbound_webhooks WHERE platform_conversation_id = $1`, [bad.sessionId]);
       expect(rows.map((r) => r.processed_at)).toEqual([null]);
       expect(texts(receiver.of(bad.conversationId))).toEqual([]);
+    }, 20_000);
+
+    it('stores an event once when another writer stored it while the ingest waited for the conversation', async () => {
+      const { started } = await escalations(t, 1, 'race');
+      const [e] = started;
+      const locker = new Client({ connectionString: process.env.DATABASE_URL });
+      await locker.connect();
+      let ingest: Promise<IngestOutcome> | undefined;
+      try {
+        // Another writer of the conversation's sequence: it holds the lock and stores the platform event first.
+        await locker.query('BEGIN');
+        const { rows } = await locker.query(`SELECT last_seq FROM conversations WHERE id = $1 FOR UPDATE`, [e.conversationId]);
+        const seq = rows[0].last_seq + 1;
+        await locker.query(
+          `INSERT INTO events (conversation_id, seq, escalation_id, type, data, platform_key, occurred_at) VALUES ($1, $2, $3, 'agent_message', '{"text":"first"}', 'idx:901', now())`,
+          [e.conversationId, seq, e.id],
+        );
+        await locker.query(`UPDATE conversations SET last_seq = $2 WHERE id = $1`, [e.conversationId, seq]);
+        // The same platform event reaches the ingest, whose lock statement waits for the writer's commit: its
+        // snapshot predates the event, and it must still find it stored.
+        ingest = t.app.get(EscalationRunner).record(e.id, { events: [{ type: 'agent_message', key: 'idx:901', occurredAt: new Date(), data: { text: 'second' } }] as PlatformEvent[] });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await locker.query('COMMIT');
+      } finally {
+        await locker.end();
+      }
+      const outcome = await ingest!;
+      expect(outcome.stored).toBe(0);
+      const stored = await db.query(`SELECT data->>'text' AS text FROM events WHERE escalation_id = $1 AND platform_key = 'idx:901'`, [e.id]);
+      expect(stored.rows).toEqual([{ text: 'first' }]);
+      // The writer's part after its commit: a delivery pass for the domain.
+      const domain = await db.query(`SELECT domain_id FROM conversations WHERE id = $1`, [e.conversationId]);
+      await t.app.get(DeliveryService).trigger(domain.rows[0].domain_id);
+      await waitFor('the writer\'s event at the bot', () => texts(receiver.of(e.conversationId)).includes('first'));
+      expect(texts(receiver.of(e.conversationId))).toEqual(['first']);
     }, 20_000);
   });
 
