@@ -20,7 +20,7 @@ const CLAIMS_PER_PASS = 100;
 const MAX_HELD = 1_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 /** How long a claim holds a conversation; a holder that dies frees it after this. */
-const CLAIM_MS = 20_000;
+export const CLAIM_MS = 20_000;
 /** A holder starts no request that could outlast its claim. */
 const LAST_REQUEST_BEFORE_MS = CLAIM_MS - REQUEST_TIMEOUT_MS - 2_000;
 const MAX_BACKOFF_MS = 3_600_000;
@@ -30,7 +30,7 @@ const RECORD_ROUNDS = 56;
 const SKIPPED_RETRY_MS = 100;
 const SHUTDOWN_WAIT_MS = REQUEST_TIMEOUT_MS + 2_000;
 
-interface ConversationRow {
+export interface ConversationRow {
   id: string;
   external_id: string;
   delivered_seq: number;
@@ -48,7 +48,7 @@ interface Delivered {
   durationMs: number;
 }
 
-interface EventRow {
+export interface EventRow {
   id: string;
   seq: number;
   escalation_id: string | null;
@@ -80,6 +80,16 @@ interface Held {
   events: EventRow[];
   claim: string;
   sendUntil: number;
+}
+
+/** A conversation an ingest claimed for this process with the events it stored (see `handOffClaim`). */
+export interface HandOff {
+  domainId: string;
+  conversation: ConversationRow;
+  /** The domain's signing secret as stored (sealed). */
+  signingSecret: string | null;
+  events: EventRow[];
+  claim: string;
 }
 
 /** What a holder records: its successful deliveries and, when `release`, the end of its claim. */
@@ -232,10 +242,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
         held.events.push({ id: row.event_id, seq: row.event_seq!, escalation_id: row.escalation_id, type: row.type!, data: row.data!, occurred_at: row.occurred_at!, created_at: row.created_at! });
       }
     }
-    for (const held of byConversation.values()) {
-      const running = this.hold(held).finally(() => this.held.delete(running));
-      this.held.add(running);
-    }
+    for (const held of byConversation.values()) this.start(held);
     const due = rows[0]?.due ?? 0;
     // A full pass may have left conversations behind: another pass takes them at once. A conversation skipped because
     // a transaction had it locked gets a pass shortly after (one per domain and period, named by the period it runs
@@ -258,6 +265,32 @@ export class DeliveryService implements BeforeApplicationShutdown {
     else this.passesHere.trigger(domainId);
   }
 
+  /**
+   * A claim token for an ingest about to store events, when this process can send them itself now; null otherwise.
+   * With it, the ingest's write claims each conversation that has nothing older to deliver and no live claim or
+   * backoff (the lease a pass takes), and `adopt` is handed the events it stored once they are committed: no pass
+   * has to claim them and read them back. Conversations it could not claim go through a pass as before.
+   */
+  handOffClaim(conversations: number): string | null {
+    if (!this.config.runsWorker || !this.passesHere.open || this.held.size + conversations > MAX_HELD) return null;
+    return randomUUID();
+  }
+
+  /** Sends the conversations an ingest claimed with `handOffClaim` (their events committed). */
+  adopt(handOffs: HandOff[]): void {
+    if (!this.passesHere.open) {
+      // Shutting down: the claims expire (CLAIM_MS) and the next pass, here or in another process, sends the events.
+      this.log.info('claimed conversations left to their claims\' expiry: shutting down', { conversations: handOffs.length });
+      return;
+    }
+    const sendUntil = Date.now() + LAST_REQUEST_BEFORE_MS;
+    const secrets = new Map<string, string | null>();
+    for (const { domainId, conversation, signingSecret, events, claim } of handOffs) {
+      if (!secrets.has(domainId)) secrets.set(domainId, signingSecret ? this.cipher.decrypt(signingSecret) : null);
+      this.start({ domainId, conversation, secret: secrets.get(domainId) ?? null, events, claim, sendUntil });
+    }
+  }
+
   /** The domain of a conversation, for delivery jobs that name a conversation (added by an earlier version). */
   async domainOf(conversationId: string): Promise<string | null> {
     const [row] = await prepared<{ domain_id: string }>(this.db, `SELECT domain_id FROM conversations WHERE id = $1`, [conversationId]);
@@ -271,6 +304,11 @@ export class DeliveryService implements BeforeApplicationShutdown {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.held]), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)))]);
     clearTimeout(timer);
+  }
+
+  private start(held: Held): void {
+    const running = this.hold(held).finally(() => this.held.delete(running));
+    this.held.add(running);
   }
 
   /** Sends a held conversation's claimed events, records them and ends the claim; triggers another pass if more wait. */

@@ -4,7 +4,7 @@ import { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error';
 import { EscalationEntity, EscalationState } from '../database/entities';
 import { prepared } from '../database/prepared';
-import { DeliveryService } from '../delivery/delivery.service';
+import { CLAIM_MS, DeliveryService, HandOff } from '../delivery/delivery.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
@@ -26,8 +26,11 @@ export interface IngestResult {
   becameFinal: boolean;
 }
 
-/** An ingest's result with where its events went. */
-export type IngestOutcome = IngestResult & { conversationId: string; domainId: string; lastSeq: number };
+/**
+ * An ingest's result with where its events went, and the conversation's events claimed for this process to send
+ * (`DeliveryService.handOffClaim`; on the first outcome of the conversation in a call).
+ */
+export type IngestOutcome = IngestResult & { conversationId: string; domainId: string; lastSeq: number; handOff: HandOff | null };
 
 /** One escalation's input to a grouped ingest. */
 export interface IngestItem {
@@ -77,6 +80,50 @@ interface LockedEscalation {
   session_enc: string | null;
   /** Which of the incoming events' platform keys are stored already. */
   seen: string[];
+}
+
+/** A claimed conversation's stored event as the ingest's write answers it (one row per event). */
+interface ClaimedEventRow {
+  conversation_id: string;
+  domain_id: string;
+  external_id: string;
+  delivered_seq: number;
+  delivery_attempts: number;
+  domain: string;
+  callback_url: string | null;
+  signing_secret: string | null;
+  id: string;
+  seq: number;
+  escalation_id: string | null;
+  type: string;
+  data: Record<string, unknown>;
+  occurred_at: Date;
+  created_at: Date;
+}
+
+/** Puts each claimed conversation's events on the first outcome of that conversation. */
+function attachHandOffs(outcomes: IngestOutcome[], rows: ClaimedEventRow[], claim: string): void {
+  const byConversation = new Map<string, HandOff>();
+  for (const row of rows) {
+    let handOff = byConversation.get(row.conversation_id);
+    if (!handOff) {
+      handOff = {
+        domainId: row.domain_id,
+        conversation: { id: row.conversation_id, external_id: row.external_id, delivered_seq: row.delivered_seq, delivery_attempts: row.delivery_attempts, domain: row.domain, callback_url: row.callback_url },
+        signingSecret: row.signing_secret,
+        events: [],
+        claim,
+      };
+      byConversation.set(row.conversation_id, handOff);
+    }
+    handOff.events.push({ id: row.id, seq: row.seq, escalation_id: row.escalation_id, type: row.type, data: row.data, occurred_at: row.occurred_at, created_at: row.created_at });
+  }
+  for (const outcome of outcomes) {
+    const handOff = byConversation.get(outcome.conversationId);
+    if (!handOff) continue;
+    outcome.handOff = handOff;
+    byConversation.delete(outcome.conversationId);
+  }
 }
 
 /** A conversation and one of its escalations, locked together, with what the lock statement's snapshot saw. */
@@ -160,10 +207,10 @@ export class EventIngestService {
       for (const row of lockedRows) if (stale.has(row.id)) row.seen = again.filter((r) => r.escalation_id === row.id).map((r) => r.platform_key);
     }
     const conversationRows = lockedRows.map((row) => ({ id: row.conversation_id, last_seq: row.last_seq, control: row.control, escalation_id: row.id }));
-    const conversations = new Map<string, ConversationState & { changed: boolean; closed: boolean }>();
+    const conversations = new Map<string, ConversationState & { prev_seq: number; changed: boolean; closed: boolean }>();
     const conversationOf = new Map<string, string>();
     for (const row of conversationRows) {
-      conversations.set(row.id, { id: row.id, last_seq: row.last_seq, control: row.control, changed: false, closed: false });
+      conversations.set(row.id, { id: row.id, last_seq: row.last_seq, prev_seq: row.last_seq, control: row.control, changed: false, closed: false });
       conversationOf.set(row.escalation_id, row.id);
     }
     const lockedById = new Map(lockedRows.map((row) => [row.id, row]));
@@ -220,11 +267,15 @@ export class EventIngestService {
         conversationId: fresh.conversationId,
         domainId: fresh.domainId,
         lastSeq: conversation.last_seq,
+        handOff: null,
       });
     }
     // Everything the ingest writes, in one statement. The joins with unnest() also name their rows with `= ANY`, so
     // that a prepared statement's generic plan looks them up by key whatever the number of rows it assumes.
     const writes: Statement[] = [...alongside];
+    // Stored events are claimed for this process to send when it can (see DeliveryService.handOffClaim).
+    const claim = rows.length ? this.delivery.handOffClaim(conversations.size) : null;
+    const insertAt = writes.length;
     if (rows.length) {
       writes.push({
         // In sequence order, so that ids (the global stream's order) follow it too.
@@ -232,7 +283,8 @@ export class EventIngestService {
               SELECT c, s, e, t, d, k, o
                 FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::jsonb[], $6::text[], $7::timestamptz[])
                      WITH ORDINALITY AS r(c, s, e, t, d, k, o, n)
-               ORDER BY n`,
+               ORDER BY n
+              RETURNING id, conversation_id, seq, escalation_id, type, data, occurred_at, created_at`,
         values: [0, 1, 2, 3, 4, 5, 6].map((column) => rows.map((row) => row[column])),
       });
     }
@@ -246,12 +298,20 @@ export class EventIngestService {
       });
     }
     const changed = [...conversations.values()].filter((c) => c.changed);
+    const updateAt = writes.length;
     if (changed.length) {
+      // A conversation is claimed with its new events when they are the next to deliver (everything before them is
+      // delivered) and nothing holds it or makes it wait: the conditions of a pass's claim.
+      const claimable = `$5::uuid IS NOT NULL AND u.seq > u.prev_seq AND c.delivered_seq = u.prev_seq
+          AND (c.delivery_claimed_until IS NULL OR c.delivery_claimed_until <= now()) AND (c.next_delivery_at IS NULL OR c.next_delivery_at <= now())`;
       writes.push({
-        sql: `UPDATE conversations c SET last_seq = u.seq, control = u.control, closed_at = CASE WHEN u.closed THEN now() ELSE c.closed_at END, updated_at = now()
-                FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bool[]) AS u(id, seq, control, closed)
-               WHERE c.id = u.id AND c.id = ANY($1::uuid[])`,
-        values: [changed.map((c) => c.id), changed.map((c) => c.last_seq), changed.map((c) => c.control), changed.map((c) => c.closed)],
+        sql: `UPDATE conversations c SET last_seq = u.seq, control = u.control, closed_at = CASE WHEN u.closed THEN now() ELSE c.closed_at END, updated_at = now(),
+                     delivery_claim = CASE WHEN ${claimable} THEN $5::uuid ELSE c.delivery_claim END,
+                     delivery_claimed_until = CASE WHEN ${claimable} THEN clock_timestamp() + ($6 || ' milliseconds')::interval ELSE c.delivery_claimed_until END
+                FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bool[], $7::int[]) AS u(id, seq, control, closed, prev_seq)
+               WHERE c.id = u.id AND c.id = ANY($1::uuid[])
+              RETURNING c.id, c.domain_id, c.external_id, c.delivered_seq, c.delivery_attempts, c.delivery_claim = $5::uuid AS claimed`,
+        values: [changed.map((c) => c.id), changed.map((c) => c.last_seq), changed.map((c) => c.control), changed.map((c) => c.closed), claim, String(CLAIM_MS), changed.map((c) => c.prev_seq)],
       });
     }
     if (ended.length) {
@@ -260,9 +320,21 @@ export class EventIngestService {
         values: [ended],
       });
     }
+    if (claim && rows.length && changed.length) {
+      // The claimed conversations with their new events, from the two statements above (the WITH clauses w<n>).
+      writes.push({
+        sql: `SELECT cv.id AS conversation_id, cv.domain_id, cv.external_id, cv.delivered_seq, cv.delivery_attempts,
+                     d.name AS domain, d.callback_url, d.signing_secret,
+                     ev.id, ev.seq, ev.escalation_id, ev.type, ev.data, ev.occurred_at, ev.created_at
+                FROM w${updateAt} cv JOIN domains d ON d.id = cv.domain_id JOIN w${insertAt} ev ON ev.conversation_id = cv.id
+               WHERE cv.claimed ORDER BY cv.id, ev.seq`,
+        values: [],
+      });
+    }
     if (writes.length) {
       const { sql, values: all } = combine(writes);
-      await prepared(em, sql, all);
+      const answered = await prepared<ClaimedEventRow>(em, sql, all);
+      if (claim) attachHandOffs(outcomes, answered, claim);
     }
     return outcomes;
   }
@@ -272,9 +344,15 @@ export class EventIngestService {
     await this.afterCommitMany([{ escalationId, result }]);
   }
 
-  /** `afterCommit` for several ingests: one delivery trigger per domain. */
+  /**
+   * `afterCommit` for several ingests: the conversations the ingest claimed are sent at once, and one delivery pass
+   * is triggered per domain with events stored in conversations it could not claim.
+   */
   async afterCommitMany(done: { escalationId: string; result: IngestOutcome }[]): Promise<void> {
-    const domains = new Set(done.filter(({ result }) => result.stored > 0).map(({ result }) => result.domainId));
+    const handOffs = done.flatMap(({ result }) => (result.handOff ? [result.handOff] : []));
+    if (handOffs.length) this.delivery.adopt(handOffs);
+    const claimed = new Set(handOffs.map((handOff) => handOff.conversation.id));
+    const domains = new Set(done.filter(({ result }) => result.stored > 0 && !claimed.has(result.conversationId)).map(({ result }) => result.domainId));
     for (const domainId of domains) await this.delivery.trigger(domainId);
     for (const { escalationId, result } of done) if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
   }

@@ -109,6 +109,26 @@ describe('inbound and delivery passes', () => {
       for (const e of started) expect(texts(receiver.of(e.conversationId))).not.toContain('again');
     }, 30_000);
 
+    it('sends the events an ingest stored in a conversation nothing holds without a delivery pass', async () => {
+      const { gatewayId, started } = await escalations(t, 2, 'handoff');
+      const domain = await db.query(`SELECT domain_id FROM conversations WHERE id = $1`, [started[0].conversationId]);
+      // Observed, not replaced: the pass runs as it would; the test only counts its calls for this domain.
+      const passes = jest.spyOn(t.app.get(DeliveryService), 'deliver');
+      try {
+        await Promise.all(started.map((e) => push(t, gatewayId, e.sessionId, 101, `direct ${e.sessionId}`)));
+        for (const e of started) await waitFor('delivered', () => texts(receiver.of(e.conversationId)).length === 1);
+        await waitFor('recorded and the claims ended', async () => {
+          const { rows } = await db.query(`SELECT count(*)::int AS n FROM conversations WHERE id = ANY($1::uuid[]) AND delivery_claim IS NULL AND delivered_seq = last_seq`, [
+            started.map((e) => e.conversationId),
+          ]);
+          return rows[0].n === started.length;
+        });
+        expect(passes.mock.calls.filter(([domainId]) => domainId === domain.rows[0].domain_id)).toEqual([]);
+      } finally {
+        passes.mockRestore();
+      }
+    }, 20_000);
+
     it('delivers an event stored while its conversation was being sent as soon as that send ends', async () => {
       const { gatewayId, started } = await escalations(t, 1, 'held');
       const [e] = started;
