@@ -4,7 +4,7 @@ import { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error';
 import { EscalationEntity, EscalationState } from '../database/entities';
 import { prepared } from '../database/prepared';
-import { CLAIM_MS, DeliveryService, HandOff } from '../delivery/delivery.service';
+import { CLAIM_MS, ConversationRow, DeliveryService, EventRow, HandOff } from '../delivery/delivery.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
@@ -83,23 +83,7 @@ interface LockedEscalation {
 }
 
 /** A claimed conversation's stored event as the ingest's write answers it (one row per event). */
-interface ClaimedEventRow {
-  conversation_id: string;
-  domain_id: string;
-  external_id: string;
-  delivered_seq: number;
-  delivery_attempts: number;
-  domain: string;
-  callback_url: string | null;
-  signing_secret: string | null;
-  id: string;
-  seq: number;
-  escalation_id: string | null;
-  type: string;
-  data: Record<string, unknown>;
-  occurred_at: Date;
-  created_at: Date;
-}
+type ClaimedEventRow = EventRow & Omit<ConversationRow, 'id'> & { conversation_id: string; domain_id: string; signing_secret: string | null };
 
 /** Puts each claimed conversation's events on the first outcome of that conversation. */
 function attachHandOffs(outcomes: IngestOutcome[], rows: ClaimedEventRow[], claim: string): void {
