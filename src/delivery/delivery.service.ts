@@ -185,7 +185,8 @@ export function deliveryBody(conversation: ConversationRow, event: EventRow): st
 export class DeliveryService implements BeforeApplicationShutdown {
   private readonly log: ComponentLogger;
   private readonly held = new Set<Promise<void>>();
-  private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 2, maxItems: 200 });
+  /** One record statement at a time, the others grouped behind it: fewer, larger statements (docs/decisions.md). */
+  private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 1, maxItems: 200 });
   private readonly passesHere = new PassesHere(
     (domainId) => this.deliver(domainId),
     (domainId, error) => {
