@@ -9,6 +9,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
 import { JobDispatcher } from './job-dispatcher.service';
+import { storable } from './storable-text';
 
 /** What a gateway call reported, plus what the engine itself decided (service events and a forced state). */
 export interface IngestInput {
@@ -165,7 +166,8 @@ export class EventIngestService {
     // conversation's sequence: taken in conversation id order, each with its escalations, so that two writers cannot
     // lock in opposite orders. Each key is looked up with its own escalation only (one index probe per event):
     // looking every key up in every escalation grew with the square of the number of escalations per call.
-    const keyed = items.flatMap((item) => item.input.events.map((e) => [item.escalationId, e.key]));
+    // Keys as they are stored (`storable`), looked up the same way.
+    const keyed = items.flatMap((item) => item.input.events.map((e) => [item.escalationId, storable(e.key)]));
     const lockedRows = await prepared<LockedRow>(
       em,
       `SELECT c.last_seq, c.control, x.id, x.state, x.gateway_id, x.domain_id, x.conversation_id, x.queue, x.cursor, x.session_enc,
@@ -223,8 +225,9 @@ export class EventIngestService {
       }
       let stored = 0;
       for (const event of input.events) {
-        if (seen.has(event.key)) continue;
-        seen.add(event.key);
+        const key = storable(event.key);
+        if (seen.has(key)) continue;
+        seen.add(key);
         const data = await this.prepareData(em, fresh, event, policy.agentOverride, directory);
         const effect = await this.applyEffect(em, fresh, event, policy.transferBackOnAgentClose);
         if (effect.control && effect.control !== conversation.control) {
@@ -236,7 +239,7 @@ export class EventIngestService {
         conversation.last_seq += 1;
         conversation.changed = true;
         stored += 1;
-        rows.push([fresh.conversationId, conversation.last_seq, escalationId, event.type, JSON.stringify(data), event.key, event.occurredAt]);
+        rows.push([fresh.conversationId, conversation.last_seq, escalationId, event.type, JSON.stringify(storable(data)), key, event.occurredAt]);
         this.metrics.eventsStored.inc({ type: event.type });
       }
       const setCursor = input.cursor !== undefined && input.cursor !== fresh.cursor;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { PlatformEvent } from '@app/gateway-sdk';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
@@ -206,12 +206,30 @@ describe('inbound and delivery passes', () => {
     it("stores the other conversations' events when the database refuses one conversation's", async () => {
       const { gatewayId, started } = await escalations(t, 2, 'refused');
       const [bad, good] = started;
-      // PostgreSQL's jsonb refuses a NUL character: that conversation's events cannot be stored.
-      await Promise.all([push(t, gatewayId, bad.sessionId, 101, 'nul\u0000here'), push(t, gatewayId, good.sessionId, 101, 'fine')]);
+      // A platform event index too large for the unique index on (escalation, platform key): a btree row holds at most
+      // 2,704 bytes and random base64 does not compress below that, so PostgreSQL refuses that conversation's events.
+      const refused = {
+        eventId: `${bad.sessionId}-huge`,
+        sessionId: bad.sessionId,
+        event: { index: randomBytes(9_000).toString('base64'), type: 'agent_message', data: { text: 'refused' }, at: Date.now() },
+      };
+      await Promise.all([
+        t.request('POST', `/v1/webhooks/${gatewayId}`, { body: refused }).then((res) => expect(res.status).toBe(200)),
+        push(t, gatewayId, good.sessionId, 101, 'fine'),
+      ]);
       await waitFor('the good conversation delivered', () => texts(receiver.of(good.conversationId)).length === 1);
       const { rows } = await db.query(`SELECT processed_at FROM inbound_webhooks WHERE platform_conversation_id = $1`, [bad.sessionId]);
       expect(rows.map((r) => r.processed_at)).toEqual([null]);
       expect(texts(receiver.of(bad.conversationId))).toEqual([]);
+    }, 20_000);
+
+    it('stores and delivers a platform text with characters PostgreSQL refuses, each replaced by U+FFFD', async () => {
+      const { gatewayId, started } = await escalations(t, 1, 'unstorable');
+      const [e] = started;
+      await push(t, gatewayId, e.sessionId, 101, 'nul\u0000here, \uD800alone');
+      await push(t, gatewayId, e.sessionId, 102, 'after it');
+      await waitFor('both delivered', () => texts(receiver.of(e.conversationId)).length === 2);
+      expect(texts(receiver.of(e.conversationId))).toEqual(['nul\uFFFDhere, \uFFFDalone', 'after it']);
     }, 20_000);
 
     it('stores an event once when another writer stored it while the ingest waited for the conversation', async () => {
