@@ -29,6 +29,7 @@ const RECORD_ROUNDS = 56;
 /** When a pass looks again at conversations it found locked. */
 const SKIPPED_RETRY_MS = 100;
 const SHUTDOWN_WAIT_MS = REQUEST_TIMEOUT_MS + 2_000;
+const MAX_SECRETS_REMEMBERED = 1_000;
 
 export interface ConversationRow {
   id: string;
@@ -70,8 +71,8 @@ interface EventColumns {
 }
 
 /**
- * A conversation this process holds: its claim token, the events claimed with it, its domain's signing secret
- * (decrypted once per pass) and when it must stop sending.
+ * A conversation this process holds: its claim token, the events claimed with it, its domain's signing secret and
+ * when it must stop sending.
  */
 interface Held {
   domainId: string;
@@ -185,6 +186,8 @@ export function deliveryBody(conversation: ConversationRow, event: EventRow): st
 export class DeliveryService implements BeforeApplicationShutdown {
   private readonly log: ComponentLogger;
   private readonly held = new Set<Promise<void>>();
+  /** Domains' signing secrets by their sealed form, decrypted once for all passes and hand-offs. */
+  private readonly secrets = new Map<string, string>();
   /** One record statement at a time, the others grouped behind it: fewer, larger statements (docs/decisions.md). */
   private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 1, maxItems: 200 });
   private readonly passesHere = new PassesHere(
@@ -222,8 +225,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
     ]);
     const byConversation = new Map<string, Held>();
     // Every claimed conversation is of this domain: one secret for all.
-    const sealed = rows.find((row) => row.id !== null)?.signing_secret;
-    const secret = sealed ? this.cipher.decrypt(sealed) : null;
+    const secret = this.secretOf(rows.find((row) => row.id !== null)?.signing_secret ?? null);
     for (const row of rows) {
       if (row.id === null) continue;
       let held = byConversation.get(row.id);
@@ -285,11 +287,20 @@ export class DeliveryService implements BeforeApplicationShutdown {
       return;
     }
     const sendUntil = Date.now() + LAST_REQUEST_BEFORE_MS;
-    const secrets = new Map<string, string | null>();
     for (const { domainId, conversation, signingSecret, events, claim } of handOffs) {
-      if (!secrets.has(domainId)) secrets.set(domainId, signingSecret ? this.cipher.decrypt(signingSecret) : null);
-      this.start({ domainId, conversation, secret: secrets.get(domainId) ?? null, events, claim, sendUntil });
+      this.start({ domainId, conversation, secret: this.secretOf(signingSecret), events, claim, sendUntil });
     }
+  }
+
+  private secretOf(sealed: string | null): string | null {
+    if (!sealed) return null;
+    let secret = this.secrets.get(sealed);
+    if (secret === undefined) {
+      secret = this.cipher.decrypt(sealed);
+      if (this.secrets.size >= MAX_SECRETS_REMEMBERED) this.secrets.clear();
+      this.secrets.set(sealed, secret);
+    }
+    return secret;
   }
 
   /** The domain of a conversation, for delivery jobs that name a conversation (added by an earlier version). */

@@ -184,20 +184,20 @@ export class EventIngestService {
     // events the snapshot saw. Those escalations' keys are looked up again, by a new statement, which sees them.
     const stale = new Set(lockedRows.filter((row) => row.stored_seq !== row.last_seq).map((row) => row.id));
     if (stale.size) {
+      const staleKeys = keyed.filter(([id]) => stale.has(id));
       const again = await prepared<{ escalation_id: string; platform_key: string }>(
         em,
         `SELECT ev.escalation_id, ev.platform_key FROM unnest($1::uuid[], $2::text[]) AS k(escalation_id, platform_key)
            JOIN events ev ON ev.escalation_id = k.escalation_id AND ev.platform_key = k.platform_key`,
-        [keyed.filter(([id]) => stale.has(id)).map(([id]) => id), keyed.filter(([id]) => stale.has(id)).map(([, key]) => key)],
+        [staleKeys.map(([id]) => id), staleKeys.map(([, key]) => key)],
       );
       for (const row of lockedRows) if (stale.has(row.id)) row.seen = again.filter((r) => r.escalation_id === row.id).map((r) => r.platform_key);
     }
-    const conversationRows = lockedRows.map((row) => ({ id: row.conversation_id, last_seq: row.last_seq, control: row.control, escalation_id: row.id }));
     const conversations = new Map<string, ConversationState & { prev_seq: number; changed: boolean; closed: boolean }>();
     const conversationOf = new Map<string, string>();
-    for (const row of conversationRows) {
-      conversations.set(row.id, { id: row.id, last_seq: row.last_seq, prev_seq: row.last_seq, control: row.control, changed: false, closed: false });
-      conversationOf.set(row.escalation_id, row.id);
+    for (const row of lockedRows) {
+      conversations.set(row.conversation_id, { id: row.conversation_id, last_seq: row.last_seq, prev_seq: row.last_seq, control: row.control, changed: false, closed: false });
+      conversationOf.set(row.id, row.conversation_id);
     }
     const lockedById = new Map(lockedRows.map((row) => [row.id, row]));
 

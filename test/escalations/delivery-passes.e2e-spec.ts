@@ -4,7 +4,6 @@ import type { PlatformEvent } from '@app/gateway-sdk';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { DeliveryService } from '../../src/delivery/delivery.service';
 import { EscalationRunner } from '../../src/escalations/escalation-runner.service';
-import type { IngestOutcome } from '../../src/escalations/event-ingest.service';
 import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
 import { resetState, startTestApp, TestApp } from '../support/test-app';
 import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
@@ -55,6 +54,37 @@ describe('inbound and delivery passes', () => {
   }
 
   const texts = (deliveries: Delivery[]) => deliveries.filter((d) => d.type === 'agent_message').map((d) => d.data.text as string);
+
+  /** Whether a holder has the conversation claimed now. */
+  async function claimed(conversationId: string): Promise<boolean> {
+    const { rows } = await db.query(`SELECT delivery_claim FROM conversations WHERE id = $1`, [conversationId]);
+    return rows[0].delivery_claim !== null;
+  }
+
+  /** Whether everything stored in the conversation is recorded delivered and its claim ended. */
+  async function settled(conversationId: string): Promise<boolean> {
+    const { rows } = await db.query(`SELECT delivery_claim, delivered_seq, last_seq FROM conversations WHERE id = $1`, [conversationId]);
+    return rows[0].delivery_claim === null && rows[0].delivered_seq === rows[0].last_seq;
+  }
+
+  /**
+   * Runs `meanwhile` while a transaction of another connection holds the conversation's row lock (as an ingest or
+   * any other writer of the conversation would), then commits it. `meanwhile` gets that connection and the
+   * conversation's last_seq as the lock read it.
+   */
+  async function whileLocked<T>(conversationId: string, meanwhile: (locker: Client, lastSeq: number) => Promise<T>): Promise<T> {
+    const locker = new Client({ connectionString: process.env.DATABASE_URL });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      const { rows } = await locker.query(`SELECT last_seq FROM conversations WHERE id = $1 FOR UPDATE`, [conversationId]);
+      const result = await meanwhile(locker, rows[0].last_seq);
+      await locker.query('COMMIT');
+      return result;
+    } finally {
+      await locker.end();
+    }
+  }
 
   describe('with reconcile at boot only', () => {
     let t: TestApp;
@@ -117,12 +147,7 @@ describe('inbound and delivery passes', () => {
       try {
         await Promise.all(started.map((e) => push(t, gatewayId, e.sessionId, 101, `direct ${e.sessionId}`)));
         for (const e of started) await waitFor('delivered', () => texts(receiver.of(e.conversationId)).length === 1);
-        await waitFor('recorded and the claims ended', async () => {
-          const { rows } = await db.query(`SELECT count(*)::int AS n FROM conversations WHERE id = ANY($1::uuid[]) AND delivery_claim IS NULL AND delivered_seq = last_seq`, [
-            started.map((e) => e.conversationId),
-          ]);
-          return rows[0].n === started.length;
-        });
+        for (const e of started) await waitFor('recorded and the claim ended', () => settled(e.conversationId));
         expect(passes.mock.calls.filter(([domainId]) => domainId === domain.rows[0].domain_id)).toEqual([]);
       } finally {
         passes.mockRestore();
@@ -134,10 +159,7 @@ describe('inbound and delivery passes', () => {
       const [e] = started;
       receiver.delayNext(1, 1_500, e.conversationId);
       await push(t, gatewayId, e.sessionId, 101, 'slow');
-      await waitFor('the slow delivery under way', async () => {
-        const { rows } = await db.query(`SELECT delivery_claim FROM conversations WHERE id = $1`, [e.conversationId]);
-        return rows[0].delivery_claim !== null;
-      });
+      await waitFor('the slow delivery under way', () => claimed(e.conversationId));
       // Stored while the first is held by its holder: the pass it triggers skips the claimed conversation.
       await push(t, gatewayId, e.sessionId, 102, 'next');
       await waitFor('both at the bot', () => texts(receiver.of(e.conversationId)).length === 2, 5_000);
@@ -152,17 +174,10 @@ describe('inbound and delivery passes', () => {
       await waitFor('first attempt failed', () => receiver.attempts.some((a) => a.conversationId === e.conversationId && a.status === 503));
       // The retry comes after 1 s of backoff; hold the conversation's row over it, as a transaction that stores
       // nothing (and so triggers nothing) would.
-      const locker = new Client({ connectionString: process.env.DATABASE_URL });
-      await locker.connect();
-      try {
-        await locker.query('BEGIN');
-        await locker.query(`SELECT id FROM conversations WHERE id = $1 FOR UPDATE`, [e.conversationId]);
+      await whileLocked(e.conversationId, async () => {
         await new Promise((resolve) => setTimeout(resolve, 2_000));
         expect(texts(receiver.of(e.conversationId))).toEqual([]);
-        await locker.query('COMMIT');
-      } finally {
-        await locker.end();
-      }
+      });
       await waitFor('delivered after the lock', () => texts(receiver.of(e.conversationId)).length === 1, 3_000);
       expect(texts(receiver.of(e.conversationId))).toEqual(['retried']);
     }, 20_000);
@@ -172,27 +187,14 @@ describe('inbound and delivery passes', () => {
       const [e] = started;
       receiver.delayNext(1, 800, e.conversationId);
       await push(t, gatewayId, e.sessionId, 101, 'recorded late');
-      await waitFor('the slow delivery under way', async () => {
-        const { rows } = await db.query(`SELECT delivery_claim FROM conversations WHERE id = $1`, [e.conversationId]);
-        return rows[0].delivery_claim !== null;
-      });
+      await waitFor('the slow delivery under way', () => claimed(e.conversationId));
       // Hold the conversation's row while the delivery is answered and its record comes (an ingest would, for a few
       // milliseconds); the record skips it rather than wait, and records it once the row is free.
-      const locker = new Client({ connectionString: process.env.DATABASE_URL });
-      await locker.connect();
-      try {
-        await locker.query('BEGIN');
-        await locker.query(`SELECT id FROM conversations WHERE id = $1 FOR UPDATE`, [e.conversationId]);
+      await whileLocked(e.conversationId, async () => {
         await waitFor('delivered at the bot', () => texts(receiver.of(e.conversationId)).length === 1);
         await new Promise((resolve) => setTimeout(resolve, 500));
-        await locker.query('COMMIT');
-      } finally {
-        await locker.end();
-      }
-      await waitFor('recorded and the claim ended', async () => {
-        const { rows } = await db.query(`SELECT delivery_claim, delivered_seq, last_seq FROM conversations WHERE id = $1`, [e.conversationId]);
-        return rows[0].delivery_claim === null && rows[0].delivered_seq === rows[0].last_seq;
-      }, 3_000);
+      });
+      await waitFor('recorded and the claim ended', () => settled(e.conversationId), 3_000);
       const { rows } = await db.query(
         `SELECT a.attempt, a.status_code FROM delivery_attempts a JOIN events v ON v.id = a.event_id WHERE v.conversation_id = $1 AND v.type = 'agent_message'`,
         [e.conversationId],
@@ -235,28 +237,22 @@ describe('inbound and delivery passes', () => {
     it('stores an event once when another writer stored it while the ingest waited for the conversation', async () => {
       const { started } = await escalations(t, 1, 'race');
       const [e] = started;
-      const locker = new Client({ connectionString: process.env.DATABASE_URL });
-      await locker.connect();
-      let ingest: Promise<IngestOutcome> | undefined;
-      try {
-        // Another writer of the conversation's sequence: it holds the lock and stores the platform event first.
-        await locker.query('BEGIN');
-        const { rows } = await locker.query(`SELECT last_seq FROM conversations WHERE id = $1 FOR UPDATE`, [e.conversationId]);
-        const seq = rows[0].last_seq + 1;
+      // Another writer of the conversation's sequence: it holds the lock and stores the platform event first.
+      const { ingest } = await whileLocked(e.conversationId, async (locker, lastSeq) => {
+        const seq = lastSeq + 1;
         await locker.query(
           `INSERT INTO events (conversation_id, seq, escalation_id, type, data, platform_key, occurred_at) VALUES ($1, $2, $3, 'agent_message', '{"text":"first"}', 'idx:901', now())`,
           [e.conversationId, seq, e.id],
         );
         await locker.query(`UPDATE conversations SET last_seq = $2 WHERE id = $1`, [e.conversationId, seq]);
         // The same platform event reaches the ingest, whose lock statement waits for the writer's commit: its
-        // snapshot predates the event, and it must still find it stored.
-        ingest = t.app.get(EscalationRunner).record(e.id, { events: [{ type: 'agent_message', key: 'idx:901', occurredAt: new Date(), data: { text: 'second' } }] as PlatformEvent[] });
+        // snapshot predates the event, and it must still find it stored. (Wrapped: awaiting it here would wait for
+        // the commit that follows.)
+        const pending = t.app.get(EscalationRunner).record(e.id, { events: [{ type: 'agent_message', key: 'idx:901', occurredAt: new Date(), data: { text: 'second' } }] as PlatformEvent[] });
         await new Promise((resolve) => setTimeout(resolve, 300));
-        await locker.query('COMMIT');
-      } finally {
-        await locker.end();
-      }
-      const outcome = await ingest!;
+        return { ingest: pending };
+      });
+      const outcome = await ingest;
       expect(outcome.stored).toBe(0);
       const stored = await db.query(`SELECT data->>'text' AS text FROM events WHERE escalation_id = $1 AND platform_key = 'idx:901'`, [e.id]);
       expect(stored.rows).toEqual([{ text: 'first' }]);
@@ -285,10 +281,7 @@ describe('inbound and delivery passes', () => {
       expect(texts(receiver.of(e.conversationId))).toEqual([]);
       await waitFor('delivered once the claim expired', () => texts(receiver.of(e.conversationId)).length === 1, 8_000);
       // The holder that delivered it ends its claim when it records the delivery, just after the answer.
-      await waitFor('the claim ended', async () => {
-        const { rows } = await db.query(`SELECT delivery_claim, delivered_seq, last_seq FROM conversations WHERE id = $1`, [e.conversationId]);
-        return rows[0].delivery_claim === null && rows[0].delivered_seq === rows[0].last_seq;
-      });
+      await waitFor('the claim ended', () => settled(e.conversationId));
     }, 20_000);
   });
 });
