@@ -9,7 +9,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
 import { JobDispatcher } from './job-dispatcher.service';
-import { storable } from './storable-text';
+import { storable, storableKey } from './storable-text';
 
 /** What a gateway call reported, plus what the engine itself decided (service events and a forced state). */
 export interface IngestInput {
@@ -166,8 +166,8 @@ export class EventIngestService {
     // conversation's sequence: taken in conversation id order, each with its escalations, so that two writers cannot
     // lock in opposite orders. Each key is looked up with its own escalation only (one index probe per event):
     // looking every key up in every escalation grew with the square of the number of escalations per call.
-    // Keys as they are stored (`storable`), looked up the same way.
-    const keyed = items.flatMap((item) => item.input.events.map((e) => [item.escalationId, storable(e.key)]));
+    // Keys as they are stored (`storableKey`), looked up the same way.
+    const keyed = items.flatMap((item) => item.input.events.map((e) => [item.escalationId, storableKey(e.key)]));
     const lockedRows = await prepared<LockedRow>(
       em,
       `SELECT c.last_seq, c.control, x.id, x.state, x.gateway_id, x.domain_id, x.conversation_id, x.queue, x.cursor, x.session_enc,
@@ -225,7 +225,7 @@ export class EventIngestService {
       }
       let stored = 0;
       for (const event of input.events) {
-        const key = storable(event.key);
+        const key = storableKey(event.key);
         if (seen.has(key)) continue;
         seen.add(key);
         const data = await this.prepareData(em, fresh, event, policy.agentOverride, directory);

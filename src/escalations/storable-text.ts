@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** NUL and UTF-16 surrogates without their pair: characters PostgreSQL refuses in `text` and `jsonb`. */
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
@@ -15,4 +17,21 @@ export function storable<T>(value: T): T {
     return out as T;
   }
   return value;
+}
+
+/**
+ * Longest platform key (a platform event id or transcript index, as a gateway names it) stored as it is. The events
+ * table's unique index on (escalation, platform key) refuses a row over 2,704 bytes; 512 UTF-16 code units (a string's
+ * length) are at most 1,536 bytes of UTF-8.
+ */
+export const MAX_STORED_KEY_LENGTH = 512;
+
+/**
+ * A platform key as it is stored and looked up: `storable`, and a longer key replaced by its SHA-256 digest, so that
+ * the same platform event is still stored once while an overlong id (a platform's bug, or a hostile sender) can no
+ * longer make its conversation's events unstorable, retried for ever with every later event held behind them.
+ */
+export function storableKey(key: string): string {
+  const text = storable(key);
+  return text.length <= MAX_STORED_KEY_LENGTH ? text : `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }

@@ -208,21 +208,42 @@ describe('inbound and delivery passes', () => {
     it("stores the other conversations' events when the database refuses one conversation's", async () => {
       const { gatewayId, started } = await escalations(t, 2, 'refused');
       const [bad, good] = started;
-      // A platform event index too large for the unique index on (escalation, platform key): a btree row holds at most
-      // 2,704 bytes and random base64 does not compress below that, so PostgreSQL refuses that conversation's events.
-      const refused = {
-        eventId: `${bad.sessionId}-huge`,
-        sessionId: bad.sessionId,
-        event: { index: randomBytes(9_000).toString('base64'), type: 'agent_message', data: { text: 'refused' }, at: Date.now() },
-      };
-      await Promise.all([
-        t.request('POST', `/v1/webhooks/${gatewayId}`, { body: refused }).then((res) => expect(res.status).toBe(200)),
-        push(t, gatewayId, good.sessionId, 101, 'fine'),
-      ]);
-      await waitFor('the good conversation delivered', () => texts(receiver.of(good.conversationId)).length === 1);
-      const { rows } = await db.query(`SELECT processed_at FROM inbound_webhooks WHERE platform_conversation_id = $1`, [bad.sessionId]);
-      expect(rows.map((r) => r.processed_at)).toEqual([null]);
-      expect(texts(receiver.of(bad.conversationId))).toEqual([]);
+      // The database refuses one conversation's event (a trigger stands in for whatever a constraint may refuse), in
+      // the statement that stores the other conversation's event too.
+      await db.query(`CREATE FUNCTION test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.data->>'text' = 'refused' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+      await db.query(`CREATE TRIGGER test_refuse_event BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_refuse_event()`);
+      try {
+        await Promise.all([push(t, gatewayId, bad.sessionId, 101, 'refused'), push(t, gatewayId, good.sessionId, 101, 'fine')]);
+        await waitFor('the good conversation delivered', () => texts(receiver.of(good.conversationId)).length === 1);
+        const { rows } = await db.query(`SELECT processed_at FROM inbound_webhooks WHERE platform_conversation_id = $1`, [bad.sessionId]);
+        expect(rows.map((r) => r.processed_at)).toEqual([null]);
+        expect(texts(receiver.of(bad.conversationId))).toEqual([]);
+      } finally {
+        await db.query(`DROP TRIGGER test_refuse_event ON events`);
+        await db.query(`DROP FUNCTION test_refuse_event()`);
+      }
+    }, 20_000);
+
+    it('stores an event whose platform key is longer than an index row can hold once, and delivers it and the events after it', async () => {
+      const { gatewayId, started } = await escalations(t, 1, 'long-key');
+      const [e] = started;
+      // A platform event index of 12,000 characters (random base64 does not compress below the 2,704 bytes a btree
+      // row holds), sent twice under two delivery ids as a platform that re-sends an event may.
+      const index = randomBytes(9_000).toString('base64');
+      const at = Date.now();
+      for (const eventId of [`${e.sessionId}-long-a`, `${e.sessionId}-long-b`]) {
+        const body = { eventId, sessionId: e.sessionId, event: { index, type: 'agent_message', data: { text: 'long key' }, at } };
+        const res = await t.request('POST', `/v1/webhooks/${gatewayId}`, { body });
+        expect(res.status).toBe(200);
+      }
+      await push(t, gatewayId, e.sessionId, 101, 'after it');
+      await waitFor('recorded and the claim ended', async () => texts(receiver.of(e.conversationId)).length >= 2 && (await settled(e.conversationId)));
+      expect(texts(receiver.of(e.conversationId))).toEqual(['long key', 'after it']);
+      const { rows } = await db.query(`SELECT platform_key FROM events WHERE escalation_id = $1 AND data->>'text' = 'long key'`, [e.id]);
+      expect(rows).toEqual([{ platform_key: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }]);
+      const processed = await db.query(`SELECT count(*)::int AS n FROM inbound_webhooks WHERE platform_conversation_id = $1 AND processed_at IS NULL`, [e.sessionId]);
+      expect(processed.rows).toEqual([{ n: 0 }]);
     }, 20_000);
 
     it('stores and delivers a platform text with characters PostgreSQL refuses, each replaced by U+FFFD', async () => {

@@ -75,4 +75,24 @@ describe('webhook intake route', () => {
       expect(metrics.text).toMatch(new RegExp(`chat_gateway_http_request_duration_seconds_count\\{method="POST",route="/v1/webhooks/:gatewayId",status="${status}"\\} [1-9]`));
     }
   });
+
+  it('refuses a platform event or conversation id that cannot be stored, naming the body, and stores none of them', async () => {
+    const before = await storedRows();
+    const event = (eventId: string, sessionId: string) => JSON.stringify({ eventId, sessionId, event: { index: 1, type: 'agent_message', data: { text: 'x' }, at: Date.now() } });
+    const refused: [string, string][] = [
+      [event('e'.repeat(513), 'session-ids'), "the platform's event id is longer than 512 characters"],
+      [event('ids-1', 's'.repeat(513)), "the platform's conversation id is longer than 512 characters"],
+      [event('ids-\u0000', 'session-ids'), "the platform's event id has a NUL character"],
+      [event('ids-2', 'session-\uD800'), "the platform's conversation id has a NUL character or an unpaired UTF-16 surrogate"],
+    ];
+    for (const [body, message] of refused) {
+      const res = await post(`/v1/webhooks/${gatewayId}`, body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'validation_failed', details: [{ field: 'body', message: expect.stringContaining(message) }] });
+    }
+    expect(await storedRows()).toBe(before);
+    const longest = await post(`/v1/webhooks/${gatewayId}`, event('e'.repeat(512), 's'.repeat(512)));
+    expect(longest.status).toBe(200);
+    expect(await storedRows()).toBe(before + 1);
+  });
 });
