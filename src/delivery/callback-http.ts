@@ -12,8 +12,27 @@ const KEEP_ALIVE = { keepAlive: true, timeout: 15_000, scheduling: 'lifo' as con
 const httpAgent = new HttpAgent(KEEP_ALIVE);
 const httpsAgent = new HttpsAgent(KEEP_ALIVE);
 
-/** Resolves with the HTTP status; rejects on a network error or when `timeoutMs` passes before the answer ends. */
+/**
+ * Errors of a request sent on a kept-alive socket that the server closed meanwhile: it closes an idle socket (Node's
+ * default keep-alive timeout is 5 s, ours 15 s) while our request is already on its way. Nothing was answered.
+ */
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * Resolves with the HTTP status; rejects on a network error or when `timeoutMs` passes before the answer ends. A
+ * request that a reused socket's close cut off before any answer is sent once more on another socket, within the
+ * same time limit: without it each such race cost the conversation a failed attempt and a 1 s backoff. Sending
+ * twice is safe, as every delivery is: the bot deduplicates by `webhook-id`.
+ */
 export function postCallback(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  return send(url, headers, body, timeoutMs).catch((error: NodeJS.ErrnoException & { staleSocket?: boolean }) => {
+    if (!error.staleSocket || Date.now() >= deadline) throw error;
+    return send(url, headers, body, deadline - Date.now());
+  });
+}
+
+function send(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let target: URL;
     try {
@@ -49,8 +68,11 @@ export function postCallback(url: string, headers: Record<string, string>, body:
         reject(error);
       });
     });
-    req.once('error', (error) => {
+    let answered = false;
+    req.once('response', () => (answered = true));
+    req.once('error', (error: NodeJS.ErrnoException & { staleSocket?: boolean }) => {
       clearTimeout(timer);
+      if (!answered && req.reusedSocket && STALE_SOCKET.has(error.code ?? '')) error.staleSocket = true;
       reject(error);
     });
     req.end(payload);

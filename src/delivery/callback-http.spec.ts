@@ -1,0 +1,63 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo, Socket } from 'node:net';
+import { postCallback } from './callback-http';
+
+/**
+ * A callback server that answers the first request of each connection and, like a server closing an idle kept-alive
+ * socket just as a request arrives on it, drops the connection on its second request without answering.
+ */
+describe('postCallback', () => {
+  let server: Server;
+  let url: string;
+  const received: { body: string; connection: number; dropped: boolean }[] = [];
+
+  beforeAll(async () => {
+    const requestsOn = new WeakMap<Socket, number>();
+    let connections = 0;
+    const ids = new WeakMap<Socket, number>();
+    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const socket = req.socket;
+      if (!ids.has(socket)) ids.set(socket, ++connections);
+      const n = (requestsOn.get(socket) ?? 0) + 1;
+      requestsOn.set(socket, n);
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const dropped = n === 2;
+        received.push({ body: Buffer.concat(chunks).toString(), connection: ids.get(socket)!, dropped });
+        if (dropped) socket.destroy();
+        else res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  beforeEach(() => {
+    received.length = 0;
+  });
+
+  it('sends a request that a kept-alive socket lost before any answer once more, on a new connection', async () => {
+    expect(await postCallback(url, { 'webhook-id': 'msg_1' }, '{"n":1}', 5_000)).toBe(204);
+    // The same socket is reused for the next event and the server drops it: the event still arrives, once answered.
+    expect(await postCallback(url, { 'webhook-id': 'msg_2' }, '{"n":2}', 5_000)).toBe(204);
+    expect(received.map(({ body, dropped }) => [body, dropped])).toEqual([
+      ['{"n":1}', false],
+      ['{"n":2}', true],
+      ['{"n":2}', false],
+    ]);
+    expect(received[1].connection).toBe(received[0].connection);
+    expect(received[2].connection).not.toBe(received[1].connection);
+  });
+
+  it('rejects with the network error when a new connection is refused', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await expect(postCallback(`http://127.0.0.1:${port}/hooks`, {}, '{}', 2_000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
