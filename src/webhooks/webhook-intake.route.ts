@@ -115,8 +115,21 @@ export function describeWebhookIntake(document: OpenAPIObject): void {
       parameters: [{ name: 'gatewayId', required: true, in: 'path', schema: { type: 'string' } }],
       responses: {
         '200': { description: 'Stored (or a duplicate of a stored delivery).' },
+        '400': {
+          description:
+            'Not a delivery of this gateway type, an empty body, or a platform event or conversation id that cannot be stored (over 512 characters, or a NUL or unpaired surrogate); `details` names `body`. Nothing is stored.',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
+        },
         '401': {
           description: 'Signature, tenant or freshness check failed.',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
+        },
+        '404': {
+          description: 'No gateway with this id takes webhooks.',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
+        },
+        '413': {
+          description: 'Body over 1 MiB.',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
         },
       },
