@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
+import { PrivateRedis } from '../support/private-redis';
 import { ServiceProcess } from '../support/service-process';
 import { freePort, requestAgainst, resetState, startTestApp } from '../support/test-app';
 import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
@@ -86,11 +87,11 @@ describe('recovery: PostgreSQL is the truth', () => {
   }, 120_000);
 
   it('rebuilds schedules and pending work after Redis is flushed during a live escalation', async () => {
-    // A Redis database of its own, so flushing it cannot disturb other suites running in parallel.
-    const db = 8 + Number(process.env.JEST_WORKER_ID ?? 1);
-    const redisUrl = `redis://127.0.0.1:6379/${db}`;
-    const t = await startTestApp({ REDIS_URL: redisUrl, RECONCILE_INTERVAL_SECONDS: '2', POLL_TICK_MS: '100' });
-    const redis = new Redis(redisUrl);
+    // A Redis server of its own, so that FLUSHALL cannot disturb the suites running in parallel on the shared one.
+    const privateRedis = new PrivateRedis();
+    await privateRedis.start();
+    const t = await startTestApp({ REDIS_URL: privateRedis.url, RECONCILE_INTERVAL_SECONDS: '2', POLL_TICK_MS: '100' });
+    const redis = new Redis(privateRedis.url);
     try {
       const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
       const res = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'conv-flush'), headers: { 'idempotency-key': 'flush-1' } });
@@ -108,7 +109,7 @@ describe('recovery: PostgreSQL is the truth', () => {
       // The live service writes again within milliseconds of the flush, so what is checked is that there was
       // something to lose (the delivery's retry job among it) and that it was flushed.
       expect(await redis.dbsize()).toBeGreaterThan(0);
-      expect(await redis.flushdb()).toBe('OK');
+      expect(await redis.flushall()).toBe('OK');
 
       platform.push(session.id, 'agent_message', { text: 'after flush' });
       await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'user after flush' } });
@@ -122,6 +123,7 @@ describe('recovery: PostgreSQL is the truth', () => {
     } finally {
       redis.disconnect();
       await t.close();
+      await privateRedis.stop();
     }
   }, 60_000);
 });
