@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { postCallback } from './callback-http';
+import { CallbackError, postCallback } from './callback-http';
 
 /**
  * A callback server that answers the first request of each connection and, like a server closing an idle kept-alive
@@ -40,24 +40,24 @@ describe('postCallback', () => {
     received.length = 0;
   });
 
-  it('sends a request that a kept-alive socket lost before any answer once more, on a new connection', async () => {
+  it('marks a request that a reused kept-alive socket lost before any answer as a stale socket', async () => {
     expect(await postCallback(url, { 'webhook-id': 'msg_1' }, '{"n":1}', 5_000)).toBe(204);
-    // The same socket is reused for the next event and the server drops it: the event still arrives, once answered.
-    expect(await postCallback(url, { 'webhook-id': 'msg_2' }, '{"n":2}', 5_000)).toBe(204);
+    // The same socket is reused for the next event and the server drops it without answering.
+    await expect(postCallback(url, { 'webhook-id': 'msg_2' }, '{"n":2}', 5_000)).rejects.toMatchObject({ code: 'ECONNRESET', staleSocket: true });
     expect(received.map(({ body, dropped }) => [body, dropped])).toEqual([
       ['{"n":1}', false],
       ['{"n":2}', true],
-      ['{"n":2}', false],
     ]);
     expect(received[1].connection).toBe(received[0].connection);
-    expect(received[2].connection).not.toBe(received[1].connection);
   });
 
-  it('rejects with the network error when a new connection is refused', async () => {
+  it('does not mark a refused new connection as a stale socket', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    await expect(postCallback(`http://127.0.0.1:${port}/hooks`, {}, '{}', 2_000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const refused = await postCallback(`http://127.0.0.1:${port}/hooks`, {}, '{}', 2_000).catch((error: CallbackError) => error);
+    expect(refused).toMatchObject({ code: 'ECONNREFUSED' });
+    expect((refused as CallbackError).staleSocket).toBeUndefined();
   });
 });

@@ -18,21 +18,14 @@ const httpsAgent = new HttpsAgent(KEEP_ALIVE);
  */
 const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
+/** A failed callback request; `staleSocket` when it went on a reused socket that was closed before any answer. */
+export type CallbackError = NodeJS.ErrnoException & { staleSocket?: boolean };
+
 /**
- * Resolves with the HTTP status; rejects on a network error or when `timeoutMs` passes before the answer ends. A
- * request that a reused socket's close cut off before any answer is sent once more on another socket, within the
- * same time limit: without it each such race cost the conversation a failed attempt and a 1 s backoff. Sending
- * twice is safe, as every delivery is: the bot deduplicates by `webhook-id`.
+ * Resolves with the HTTP status; rejects (with a `CallbackError`) on a network error or when `timeoutMs` passes before
+ * the answer ends.
  */
 export function postCallback(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  return send(url, headers, body, timeoutMs).catch((error: NodeJS.ErrnoException & { staleSocket?: boolean }) => {
-    if (!error.staleSocket || Date.now() >= deadline) throw error;
-    return send(url, headers, body, deadline - Date.now());
-  });
-}
-
-function send(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let target: URL;
     try {
@@ -70,7 +63,7 @@ function send(url: string, headers: Record<string, string>, body: string, timeou
     });
     let answered = false;
     req.once('response', () => (answered = true));
-    req.once('error', (error: NodeJS.ErrnoException & { staleSocket?: boolean }) => {
+    req.once('error', (error: CallbackError) => {
       clearTimeout(timer);
       if (!answered && req.reusedSocket && STALE_SOCKET.has(error.code ?? '')) error.staleSocket = true;
       reject(error);

@@ -10,7 +10,7 @@ import { SecretCipher } from '../crypto/secret-cipher';
 import { JobDispatcher } from '../escalations/job-dispatcher.service';
 import { GroupedWrites } from '../database/grouped-writes';
 import { prepared } from '../database/prepared';
-import { postCallback } from './callback-http';
+import { CallbackError, postCallback } from './callback-http';
 
 /** Events sent per conversation and claim. */
 const BATCH = 50;
@@ -368,17 +368,34 @@ export class DeliveryService implements BeforeApplicationShutdown {
       'webhook-timestamp': String(timestamp),
     };
     if (secret) headers['webhook-signature'] = signWebhook(secret, webhookId, timestamp, body);
-    const attempt = conversation.delivery_attempts + 1;
-    const started = Date.now();
-    let status: number | null = null;
-    let error: string | null = null;
-    try {
-      status = await postCallback(conversation.callback_url, headers, body, REQUEST_TIMEOUT_MS);
-      if (status < 200 || status >= 300) error = `callback answered ${status}`;
-    } catch (failure) {
-      error = (failure as Error).message;
+    let attempt = conversation.delivery_attempts + 1;
+    let status: number | null;
+    let error: string | null;
+    let durationMs: number;
+    for (let resend = true; ; resend = false) {
+      const started = Date.now();
+      status = null;
+      error = null;
+      let staleSocket = false;
+      try {
+        status = await postCallback(conversation.callback_url, headers, body, REQUEST_TIMEOUT_MS);
+        if (status < 200 || status >= 300) error = `callback answered ${status}`;
+      } catch (failure) {
+        error = (failure as CallbackError).message;
+        staleSocket = (failure as CallbackError).staleSocket === true;
+      }
+      durationMs = Date.now() - started;
+      if (!(error && staleSocket && resend)) break;
+      // A kept-alive socket the callback's server closed as the request went out: nothing was answered. The attempt
+      // is recorded and the event sent again at once on another socket (the same webhook-id, so a bot that did see
+      // it drops it), instead of holding the conversation for a backoff.
+      await this.db.query(
+        `WITH a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) VALUES ($1, $2, NULL, $3, $4))
+         UPDATE events SET delivery_attempts = $2 WHERE id = $1`,
+        [event.id, attempt, `${error} (on a reused connection; sent again at once)`.slice(0, 500), durationMs],
+      );
+      attempt += 1;
     }
-    const durationMs = Date.now() - started;
     if (!error) {
       delivered.push({ eventId: event.id, seq: event.seq, attempt, status: status!, durationMs });
       return true;

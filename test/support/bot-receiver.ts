@@ -24,6 +24,8 @@ export class BotReceiver {
   readonly attempts: { conversationId: string; seq: number; status: number }[] = [];
   private failures = new Map<string, number>();
   private delays = new Map<string, { count: number; ms: number }>();
+  private drops = new Map<string, number>();
+  private readonly requestsOn = new WeakMap<object, number>();
   private server?: Server;
   url = '';
 
@@ -42,6 +44,16 @@ export class BotReceiver {
         } catch {
           verified = false;
           body = JSON.parse(raw);
+        }
+        // A server closing a kept-alive connection as a request comes in on it: no answer at all.
+        const earlier = this.requestsOn.get(req.socket) ?? 0;
+        this.requestsOn.set(req.socket, earlier + 1);
+        const drops = this.drops.get(body.conversationId) ?? 0;
+        if (drops > 0 && earlier > 0) {
+          this.drops.set(body.conversationId, drops - 1);
+          this.attempts.push({ conversationId: body.conversationId, seq: body.seq, status: 0 });
+          req.socket.destroy();
+          return;
         }
         const key = this.failures.has(body.conversationId) ? body.conversationId : '*';
         const remaining = this.failures.get(key) ?? 0;
@@ -70,6 +82,11 @@ export class BotReceiver {
 
   failNext(count: number, conversationId = '*'): void {
     this.failures.set(conversationId, count);
+  }
+
+  /** Drops, unanswered, the conversation's next `count` deliveries that come on a connection used before. */
+  dropNext(count: number, conversationId: string): void {
+    this.drops.set(conversationId, count);
   }
 
   /** Answers the conversation's next `count` deliveries only after `ms` (a slow bot platform). */
