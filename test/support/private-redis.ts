@@ -21,7 +21,10 @@ export class PrivateRedis {
         await probe.connect();
         if ((await probe.ping()) === 'PONG') return;
       } catch (error) {
-        if (Date.now() > deadline || this.server.exitCode !== null) throw new Error(`redis-server did not start on port ${port}: ${(error as Error).message}`);
+        if (Date.now() > deadline || this.server.exitCode !== null) {
+          this.server.kill('SIGKILL');
+          throw new Error(`redis-server did not start on port ${port}: ${(error as Error).message}`);
+        }
       } finally {
         probe.disconnect();
       }
