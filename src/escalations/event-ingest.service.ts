@@ -166,8 +166,15 @@ export class EventIngestService {
     // conversation's sequence: taken in conversation id order, each with its escalations, so that two writers cannot
     // lock in opposite orders. Each key is looked up with its own escalation only (one index probe per event):
     // looking every key up in every escalation grew with the square of the number of escalations per call.
-    // Keys as they are stored (`storableKey`), looked up the same way.
-    const keyed = items.flatMap((item) => item.input.events.map((e) => [item.escalationId, storableKey(e.key)]));
+    // Keys as they are stored (`storableKey`), looked up the same way; a key now stored as its digest is also looked
+    // up as it is, as versions before the digest stored one of up to 2,704 bytes.
+    const keyed = items.flatMap((item) =>
+      item.input.events.flatMap((e) => {
+        const stored = storableKey(e.key);
+        const raw = storable(e.key);
+        return stored === raw ? [[item.escalationId, stored]] : [[item.escalationId, stored], [item.escalationId, raw]];
+      }),
+    );
     const lockedRows = await prepared<LockedRow>(
       em,
       `SELECT c.last_seq, c.control, x.id, x.state, x.gateway_id, x.domain_id, x.conversation_id, x.queue, x.cursor, x.session_enc,
@@ -226,7 +233,8 @@ export class EventIngestService {
       let stored = 0;
       for (const event of input.events) {
         const key = storableKey(event.key);
-        if (seen.has(key)) continue;
+        // Stored before under the key itself (see `keyed`), or under its digest.
+        if (seen.has(key) || seen.has(storable(event.key))) continue;
         seen.add(key);
         const data = await this.prepareData(em, fresh, event, policy.agentOverride, directory);
         const effect = await this.applyEffect(em, fresh, event, policy.transferBackOnAgentClose);

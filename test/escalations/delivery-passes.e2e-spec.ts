@@ -269,6 +269,24 @@ describe('inbound and delivery passes', () => {
       expect(processed.rows).toEqual([{ n: 0 }]);
     }, 20_000);
 
+    it('finds an event that an earlier version stored under a long platform key as it was, and does not store it again', async () => {
+      const { started } = await escalations(t, 1, 'legacy-key');
+      const [e] = started;
+      // 600 characters: over the 512 now stored as a digest, under the 2,704 bytes earlier versions could store.
+      const longKey = `idx:${'7'.repeat(596)}`;
+      await whileLocked(e.conversationId, async (locker, lastSeq) => {
+        await locker.query(
+          `INSERT INTO events (conversation_id, seq, escalation_id, type, data, platform_key, occurred_at) VALUES ($1, $2, $3, 'agent_message', '{"text":"stored before"}', $4, now())`,
+          [e.conversationId, lastSeq + 1, e.id, longKey],
+        );
+        await locker.query(`UPDATE conversations SET last_seq = $2 WHERE id = $1`, [e.conversationId, lastSeq + 1]);
+      });
+      const outcome = await t.app.get(EscalationRunner).record(e.id, { events: [{ type: 'agent_message', key: longKey, occurredAt: new Date(), data: { text: 'again' } }] as PlatformEvent[] });
+      expect(outcome.stored).toBe(0);
+      const { rows } = await db.query(`SELECT data->>'text' AS text FROM events WHERE escalation_id = $1 AND type = 'agent_message'`, [e.id]);
+      expect(rows).toEqual([{ text: 'stored before' }]);
+    }, 20_000);
+
     it('stores and delivers a platform text with characters PostgreSQL refuses, each replaced by U+FFFD', async () => {
       const { gatewayId, started } = await escalations(t, 1, 'unstorable');
       const [e] = started;
