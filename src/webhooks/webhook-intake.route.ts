@@ -117,7 +117,7 @@ export function describeWebhookIntake(document: OpenAPIObject): void {
         '200': { description: 'Stored (or a duplicate of a stored delivery).' },
         '400': {
           description:
-            'Not a delivery of this gateway type, an empty body, or a platform event or conversation id that cannot be stored (over 512 characters, or a NUL or unpaired surrogate); `details` names `body`. Nothing is stored.',
+            'Not a delivery of this gateway type, an empty body, or a platform conversation id that cannot be stored (over 2,000 bytes, or a NUL or unpaired surrogate); `details` names `body`. Nothing is stored.',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
         },
         '401': {

@@ -76,23 +76,33 @@ describe('webhook intake route', () => {
     }
   });
 
-  it('refuses a platform event or conversation id that cannot be stored, naming the body, and stores none of them', async () => {
+  it('refuses a platform conversation id that cannot be stored, naming the body, and stores nothing', async () => {
     const before = await storedRows();
     const event = (eventId: string, sessionId: string) => JSON.stringify({ eventId, sessionId, event: { index: 1, type: 'agent_message', data: { text: 'x' }, at: Date.now() } });
     const refused: [string, string][] = [
-      [event('e'.repeat(513), 'session-ids'), "the platform's event id is longer than 512 characters"],
-      [event('ids-1', 's'.repeat(513)), "the platform's conversation id is longer than 512 characters"],
-      [event('ids-\u0000', 'session-ids'), "the platform's event id has a NUL character"],
-      [event('ids-2', 'session-\uD800'), "the platform's conversation id has a NUL character or an unpaired UTF-16 surrogate"],
+      [event('ids-1', 'é'.repeat(1_000) + 's'), "the platform's conversation id is longer than 2000 bytes"],
+      [event('ids-2', 'session-\u0000'), "the platform's conversation id has a NUL character or an unpaired UTF-16 surrogate"],
+      [event('ids-3', 'session-\uD800'), "the platform's conversation id has a NUL character or an unpaired UTF-16 surrogate"],
     ];
     for (const [body, message] of refused) {
       const res = await post(`/v1/webhooks/${gatewayId}`, body);
       expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ code: 'validation_failed', details: [{ field: 'body', message: expect.stringContaining(message) }] });
+      expect(res.body).toMatchObject({ code: 'validation_failed', details: [{ field: 'body', message }] });
     }
     expect(await storedRows()).toBe(before);
-    const longest = await post(`/v1/webhooks/${gatewayId}`, event('e'.repeat(512), 's'.repeat(512)));
+    const longest = await post(`/v1/webhooks/${gatewayId}`, event('ids-4', 'é'.repeat(1_000)));
     expect(longest.status).toBe(200);
     expect(await storedRows()).toBe(before + 1);
+  });
+
+  it('stores a platform event id over 512 characters as its digest, and still knows it when it comes again', async () => {
+    const eventId = `long-${'e'.repeat(600)}`;
+    const body = JSON.stringify({ eventId, sessionId: 'session-long-id', event: { index: 1, type: 'agent_message', data: { text: 'x' }, at: Date.now() } });
+    const first = await post(`/v1/webhooks/${gatewayId}`, body);
+    expect(first).toMatchObject({ status: 200, body: { received: true, duplicate: false } });
+    const again = await post(`/v1/webhooks/${gatewayId}`, body);
+    expect(again).toMatchObject({ status: 200, body: { received: true, duplicate: true } });
+    const { rows } = await db.query(`SELECT event_id, convert_from(body, 'UTF8')::jsonb->>'eventId' AS original FROM inbound_webhooks WHERE platform_conversation_id = 'session-long-id'`);
+    expect(rows).toEqual([{ event_id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), original: eventId }]);
   });
 });
