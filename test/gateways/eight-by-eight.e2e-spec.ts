@@ -219,7 +219,9 @@ describe('8x8 Chat Gateway escalation end to end', () => {
     });
     expect(conversation.messages.filter((m) => m.fromHistory).map((m) => m.text)).toEqual(['I would like my balance please', 'Your balance is 12.34']);
     const provisioning = [...sim.repository.channels.values()].find((channel) => channel.id === conversation.channelId)!;
-    // Transfer back is on: the gateway asked 8x8 to hand the conversation to our webhook when the agent closes.
+    // Transfer back is on: the gateway asked 8x8 to hand the conversation to our webhook when the agent closes (its
+    // own call, after the conversation was created and queued).
+    await waitFor('the hand-back arranged on 8x8', () => conversation.postAgentAssignment);
     expect(conversation.postAgentAssignment).toMatchObject({ type: 'webhook', id: provisioning.webHookId });
     await waitFor('queued twice at the bot (ours, then 8x8 QUEUED)', () => count('queued') === 2);
 
