@@ -1,21 +1,25 @@
 import { OnModuleInit } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import { AppLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { DeliverJob, JOBS, QUEUES } from '../queues/queues';
 import { inJobContext } from './job-context';
+import { logWorkerErrors } from './worker-errors';
 
 @Processor(QUEUES.deliveries, { metrics: { maxDataPoints: 1440 }, lockDuration: 10_000 })
 export class DeliveriesProcessor extends WorkerHost implements OnModuleInit {
   constructor(
     private readonly deliveries: DeliveryService,
     private readonly config: AppConfig,
+    private readonly logger: AppLogger,
   ) {
     super();
   }
 
   onModuleInit(): void {
+    logWorkerErrors(this.worker, this.logger);
     this.worker.concurrency = this.config.WORKER_CONCURRENCY;
   }
 

@@ -11,6 +11,7 @@ import { CreateEscalationDto } from '../escalations/escalations.dto';
 import { EscalationsService } from '../escalations/escalations.service';
 import { JOBS, QUEUES } from '../queues/queues';
 import { inJobContext } from './job-context';
+import { logWorkerErrors } from './worker-errors';
 
 function flatten(errors: import('class-validator').ValidationError[], prefix = ''): { field: string; message: string }[] {
   return errors.flatMap((e) => {
@@ -32,13 +33,14 @@ export class EscalationRequestsProcessor extends WorkerHost implements OnModuleI
   constructor(
     private readonly escalations: EscalationsService,
     private readonly config: AppConfig,
-    logger: AppLogger,
+    private readonly logger: AppLogger,
   ) {
     super();
     this.log = logger.child('escalation-requests');
   }
 
   onModuleInit(): void {
+    logWorkerErrors(this.worker, this.logger);
     this.worker.concurrency = Math.min(20, this.config.WORKER_CONCURRENCY);
   }
 

@@ -1,10 +1,12 @@
 import { OnModuleInit } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import { AppLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { EscalationRunner } from '../escalations/escalation-runner.service';
 import { JOBS, QUEUES, RelayJob, StartJob, TimeoutJob } from '../queues/queues';
 import { inJobContext } from './job-context';
+import { logWorkerErrors } from './worker-errors';
 
 /** Start, relay and timeout work per escalation. Thin: errors propagate so BullMQ retries. */
 @Processor(QUEUES.escalations, { metrics: { maxDataPoints: 1440 }, lockDuration: 10_000 })
@@ -12,11 +14,13 @@ export class EscalationsProcessor extends WorkerHost implements OnModuleInit {
   constructor(
     private readonly runner: EscalationRunner,
     private readonly config: AppConfig,
+    private readonly logger: AppLogger,
   ) {
     super();
   }
 
   onModuleInit(): void {
+    logWorkerErrors(this.worker, this.logger);
     this.worker.concurrency = this.config.WORKER_CONCURRENCY;
   }
 

@@ -1,21 +1,25 @@
 import { OnModuleInit } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import { AppLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { InboundJob, JOBS, QUEUES } from '../queues/queues';
 import { InboundWebhooksService } from '../webhooks/inbound-webhooks.service';
 import { inJobContext } from './job-context';
+import { logWorkerErrors } from './worker-errors';
 
 @Processor(QUEUES.inbound, { metrics: { maxDataPoints: 1440 }, lockDuration: 10_000 })
 export class InboundProcessor extends WorkerHost implements OnModuleInit {
   constructor(
     private readonly inbound: InboundWebhooksService,
     private readonly config: AppConfig,
+    private readonly logger: AppLogger,
   ) {
     super();
   }
 
   onModuleInit(): void {
+    logWorkerErrors(this.worker, this.logger);
     this.worker.concurrency = this.config.WORKER_CONCURRENCY;
   }
 

@@ -1,10 +1,12 @@
 import { OnModuleInit } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import { AppLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { PollService } from '../escalations/poll.service';
 import { JOBS, QUEUES } from '../queues/queues';
 import { inJobContext } from './job-context';
+import { logWorkerErrors } from './worker-errors';
 
 /** One job per shard and tick (produced by job schedulers the reconcile step upserts). */
 @Processor(QUEUES.polls, { metrics: { maxDataPoints: 1440 }, lockDuration: 30_000 })
@@ -12,11 +14,13 @@ export class PollsProcessor extends WorkerHost implements OnModuleInit {
   constructor(
     private readonly polls: PollService,
     private readonly config: AppConfig,
+    private readonly logger: AppLogger,
   ) {
     super();
   }
 
   onModuleInit(): void {
+    logWorkerErrors(this.worker, this.logger);
     this.worker.concurrency = this.config.POLL_SHARDS;
   }
 
