@@ -1,11 +1,28 @@
-import { Global, Module } from '@nestjs/common';
-import { BullModule } from '@nestjs/bullmq';
+import { Global, Injectable, Module, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import { Queue } from 'bullmq';
+import { AppLogger } from '../common/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
+import { logQueueErrors } from './queue-errors';
 import { ALL_QUEUES } from './queues';
 
 const queues = BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name })));
 
+/** The queues' own errors in the structured log (the workers' are attached by each processor). */
+@Injectable()
+class QueueErrors implements OnModuleInit {
+  constructor(
+    private readonly modules: ModuleRef,
+    private readonly logger: AppLogger,
+  ) {}
+
+  onModuleInit(): void {
+    for (const name of ALL_QUEUES) logQueueErrors(this.modules.get<Queue>(getQueueToken(name), { strict: false }), this.logger);
+  }
+}
+
 /** Every queue, registered once and visible to every module, plus the metrics that read them. */
 @Global()
-@Module({ imports: [queues], providers: [MetricsService], exports: [queues, MetricsService] })
+@Module({ imports: [queues], providers: [MetricsService, QueueErrors], exports: [queues, MetricsService] })
 export class QueuesModule {}

@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { DeliverJob, JOBS, QUEUES } from '../queues/queues';
 import { inJobContext } from './job-context';
-import { logWorkerErrors } from './worker-errors';
+import { logQueueErrors } from '../queues/queue-errors';
 
 @Processor(QUEUES.deliveries, { metrics: { maxDataPoints: 1440 }, lockDuration: 10_000 })
 export class DeliveriesProcessor extends WorkerHost implements OnModuleInit {
@@ -19,7 +19,7 @@ export class DeliveriesProcessor extends WorkerHost implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    logWorkerErrors(this.worker, this.logger);
+    logQueueErrors(this.worker, this.logger);
     this.worker.concurrency = this.config.WORKER_CONCURRENCY;
   }
 

@@ -11,7 +11,7 @@ import { CreateEscalationDto } from '../escalations/escalations.dto';
 import { EscalationsService } from '../escalations/escalations.service';
 import { JOBS, QUEUES } from '../queues/queues';
 import { inJobContext } from './job-context';
-import { logWorkerErrors } from './worker-errors';
+import { logQueueErrors } from '../queues/queue-errors';
 
 function flatten(errors: import('class-validator').ValidationError[], prefix = ''): { field: string; message: string }[] {
   return errors.flatMap((e) => {
@@ -40,7 +40,7 @@ export class EscalationRequestsProcessor extends WorkerHost implements OnModuleI
   }
 
   onModuleInit(): void {
-    logWorkerErrors(this.worker, this.logger);
+    logQueueErrors(this.worker, this.logger);
     this.worker.concurrency = Math.min(20, this.config.WORKER_CONCURRENCY);
   }
 

@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { EscalationRunner } from '../escalations/escalation-runner.service';
 import { JOBS, QUEUES, RelayJob, StartJob, TimeoutJob } from '../queues/queues';
 import { inJobContext } from './job-context';
-import { logWorkerErrors } from './worker-errors';
+import { logQueueErrors } from '../queues/queue-errors';
 
 /** Start, relay and timeout work per escalation. Thin: errors propagate so BullMQ retries. */
 @Processor(QUEUES.escalations, { metrics: { maxDataPoints: 1440 }, lockDuration: 10_000 })
@@ -20,7 +20,7 @@ export class EscalationsProcessor extends WorkerHost implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    logWorkerErrors(this.worker, this.logger);
+    logQueueErrors(this.worker, this.logger);
     this.worker.concurrency = this.config.WORKER_CONCURRENCY;
   }
 

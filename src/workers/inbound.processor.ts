@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { InboundJob, JOBS, QUEUES } from '../queues/queues';
 import { InboundWebhooksService } from '../webhooks/inbound-webhooks.service';
 import { inJobContext } from './job-context';
-import { logWorkerErrors } from './worker-errors';
+import { logQueueErrors } from '../queues/queue-errors';
 
 @Processor(QUEUES.inbound, { metrics: { maxDataPoints: 1440 }, lockDuration: 10_000 })
 export class InboundProcessor extends WorkerHost implements OnModuleInit {
@@ -19,7 +19,7 @@ export class InboundProcessor extends WorkerHost implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    logWorkerErrors(this.worker, this.logger);
+    logQueueErrors(this.worker, this.logger);
     this.worker.concurrency = this.config.WORKER_CONCURRENCY;
   }
 

@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { PollService } from '../escalations/poll.service';
 import { JOBS, QUEUES } from '../queues/queues';
 import { inJobContext } from './job-context';
-import { logWorkerErrors } from './worker-errors';
+import { logQueueErrors } from '../queues/queue-errors';
 
 /** One job per shard and tick (produced by job schedulers the reconcile step upserts). */
 @Processor(QUEUES.polls, { metrics: { maxDataPoints: 1440 }, lockDuration: 30_000 })
@@ -20,7 +20,7 @@ export class PollsProcessor extends WorkerHost implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    logWorkerErrors(this.worker, this.logger);
+    logQueueErrors(this.worker, this.logger);
     this.worker.concurrency = this.config.POLL_SHARDS;
   }
 

@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { AppLogger } from '../common/app-logger';
-import { logWorkerErrors } from './worker-errors';
+import { logQueueErrors } from './queue-errors';
 
 /** A port nothing listens on: taken from the system, then let go. */
 async function closedPort(): Promise<number> {
@@ -13,8 +13,11 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('logWorkerErrors', () => {
-  it("logs a worker's connection errors as one structured line per interval, with how many came", async () => {
+describe('logQueueErrors', () => {
+  it.each([
+    ['worker', 'queue worker error'],
+    ['producer', 'queue producer error'],
+  ] as const)("logs a %s's connection errors as one structured line per interval, with how many came", async (kind, message) => {
     const lines: Record<string, unknown>[] = [];
     const destination = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -24,26 +27,24 @@ describe('logWorkerErrors', () => {
     });
     const logger = new AppLogger('info', destination);
     const port = await closedPort();
-    // A worker whose Redis is not there: ioredis reports every refused reconnection through the worker.
-    const worker = new Worker('worker-errors-spec', async () => undefined, {
-      connection: { host: '127.0.0.1', port, maxRetriesPerRequest: null, retryStrategy: () => 20 },
-      prefix: '{cgspec}',
-    });
+    // Its Redis is not there: ioredis reports every refused reconnection through the queue or worker.
+    const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null, retryStrategy: () => 20 };
+    const target = kind === 'worker' ? new Worker('queue-errors-spec', async () => undefined, { connection, prefix: '{cgspec}' }) : new Queue('queue-errors-spec', { connection, prefix: '{cgspec}' });
     const seen: Error[] = [];
-    worker.on('error', (error) => seen.push(error));
-    logWorkerErrors(worker, logger);
+    (target as Queue).on('error', (error) => seen.push(error));
+    logQueueErrors(target, logger);
     try {
       const deadline = Date.now() + 5_000;
       while (seen.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(seen.length).toBeGreaterThanOrEqual(3);
       logger.flush();
       await new Promise((resolve) => setImmediate(resolve));
-      const logged = lines.filter((line) => line.msg === 'queue worker error');
+      const logged = lines.filter((line) => line.msg === message);
       // The first error is logged at once; the ones after it in the same 10 s are held for the next line.
       expect(logged).toHaveLength(1);
-      expect(logged[0]).toMatchObject({ level: 'warn', component: 'queue-worker', queue: 'worker-errors-spec', errors: 1, error: expect.stringContaining('ECONNREFUSED') });
+      expect(logged[0]).toMatchObject({ level: 'warn', component: 'queues', queue: 'queue-errors-spec', errors: 1, error: expect.stringContaining('ECONNREFUSED') });
     } finally {
-      await worker.close(true).catch(() => undefined);
+      await (kind === 'worker' ? (target as Worker).close(true) : (target as Queue).close()).catch(() => undefined);
     }
   });
 });
