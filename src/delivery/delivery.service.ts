@@ -369,33 +369,20 @@ export class DeliveryService implements BeforeApplicationShutdown {
     };
     if (secret) headers['webhook-signature'] = signWebhook(secret, webhookId, timestamp, body);
     let attempt = conversation.delivery_attempts + 1;
-    let status: number | null;
-    let error: string | null;
-    let durationMs: number;
-    for (let resend = true; ; resend = false) {
-      const started = Date.now();
-      status = null;
-      error = null;
-      let staleSocket = false;
-      try {
-        status = await postCallback(conversation.callback_url, headers, body, REQUEST_TIMEOUT_MS);
-        if (status < 200 || status >= 300) error = `callback answered ${status}`;
-      } catch (failure) {
-        error = (failure as CallbackError).message;
-        staleSocket = (failure as CallbackError).staleSocket === true;
-      }
-      durationMs = Date.now() - started;
-      if (!(error && staleSocket && resend)) break;
+    let sent = await this.post(conversation.callback_url, headers, body);
+    if (sent.staleSocket) {
       // A kept-alive socket the callback's server closed as the request went out: nothing was answered. The attempt
       // is recorded and the event sent again at once on another socket (the same webhook-id, so a bot that did see
       // it drops it), instead of holding the conversation for a backoff.
       await this.db.query(
         `WITH a AS (INSERT INTO delivery_attempts (event_id, attempt, status_code, error, duration_ms) VALUES ($1, $2, NULL, $3, $4))
          UPDATE events SET delivery_attempts = $2 WHERE id = $1`,
-        [event.id, attempt, `${error} (on a reused connection; sent again at once)`.slice(0, 500), durationMs],
+        [event.id, attempt, `${sent.error} (on a reused connection; sent again at once)`.slice(0, 500), sent.durationMs],
       );
       attempt += 1;
+      sent = await this.post(conversation.callback_url, headers, body);
     }
+    const { status, error, durationMs } = sent;
     if (!error) {
       delivered.push({ eventId: event.id, seq: event.seq, attempt, status: status!, durationMs });
       return true;
@@ -420,6 +407,17 @@ export class DeliveryService implements BeforeApplicationShutdown {
     this.log.info('delivery failed; retrying', { conversationId: conversation.id, seq: event.seq, attempt, delayMs, error });
     await this.jobs.deliver(held.domainId, `retry-${conversation.id}-${event.seq}-${attempt}`, delayMs);
     return false;
+  }
+
+  /** One request to the callback: its status, or why it failed (a non-2xx answer, a network error, a timeout). */
+  private async post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number | null; error: string | null; staleSocket: boolean; durationMs: number }> {
+    const started = Date.now();
+    try {
+      const status = await postCallback(url, headers, body, REQUEST_TIMEOUT_MS);
+      return { status, error: status < 200 || status >= 300 ? `callback answered ${status}` : null, staleSocket: false, durationMs: Date.now() - started };
+    } catch (failure) {
+      return { status: null, error: (failure as CallbackError).message, staleSocket: (failure as CallbackError).staleSocket === true, durationMs: Date.now() - started };
+    }
   }
 
   /** Records the successes collected so far, keeping the claim, before something else about the conversation is. */

@@ -11,7 +11,7 @@ import {
   RelayCommandEntity,
 } from '../database/entities';
 import { EscalationDetailDto, EscalationDto, EscalationPageDto } from './escalations.dto';
-import { escalationDto, eventDto, relayDto, withDelivery } from './escalation-views';
+import { deliveredSeqOf, escalationDto, eventDto, relayDto, withDelivery } from './escalation-views';
 
 export interface EscalationFilter {
   state?: string;
@@ -59,18 +59,18 @@ export class EscalationQueriesService {
 
   async detail(id: string): Promise<EscalationDetailDto> {
     const base = await this.get(id);
-    const [transitions, events, relay, escalation, [cursor]] = await Promise.all([
+    const [transitions, events, relay, escalation, deliveredSeq] = await Promise.all([
       this.db.getRepository(EscalationTransitionEntity).find({ where: { escalationId: id }, order: { id: 'ASC' } }),
       this.db.getRepository(EventEntity).find({ where: { escalationId: id }, order: { seq: 'ASC' } }),
       this.db.getRepository(RelayCommandEntity).find({ where: { escalationId: id }, order: { seq: 'ASC' } }),
       this.db.getRepository(EscalationEntity).findOneByOrFail({ id }),
-      this.db.query(`SELECT delivered_seq FROM conversations WHERE id = $1`, [base.conversationId]),
+      deliveredSeqOf(this.db, base.conversationId),
     ]);
     return {
       ...base,
       history: escalation.history,
       transitions: transitions.map((t) => ({ from: t.fromState, to: t.toState, reason: t.reason, at: t.at.toISOString() })),
-      transcript: events.map((event) => eventDto(withDelivery(event, cursor?.delivered_seq ?? 0))),
+      transcript: events.map((event) => eventDto(withDelivery(event, deliveredSeq))),
       relay: relay.map(relayDto),
     };
   }

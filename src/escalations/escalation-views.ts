@@ -1,3 +1,4 @@
+import type { DataSource } from 'typeorm';
 import { ConversationEntity, EscalationEntity, EventEntity, RelayCommandEntity } from '../database/entities';
 import { EscalationDto, EventDto, RelayCommandDto } from './escalations.dto';
 
@@ -15,6 +16,12 @@ export function withDelivery<T extends Pick<EventEntity, 'seq' | 'deliveryStatus
     event.deliveryAttempts += 1;
   }
   return event;
+}
+
+/** A conversation's delivery cursor for `withDelivery` (0 before anything was delivered). */
+export async function deliveredSeqOf(db: Pick<DataSource, 'query'>, conversationId: string): Promise<number> {
+  const [row] = await db.query(`SELECT delivered_seq FROM conversations WHERE id = $1`, [conversationId]);
+  return row?.delivered_seq ?? 0;
 }
 
 export function eventDto(e: EventEntity): EventDto {

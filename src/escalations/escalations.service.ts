@@ -5,7 +5,7 @@ import { DomainEntity, EscalationEntity, EventEntity, GatewayEntity, RelayComman
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationRunner } from './escalation-runner.service';
-import { withDelivery } from './escalation-views';
+import { deliveredSeqOf, withDelivery } from './escalation-views';
 import { EscalationsRepository } from './escalations.repository';
 import { AttachmentInputDto, CreateEscalationDto, RelayMessageDto } from './escalations.dto';
 import { JobDispatcher } from './job-dispatcher.service';
@@ -224,7 +224,7 @@ export class EscalationsService {
   }
 
   async events(conversationId: string, after: number, limit: number): Promise<EventEntity[]> {
-    const [cursor] = await this.repo.db.query(`SELECT delivered_seq FROM conversations WHERE id = $1`, [conversationId]);
+    const deliveredSeq = await deliveredSeqOf(this.repo.db, conversationId);
     const events = await this.repo.db
       .getRepository(EventEntity)
       .createQueryBuilder('e')
@@ -232,6 +232,6 @@ export class EscalationsService {
       .orderBy('e.seq', 'ASC')
       .limit(limit)
       .getMany();
-    return events.map((event) => withDelivery(event, cursor?.delivered_seq ?? 0));
+    return events.map((event) => withDelivery(event, deliveredSeq));
   }
 }

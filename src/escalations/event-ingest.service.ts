@@ -9,7 +9,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
 import { JobDispatcher } from './job-dispatcher.service';
-import { storable, storableKey } from './storable-text';
+import { storable, storableKeyForms } from './storable-text';
 
 /** What a gateway call reported, plus what the engine itself decided (service events and a forced state). */
 export interface IngestInput {
@@ -166,15 +166,9 @@ export class EventIngestService {
     // conversation's sequence: taken in conversation id order, each with its escalations, so that two writers cannot
     // lock in opposite orders. Each key is looked up with its own escalation only (one index probe per event):
     // looking every key up in every escalation grew with the square of the number of escalations per call.
-    // Keys as they are stored (`storableKey`), looked up the same way; a key now stored as its digest is also looked
-    // up as it is, as versions before the digest stored one of up to 2,704 bytes.
-    const keyed = items.flatMap((item) =>
-      item.input.events.flatMap((e) => {
-        const stored = storableKey(e.key);
-        const raw = storable(e.key);
-        return stored === raw ? [[item.escalationId, stored]] : [[item.escalationId, stored], [item.escalationId, raw]];
-      }),
-    );
+    // Keys in every form they may be stored under (`storableKeyForms`: the one stored now first), looked up that way.
+    const keyForms = items.map((item) => item.input.events.map((e) => storableKeyForms(e.key)));
+    const keyed = items.flatMap((item, i) => keyForms[i].flatMap((forms) => forms.map((key) => [item.escalationId, key])));
     const lockedRows = await prepared<LockedRow>(
       em,
       `SELECT c.last_seq, c.control, x.id, x.state, x.gateway_id, x.domain_id, x.conversation_id, x.queue, x.cursor, x.session_enc,
@@ -214,7 +208,7 @@ export class EventIngestService {
     const outcomes: IngestOutcome[] = [];
     // Domains' agent directories, read once per call (a pass's escalations share their gateway's domain).
     const directories = new Map<string, Map<string, string>>();
-    for (const { escalationId, input } of items) {
+    for (const [i, { escalationId, input }] of items.entries()) {
       const locked = lockedById.get(escalationId);
       const conversation = conversations.get(conversationOf.get(escalationId) ?? '');
       if (!locked || !conversation) throw DomainError.notFound('Escalation', escalationId);
@@ -231,10 +225,10 @@ export class EventIngestService {
         directories.set(fresh.domainId, directory);
       }
       let stored = 0;
-      for (const event of input.events) {
-        const key = storableKey(event.key);
-        // Stored before under the key itself (see `keyed`), or under its digest.
-        if (seen.has(key) || seen.has(storable(event.key))) continue;
+      for (const [j, event] of input.events.entries()) {
+        const forms = keyForms[i][j];
+        if (forms.some((form) => seen.has(form))) continue;
+        const key = forms[0];
         seen.add(key);
         const data = await this.prepareData(em, fresh, event, policy.agentOverride, directory);
         const effect = await this.applyEffect(em, fresh, event, policy.transferBackOnAgentClose);

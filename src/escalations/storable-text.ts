@@ -32,6 +32,14 @@ export const MAX_STORED_KEY_LENGTH = 512;
  * longer make its conversation's events unstorable, retried for ever with every later event held behind them.
  */
 export function storableKey(key: string): string {
+  return storableKeyForms(key)[0];
+}
+
+/**
+ * The forms a platform key may have been stored under: `storableKey`'s first, then, for a key it digests, the key
+ * itself (`storable`), which versions before the digest stored when it fit the index (up to 2,704 bytes).
+ */
+export function storableKeyForms(key: string): [string] | [string, string] {
   const text = storable(key);
-  return text.length <= MAX_STORED_KEY_LENGTH ? text : `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  return text.length <= MAX_STORED_KEY_LENGTH ? [text] : [`sha256:${createHash('sha256').update(text).digest('hex')}`, text];
 }

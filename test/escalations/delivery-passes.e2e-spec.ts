@@ -55,6 +55,22 @@ describe('inbound and delivery passes', () => {
 
   const texts = (deliveries: Delivery[]) => deliveries.filter((d) => d.type === 'agent_message').map((d) => d.data.text as string);
 
+  /** The recorded attempts at the conversation's agent message, in attempt order. */
+  async function messageAttempts(conversationId: string): Promise<{ attempt: number; status_code: number | null; error: string | null }[]> {
+    const { rows } = await db.query(
+      `SELECT a.attempt, a.status_code, a.error FROM delivery_attempts a JOIN events v ON v.id = a.event_id
+        WHERE v.conversation_id = $1 AND v.type = 'agent_message' ORDER BY a.attempt`,
+      [conversationId],
+    );
+    return rows;
+  }
+
+  /** The conversation's agent message as the replay API reports it. */
+  async function replayedMessage(t: TestApp, conversationId: string) {
+    const replay = await t.request('GET', `/v1/conversations/${conversationId}/events`);
+    return (replay.body as { type: string; deliveryStatus: string; deliveryAttempts: number }[]).find((v) => v.type === 'agent_message');
+  }
+
   /** Whether a holder has the conversation claimed now. */
   async function claimed(conversationId: string): Promise<boolean> {
     const { rows } = await db.query(`SELECT delivery_claim FROM conversations WHERE id = $1`, [conversationId]);
@@ -195,14 +211,8 @@ describe('inbound and delivery passes', () => {
         await new Promise((resolve) => setTimeout(resolve, 500));
       });
       await waitFor('recorded and the claim ended', () => settled(e.conversationId), 3_000);
-      const { rows } = await db.query(
-        `SELECT a.attempt, a.status_code FROM delivery_attempts a JOIN events v ON v.id = a.event_id WHERE v.conversation_id = $1 AND v.type = 'agent_message'`,
-        [e.conversationId],
-      );
-      expect(rows).toEqual([{ attempt: 1, status_code: 204 }]);
-      const replay = await t.request('GET', `/v1/conversations/${e.conversationId}/events`);
-      const message = (replay.body as { type: string; deliveryStatus: string; deliveryAttempts: number }[]).find((v) => v.type === 'agent_message');
-      expect(message).toMatchObject({ deliveryStatus: 'delivered', deliveryAttempts: 1 });
+      expect((await messageAttempts(e.conversationId)).map(({ attempt, status_code }) => ({ attempt, status_code }))).toEqual([{ attempt: 1, status_code: 204 }]);
+      expect(await replayedMessage(t, e.conversationId)).toMatchObject({ deliveryStatus: 'delivered', deliveryAttempts: 1 });
     }, 20_000);
 
     it("sends an event again at once when the bot's server drops a kept-alive connection before answering, recording both attempts", async () => {
@@ -212,20 +222,14 @@ describe('inbound and delivery passes', () => {
       await push(t, gatewayId, e.sessionId, 101, 'sent again');
       await waitFor('recorded and the claim ended', async () => texts(receiver.of(e.conversationId)).length === 1 && (await settled(e.conversationId)));
       expect(receiver.attempts.filter((a) => a.conversationId === e.conversationId && a.seq === receiver.of(e.conversationId).at(-1)!.seq).map((a) => a.status)).toEqual([0, 200]);
-      const { rows } = await db.query(
-        `SELECT a.attempt, a.status_code, a.error FROM delivery_attempts a JOIN events v ON v.id = a.event_id WHERE v.conversation_id = $1 AND v.type = 'agent_message' ORDER BY a.attempt`,
-        [e.conversationId],
-      );
-      expect(rows).toEqual([
+      expect(await messageAttempts(e.conversationId)).toEqual([
         { attempt: 1, status_code: null, error: expect.stringContaining('on a reused connection; sent again at once') },
         { attempt: 2, status_code: 204, error: null },
       ]);
       // No backoff was scheduled for the conversation: the second send was not a retry after a failure.
       const conversation = await db.query(`SELECT next_delivery_at, delivery_attempts FROM conversations WHERE id = $1`, [e.conversationId]);
       expect(conversation.rows).toEqual([{ next_delivery_at: null, delivery_attempts: 0 }]);
-      const replay = await t.request('GET', `/v1/conversations/${e.conversationId}/events`);
-      const message = (replay.body as { type: string; deliveryStatus: string; deliveryAttempts: number }[]).find((v) => v.type === 'agent_message');
-      expect(message).toMatchObject({ deliveryStatus: 'delivered', deliveryAttempts: 2 });
+      expect(await replayedMessage(t, e.conversationId)).toMatchObject({ deliveryStatus: 'delivered', deliveryAttempts: 2 });
     }, 20_000);
 
     it("stores the other conversations' events when the database refuses one conversation's", async () => {
