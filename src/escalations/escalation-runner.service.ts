@@ -10,6 +10,7 @@ import {
   PlatformEvent,
   PlatformSession,
   PlatformUpdate,
+  StartResult,
   toGatewayError,
 } from '@app/gateway-sdk';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
@@ -23,6 +24,7 @@ import { EventIngestService, IngestInput, IngestItem, IngestOutcome, Statement }
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
 import { recoveryFor } from './gateway-recovery';
+import { unstorableConversationId } from './storable-text';
 import { JobDispatcher } from './job-dispatcher.service';
 
 const serviceEvent = <T extends PlatformEvent['type']>(type: T, key: string, data: Extract<PlatformEvent, { type: T }>['data']): PlatformEvent =>
@@ -76,21 +78,38 @@ export class EscalationRunner {
     if (escalation.state !== 'starting') return;
     const { gateway, entity } = await this.gatewayOf(escalation);
     const ctx = this.context(entity, escalation, null);
+    let result: StartResult;
     try {
-      const result = await gateway.startEscalation(ctx, await this.requestOf(escalation));
-      const events = [serviceEvent('queued', 'queued', { queueId: escalation.queue ?? undefined }), ...result.events];
-      const outcome = await this.record(escalationId, {
-        events,
+      result = await gateway.startEscalation(ctx, await this.requestOf(escalation));
+    } catch (error) {
+      return this.onStartFailure(escalation, toGatewayError(error), attempt);
+    }
+    // Whatever stops the session from being recorded closes it on the platform first, so that neither the failure
+    // nor the next attempt leaves an agent a chat that nobody follows.
+    const closeOnPlatform = () => gateway.endEscalation({ ...ctx, session: result.session }).catch(() => undefined);
+    const unfit = unstorableConversationId(result.platformConversationId);
+    if (unfit) {
+      // A platform that names its chat so is not going to name the next one better: fail rather than retrigger.
+      this.log.warn('start refused: the platform session cannot be stored', { escalationId, error: unfit });
+      await closeOnPlatform();
+      await this.record(escalationId, { events: [serviceEvent('failed', `failed:${attempt}`, { reason: `invalid_response: ${unfit}` })] });
+      return;
+    }
+    let outcome: IngestOutcome;
+    try {
+      outcome = await this.record(escalationId, {
+        events: [serviceEvent('queued', 'queued', { queueId: escalation.queue ?? undefined }), ...result.events],
         cursor: result.cursor ?? null,
         session: result.session,
         transition: { to: 'queued', reason: 'platform session opened', fields: { platform_conversation_id: result.platformConversationId ?? null } },
       });
-      if (outcome.state === 'ended' || outcome.state === 'timed_out' || outcome.state === 'failed') {
-        // The escalation ended while the platform call was in flight: do not leave a chat open there.
-        await gateway.endEscalation({ ...ctx, session: result.session }).catch(() => undefined);
-      }
     } catch (error) {
-      await this.onStartFailure(escalation, toGatewayError(error), attempt);
+      await closeOnPlatform();
+      return this.onStartFailure(escalation, toGatewayError(error), attempt);
+    }
+    if (outcome.state === 'ended' || outcome.state === 'timed_out' || outcome.state === 'failed') {
+      // The escalation ended while the platform call was in flight: do not leave a chat open there.
+      await closeOnPlatform();
     }
   }
 

@@ -43,3 +43,20 @@ export function storableKeyForms(key: string): [string] | [string, string] {
   const text = storable(key);
   return text.length <= MAX_STORED_KEY_LENGTH ? [text] : [`sha256:${createHash('sha256').update(text).digest('hex')}`, text];
 }
+
+/**
+ * Longest platform conversation id stored, in UTF-8 bytes: it is a key of the escalations' and the pending deliveries'
+ * indexes, whose rows PostgreSQL caps at 2,704 bytes (the gateway id and the row id take the rest).
+ */
+export const MAX_CONVERSATION_ID_BYTES = 2_000;
+
+/**
+ * Why a platform conversation id cannot be stored, or undefined when it can. Unlike an event id it is not replaced by a
+ * digest: it must match, as it is, the id the platform names its deliveries and calls with.
+ */
+export function unstorableConversationId(id: string | null | undefined): string | undefined {
+  if (id === null || id === undefined) return undefined;
+  if (Buffer.byteLength(id) > MAX_CONVERSATION_ID_BYTES) return `the platform's conversation id is longer than ${MAX_CONVERSATION_ID_BYTES} bytes`;
+  if (storable(id) !== id) return "the platform's conversation id has a NUL character or an unpaired UTF-16 surrogate";
+  return undefined;
+}

@@ -17,14 +17,9 @@ import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { RedisLock } from '../queues/redis-lock';
 import { prepared } from '../database/prepared';
-import { storable, storableKey } from '../escalations/storable-text';
+import { storableKey, unstorableConversationId } from '../escalations/storable-text';
 import { InboundWebhookWriter } from './inbound-webhook.writer';
 
-/**
- * Longest platform conversation id a delivery may have, in UTF-8 bytes: it is a key of the pending deliveries' index,
- * whose rows PostgreSQL caps at 2,704 bytes (the gateway id and the row id take the rest).
- */
-export const MAX_CONVERSATION_ID_BYTES = 2_000;
 const ORPHAN_AFTER_MS = 10 * 60_000;
 const LOCK_TTL_MS = 10_000;
 // The `= ANY` names the rows to a prepared statement's generic plan, which otherwise may scan for the unnest() join.
@@ -124,6 +119,7 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
       if (gatewayError.code === 'invalid_request') throw DomainError.validation([{ field: 'body', message: gatewayError.message }]);
       throw new DomainError('gateway_unavailable', `Webhook could not be verified now: ${gatewayError.message}`);
     }
+    // Refused at the door (a 400 the platform does not retry): stored, it would fail its statement and be retried for ever.
     const unfit = unstorableConversationId(verified.platformConversationId);
     if (unfit) throw DomainError.validation([{ field: 'body', message: unfit }]);
     // The only write before the answer (grouped with concurrent deliveries into one statement).
@@ -347,16 +343,4 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
     }
     return recorded;
   }
-}
-
-/**
- * Why a platform conversation id cannot be stored, or undefined when it can. Refused at the door (a 400 the platform
- * does not retry) rather than after the answer: stored, it would fail its statement, answer 500, and be retried for
- * ever. It is not replaced like an event id: it must match the id the platform gave when the escalation started.
- */
-function unstorableConversationId(id: string | null | undefined): string | undefined {
-  if (id === null || id === undefined) return undefined;
-  if (Buffer.byteLength(id) > MAX_CONVERSATION_ID_BYTES) return `the platform's conversation id is longer than ${MAX_CONVERSATION_ID_BYTES} bytes`;
-  if (storable(id) !== id) return "the platform's conversation id has a NUL character or an unpaired UTF-16 surrogate";
-  return undefined;
 }

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import { Client } from 'pg';
 import { BotReceiver, waitFor } from '../support/bot-receiver';
 import { resetState, startTestApp, TestApp } from '../support/test-app';
 import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
@@ -137,6 +139,58 @@ describe('escalation through the fake gateway', () => {
     expect(detail.body.failureReason).toMatch(/^auth_failed/);
     expect(detail.body.startAttempts).toBe(1);
   }, 15_000);
+
+  /** The platform names its next session `name(uuid)`; the sessions after it get plain ids again. */
+  const nameNextSession = (name: (id: string) => string) => {
+    platform.newSessionId = () => {
+      platform.newSessionId = randomUUID;
+      return name(randomUUID());
+    };
+  };
+  const sessionsOf = (escalationId: string) => [...platform.sessions.values()].filter((s) => s.escalationId === escalationId);
+
+  it('fails, and closes the chat on the platform, when the platform names its session with an id that cannot be stored', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    // Longer than an index row of the escalations can hold.
+    nameNextSession((id) => `${id}-${'x'.repeat(3_000)}`);
+    const escalation = await start(domain, gatewayId, 'conv-long-session');
+    const failed = await waitFor('failed at the bot', () => receiver.of(escalation.conversationId).find((d) => d.type === 'failed'));
+    expect(failed.data.reason).toBe("invalid_response: the platform's conversation id is longer than 2000 bytes");
+    const detail = await t.request('GET', `/v1/escalations/${escalation.id}`);
+    expect(detail.body).toMatchObject({ state: 'failed', startAttempts: 1 });
+    const [session] = sessionsOf(escalation.id);
+    expect(session.received.map((r) => r.kind)).toEqual(['end']);
+    expect(sessionsOf(escalation.id)).toHaveLength(1);
+  }, 15_000);
+
+  it('closes the chat on the platform when its session could not be recorded, and starts again', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    const db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+    // The database refuses to record the first session (a trigger stands in for an outage at that moment).
+    await db.query(`CREATE FUNCTION test_refuse_session() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.platform_conversation_id LIKE 'refused-%' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+    await db.query(`CREATE TRIGGER test_refuse_session BEFORE UPDATE ON escalations FOR EACH ROW EXECUTE FUNCTION test_refuse_session()`);
+    try {
+      nameNextSession((id) => `refused-${id}`);
+      const escalation = await start(domain, gatewayId, 'conv-unrecorded-session');
+      const detail = await waitFor('queued', async () => {
+        const d = await t.request('GET', `/v1/escalations/${escalation.id}`);
+        return d.body.state === 'queued' ? d.body : null;
+      }, 10_000);
+      expect(detail.startAttempts).toBe(2);
+      const [refused, opened] = sessionsOf(escalation.id);
+      expect(refused.id).toMatch(/^refused-/);
+      expect(refused.received.map((r) => r.kind)).toEqual(['end']);
+      expect(opened.received).toEqual([]);
+      expect(opened.ended).toBe(false);
+      expect(sessionsOf(escalation.id)).toHaveLength(2);
+    } finally {
+      await db.query(`DROP TRIGGER test_refuse_session ON escalations`);
+      await db.query(`DROP FUNCTION test_refuse_session()`);
+      await db.end();
+    }
+  }, 20_000);
 
   it('times out when no agent joins in time and tells the bot', async () => {
     const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { timeoutSeconds: 2 });

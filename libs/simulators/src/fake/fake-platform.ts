@@ -40,6 +40,8 @@ export class FakePlatform {
   private faults: FakeFault[] = [];
   /** Added to every session operation, so a test can catch the service mid-relay. */
   latencyMs = 0;
+  /** Names each new session; a test replaces it to have the platform answer an odd id. */
+  newSessionId: () => string = randomUUID;
   private server?: Server;
   baseUrl = '';
 
@@ -51,7 +53,7 @@ export class FakePlatform {
         this.consumeFault('start');
         const body = json(req.body);
         const session: FakeSession = {
-          id: randomUUID(),
+          id: this.newSessionId(),
           escalationId: String(body.escalationId),
           queue: String(body.queue ?? 'default'),
           request: body,
