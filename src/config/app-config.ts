@@ -98,6 +98,15 @@ export class AppConfig {
   @Min(60)
   DELIVERY_MAX_AGE_SECONDS = 86_400;
 
+  /**
+   * Hours a platform's webhook delivery is kept, raw, after it was processed; then it is deleted (0 keeps them all).
+   * Its events stay: a platform that sends it again later has it deduplicated by the events' platform keys.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  INBOUND_WEBHOOK_RETENTION_HOURS = 168;
+
   /** Poll-based escalations are split into this many shards; each shard is polled by one worker at a time, under a lease. */
   @Transform(toInt)
   @IsInt()

@@ -6,9 +6,10 @@ import { PollShards1763784200000 } from './migrations/1763784200000-PollShards';
 import { AgentDirectory1763784300000 } from './migrations/1763784300000-AgentDirectory';
 import { DeliveryClaims1763784400000 } from './migrations/1763784400000-DeliveryClaims';
 import { DeliveredOnConversation1763784500000 } from './migrations/1763784500000-DeliveredOnConversation';
+import { InboundWebhookRetention1763784600000 } from './migrations/1763784600000-InboundWebhookRetention';
 import { ENTITIES } from './entities';
 
-export const MIGRATIONS = [Foundation1763784000000, Escalations1763784100000, PollShards1763784200000, AgentDirectory1763784300000, DeliveryClaims1763784400000, DeliveredOnConversation1763784500000];
+export const MIGRATIONS = [Foundation1763784000000, Escalations1763784100000, PollShards1763784200000, AgentDirectory1763784300000, DeliveryClaims1763784400000, DeliveredOnConversation1763784500000, InboundWebhookRetention1763784600000];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
   return {

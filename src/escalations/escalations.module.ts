@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { RedisLock } from '../queues/redis-lock';
+import { InboundWebhookRetention } from '../webhooks/inbound-webhook-retention.service';
 import { InboundWebhooksService } from '../webhooks/inbound-webhooks.service';
 import { DeliveriesProcessor } from '../workers/deliveries.processor';
 import { EscalationRequestsProcessor } from '../workers/escalation-requests.processor';
@@ -38,7 +39,7 @@ export class EscalationsModule {
       PollService,
     ];
     const workers = config.runsWorker
-      ? [EscalationsProcessor, DeliveriesProcessor, EscalationRequestsProcessor, InboundProcessor, PollsProcessor, ReconcileService]
+      ? [EscalationsProcessor, DeliveriesProcessor, EscalationRequestsProcessor, InboundProcessor, PollsProcessor, ReconcileService, InboundWebhookRetention]
       : [];
     return {
       module: EscalationsModule,

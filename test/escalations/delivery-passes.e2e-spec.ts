@@ -4,6 +4,7 @@ import type { PlatformEvent } from '@app/gateway-sdk';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { DeliveryService } from '../../src/delivery/delivery.service';
 import { EscalationRunner } from '../../src/escalations/escalation-runner.service';
+import { InboundWebhookRetention } from '../../src/webhooks/inbound-webhook-retention.service';
 import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
 import { resetState, startTestApp, TestApp } from '../support/test-app';
 import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
@@ -47,10 +48,11 @@ describe('inbound and delivery passes', () => {
   }
 
   /** Posts one platform event as the fake platform's webhook. */
-  async function push(t: TestApp, gatewayId: string, sessionId: string, index: number, text: string) {
+  async function push(t: TestApp, gatewayId: string, sessionId: string, index: number, text: string): Promise<{ duplicate: boolean }> {
     const body = { eventId: `${sessionId}-${index}`, sessionId, event: { index, type: 'agent_message', data: { text }, at: Date.now() } };
     const res = await t.request('POST', `/v1/webhooks/${gatewayId}`, { body });
     expect(res.status).toBe(200);
+    return res.body;
   }
 
   const texts = (deliveries: Delivery[]) => deliveries.filter((d) => d.type === 'agent_message').map((d) => d.data.text as string);
@@ -112,7 +114,7 @@ describe('inbound and delivery passes', () => {
     it('stores a burst over many conversations in shared transactions and delivers each conversation in order, once', async () => {
       const { gatewayId, started } = await escalations(t, 6, 'burst');
       const perConversation = 8;
-      const posts: Promise<void>[] = [];
+      const posts: Promise<unknown>[] = [];
       for (let n = 1; n <= perConversation; n++) {
         for (const e of started) posts.push(push(t, gatewayId, e.sessionId, 100 + n, `${e.sessionId}:${n}`));
       }
@@ -327,6 +329,41 @@ describe('inbound and delivery passes', () => {
       await t.app.get(DeliveryService).trigger(domain.rows[0].domain_id);
       await waitFor('the writer\'s event at the bot', () => texts(receiver.of(e.conversationId)).includes('first'));
       expect(texts(receiver.of(e.conversationId))).toEqual(['first']);
+    }, 20_000);
+    it('deletes deliveries processed before the retention period, keeps the rest, and delivers a re-sent one once', async () => {
+      const { gatewayId, started } = await escalations(t, 1, 'retention');
+      const [e] = started;
+      await push(t, gatewayId, e.sessionId, 101, 'old');
+      await waitFor('old delivered', () => texts(receiver.of(e.conversationId)).length === 1);
+      // Processed 8 days ago (the retention is 7 days), and beside it a delivery 30 days old never processed.
+      await db.query(
+        `UPDATE inbound_webhooks SET received_at = received_at - interval '8 days', processed_at = processed_at - interval '8 days' WHERE gateway_id = $1`,
+        [gatewayId],
+      );
+      await db.query(
+        `INSERT INTO inbound_webhooks (gateway_id, event_id, headers, body, received_at) VALUES ($1, 'unprocessed', '{}', '\\x7b7d', now() - interval '30 days')`,
+        [gatewayId],
+      );
+      await push(t, gatewayId, e.sessionId, 102, 'recent');
+      await waitFor('recent delivered', () => texts(receiver.of(e.conversationId)).length === 2);
+      const rows = async () =>
+        (await db.query(`SELECT event_id, processed_at IS NOT NULL AS processed FROM inbound_webhooks WHERE gateway_id = $1 ORDER BY event_id`, [gatewayId])).rows;
+      expect(await rows()).toHaveLength(3);
+
+      expect(await t.app.get(InboundWebhookRetention).runOnce()).toBeGreaterThanOrEqual(1);
+      expect(await rows()).toEqual([
+        { event_id: `${e.sessionId}-102`, processed: true },
+        { event_id: 'unprocessed', processed: false },
+      ]);
+
+      // The platform sends the deleted delivery again: stored anew, and its event, already delivered, is not again.
+      expect(await push(t, gatewayId, e.sessionId, 101, 'old')).toMatchObject({ duplicate: false });
+      await waitFor('the re-sent delivery processed', async () => (await rows()).find((r) => r.event_id === `${e.sessionId}-101`)?.processed);
+      await push(t, gatewayId, e.sessionId, 103, 'after');
+      await waitFor('after delivered', () => texts(receiver.of(e.conversationId)).includes('after'));
+      expect(texts(receiver.of(e.conversationId))).toEqual(['old', 'recent', 'after']);
+      const stored = await db.query(`SELECT count(*)::int AS n FROM events WHERE escalation_id = $1 AND data->>'text' = 'old'`, [e.id]);
+      expect(stored.rows).toEqual([{ n: 1 }]);
     }, 20_000);
   });
 
