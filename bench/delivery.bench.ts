@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Agent, createServer, request } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Queue, Worker } from 'bullmq';
+import { Client } from 'pg';
 import { FakePlatform } from '../libs/simulators/src/fake/fake-platform';
 import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
 import { adminApi, BenchService, openLoop, resetBenchState } from './support/service';
@@ -68,9 +69,10 @@ async function main(): Promise<void> {
   const platform = new FakePlatform();
   await platform.start();
   const sentAt = new Map<string, number>();
-  const delivered: number[] = [];
-  // The second of the run each delivered event was sent in, beside `delivered` (for the per-second tails).
-  const sentSecond: number[] = [];
+  // Per delivered event, side by side: its key, when it was sent, when the callback received it.
+  const deliveredKeys: string[] = [];
+  const deliveredSent: number[] = [];
+  const deliveredAt: number[] = [];
   let measuredFrom = 0;
   let deliveredCount = 0;
   const receiver = createServer((req, res) => {
@@ -81,8 +83,9 @@ async function main(): Promise<void> {
       const key = body.data?.text as string | undefined;
       const sent = key ? sentAt.get(key) : undefined;
       if (sent !== undefined) {
-        delivered.push(Date.now() - sent);
-        sentSecond.push(Math.floor((sent - measuredFrom) / 1000));
+        deliveredKeys.push(key!);
+        deliveredSent.push(sent);
+        deliveredAt.push(Date.now());
         deliveredCount++;
         sentAt.delete(key!);
       }
@@ -143,8 +146,9 @@ async function main(): Promise<void> {
     };
     await openLoop(Math.min(RATE, 200), 1000, send); // warm-up
     await new Promise((r) => setTimeout(r, 3000));
-    delivered.length = 0;
-    sentSecond.length = 0;
+    deliveredKeys.length = 0;
+    deliveredSent.length = 0;
+    deliveredAt.length = 0;
     deliveredCount = 0;
     accepted.length = 0;
     failures = 0;
@@ -163,18 +167,17 @@ async function main(): Promise<void> {
     const allSeconds = (Date.now() - started) / 1000;
     const cpu = (processCpuSeconds(service.pid) - cpuBefore) / allSeconds;
 
+    // Accepted: when the service began the transaction that stored the webhook (its received_at, the same clock as
+    // this process's), the earliest instant it can have accepted the event; it answers 200 after that commit.
+    const stored = await storedAt(env.DATABASE_URL, deliveredKeys);
+    const fromSent = deliveredAt.map((at, i) => at - deliveredSent[i]);
+    const fromAccepted = deliveredAt.map((at, i) => Math.round(at - stored.get(deliveredKeys[i])!));
     const bare = await bareBullmq();
-    const p50 = percentile(delivered, 50);
-    const p99 = percentile(delivered, 99);
-    // Whether the tail is spread over the run or comes from a few bad seconds (a machine shared with other load).
-    const bySecond = new Map<number, number[]>();
-    delivered.forEach((latency, i) => {
-      const bucket = bySecond.get(sentSecond[i]);
-      if (bucket) bucket.push(latency);
-      else bySecond.set(sentSecond[i], [latency]);
-    });
-    const secondP99s = [...bySecond.entries()].filter(([second]) => second < SECONDS).map(([, latencies]) => percentile(latencies, 99)).sort((a, b) => a - b);
-    const secondsUnder = secondP99s.filter((v) => v <= 50).length;
+    const p50 = percentile(fromAccepted, 50);
+    const p99 = percentile(fromAccepted, 99);
+    const sentSeconds = deliveredSent.map((sent) => Math.floor((sent - measuredFrom) / 1000));
+    const sentBySecond = perSecond(fromSent, sentSeconds);
+    const acceptedBySecond = perSecond(fromAccepted, sentSeconds);
     const lines = [
       '## Platform event accepted -> bot callback delivered (issue 3)',
       '',
@@ -187,14 +190,16 @@ async function main(): Promise<void> {
       `| events delivered to the callback | ${deliveredCount} (${((deliveredCount / total) * 100).toFixed(1)} %) |`,
       `| sustained delivered events/s (delivered / time until the last one) | ${(deliveredCount / allSeconds).toFixed(0)} |`,
       `| offered rate actually sent (events/s) | ${(total / sendSeconds).toFixed(0)} |`,
-      `| webhook acknowledgement p50 / p99 | ${percentile(accepted, 50)} ms / ${percentile(accepted, 99)} ms |`,
-      `| accepted -> delivered p50 / p99 | ${p50} ms / ${p99} ms |`,
-      `| p99 of each second of sending: best / median / worst (seconds with p99 <= 50 ms) | ${secondP99s[0]} / ${percentile(secondP99s, 50)} / ${secondP99s[secondP99s.length - 1]} ms (${secondsUnder} of ${secondP99s.length}) |`,
+      `| webhook acknowledgement (sent -> 200 received) p50 / p99 | ${percentile(accepted, 50)} ms / ${percentile(accepted, 99)} ms |`,
+      `| **accepted -> delivered** (webhook's storing transaction began -> callback received) p50 / p99 | **${p50} ms / ${p99} ms** |`,
+      `| sent -> delivered (the load generator sent the webhook -> callback received) p50 / p99 | ${percentile(fromSent, 50)} ms / ${percentile(fromSent, 99)} ms |`,
+      `| p99 of each second of sending, accepted -> delivered: best / median / worst (seconds with p99 <= 50 ms) | ${acceptedBySecond} |`,
+      `| p99 of each second of sending, sent -> delivered: best / median / worst (seconds with p99 <= 50 ms) | ${sentBySecond} |`,
       `| service process CPU | ${(cpu * 100).toFixed(0)} % of one core |`,
       `| bare BullMQ add -> processed at ${RATE}/s, p50 / p99 (${bare.processed} jobs) | ${bare.p50} ms / ${bare.p99} ms |`,
       `| ratio of our p99 to bare BullMQ p99 | ${(p99 / Math.max(1, bare.p99)).toFixed(1)}x |`,
       '',
-      `Target: p99 at most 50 ms at 1,000 events/s. ${p99 <= 50 && RATE >= 1000 ? 'Met in this run.' : 'Not met in this run.'}`,
+      `Target: p99 at most 50 ms at 1,000 events/s, accepted -> delivered. ${p99 <= 50 && RATE >= 1000 ? 'Met in this run.' : 'Not met in this run.'}`,
     ];
     writeSection('delivery', lines.join('\n'));
     process.stdout.write(lines.join('\n') + '\n');
@@ -204,6 +209,37 @@ async function main(): Promise<void> {
     receiver.closeAllConnections();
     receiver.close();
   }
+}
+
+/** When the service began storing each event's webhook (ms since the epoch), by the event's key (its webhook's event id). */
+async function storedAt(databaseUrl: string, keys: string[]): Promise<Map<string, number>> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ event_id: string; at: number }>(
+      `SELECT event_id, extract(epoch FROM received_at)::float8 * 1000 AS at FROM inbound_webhooks WHERE event_id = ANY($1::text[])`,
+      [keys],
+    );
+    const found = new Map(rows.map((row) => [row.event_id, row.at]));
+    const missing = keys.filter((key) => !found.has(key));
+    if (missing.length) throw new Error(`${missing.length} delivered events have no stored webhook (first: ${missing[0]})`);
+    return found;
+  } finally {
+    await db.end();
+  }
+}
+
+/** Whether the tail is spread over the run or comes from a few bad seconds: each second's p99, summarized. */
+function perSecond(latencies: number[], seconds: number[]): string {
+  const bySecond = new Map<number, number[]>();
+  latencies.forEach((latency, i) => {
+    const bucket = bySecond.get(seconds[i]);
+    if (bucket) bucket.push(latency);
+    else bySecond.set(seconds[i], [latency]);
+  });
+  const p99s = [...bySecond.entries()].filter(([second]) => second < SECONDS).map(([, values]) => percentile(values, 99)).sort((a, b) => a - b);
+  const under = p99s.filter((v) => v <= 50).length;
+  return `${p99s[0]} / ${percentile(p99s, 50)} / ${p99s[p99s.length - 1]} ms (${under} of ${p99s.length})`;
 }
 
 main().then(
