@@ -27,6 +27,9 @@ import { recoveryFor } from './gateway-recovery';
 import { unstorableConversationId } from './storable-text';
 import { JobDispatcher } from './job-dispatcher.service';
 
+/** Stands for a signal `contextFrom` makes on first read; never seen by a gateway. */
+const NOT_MADE_YET = new AbortController().signal;
+
 const serviceEvent = <T extends PlatformEvent['type']>(type: T, key: string, data: Extract<PlatformEvent, { type: T }>['data']): PlatformEvent =>
   ({ type, key: `svc:${key}`, occurredAt: new Date(), data }) as PlatformEvent;
 
@@ -319,8 +322,21 @@ export class EscalationRunner {
     return this.contextFrom(this.contexts.create(entity, timeoutMs), escalation, session);
   }
 
-  /** An escalation's context on a gateway context the caller already holds (its settings decrypted once). */
-  contextFrom(base: GatewayContext, escalation: Pick<EscalationEntity, 'id'>, session: EscalationContext['session'], signal = base.signal): EscalationContext {
+  /**
+   * An escalation's context on a gateway context the caller already holds (its settings decrypted once). `signal` as
+   * a function is called when the gateway first reads the context's signal, if it does.
+   */
+  contextFrom(
+    base: GatewayContext,
+    escalation: Pick<EscalationEntity, 'id'>,
+    session: EscalationContext['session'],
+    signal: AbortSignal | (() => AbortSignal) = base.signal,
+  ): EscalationContext {
+    if (typeof signal === 'function') {
+      let made: AbortSignal | undefined;
+      const lazy = this.contextFrom(base, escalation, session, NOT_MADE_YET);
+      return Object.defineProperty(lazy, 'signal', { get: () => (made ??= signal()), enumerable: true });
+    }
     // Spelled out rather than spread: this runs once per poll, thousands of times a second.
     return {
       gatewayId: base.gatewayId,
