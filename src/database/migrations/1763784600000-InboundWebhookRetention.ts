@@ -1,9 +1,9 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Finds the processed webhook deliveries old enough to delete without an index on the intake's hot path: rows arrive in
- * received_at order, so a BRIN index (one summary per 128 pages, nothing written per row until a range is summarized)
- * narrows the retention's scan to the oldest pages.
+ * Finds the processed webhook deliveries old enough to delete without a btree entry per intake: rows arrive in
+ * received_at order, so a BRIN index (one summary per 128 pages; a row written to pages not yet summarized adds
+ * nothing to it) narrows the retention's scan to the oldest pages.
  */
 export class InboundWebhookRetention1763784600000 implements MigrationInterface {
   name = 'InboundWebhookRetention1763784600000';
