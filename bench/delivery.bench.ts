@@ -8,9 +8,10 @@ import { machineLine, percentile, processCpuSeconds, writeSection } from './supp
 import { adminApi, BenchService, openLoop, resetBenchState } from './support/service';
 
 /**
- * Issue 3 benchmark: a platform event accepted by the service (its webhook answered) until the bot platform's
- * callback received it, at a fixed offered rate, with PostgreSQL, Redis, the service and this load generator on the
- * same machine. The same run measures bare BullMQ add -> processed latency at the same rate, as the reference.
+ * Issue 3 benchmark: a platform event accepted by the service (the transaction storing its webhook began) until the
+ * bot platform's callback received it, and the same from the moment this load generator sent the webhook, at a fixed
+ * offered rate, with PostgreSQL, Redis, the service and this load generator on the same machine. The same run
+ * measures bare BullMQ add -> processed latency at the same rate, as the reference.
  */
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
