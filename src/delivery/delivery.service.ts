@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { PassesHere } from '../common/passes-here';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { JobDispatcher } from '../escalations/job-dispatcher.service';
 import { GroupedWrites } from '../database/grouped-writes';
@@ -203,6 +204,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
     private readonly cipher: SecretCipher,
     private readonly jobs: JobDispatcher,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
     logger: AppLogger,
   ) {
     this.log = logger.child('delivery');
@@ -391,6 +393,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
     const ageMs = Date.now() - event.created_at.getTime();
     if (ageMs > this.config.DELIVERY_MAX_AGE_SECONDS * 1000) {
       this.log.warn('delivery abandoned', { conversationId: conversation.id, seq: event.seq, attempts: attempt, error });
+      this.metrics.eventsAbandoned.inc();
       await this.settle(conversation.id, event, 'abandoned', attempt, status, error, durationMs);
       return true;
     }
@@ -412,12 +415,15 @@ export class DeliveryService implements BeforeApplicationShutdown {
   /** One request to the callback: its status, or why it failed (a non-2xx answer, a network error, a timeout). */
   private async post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number | null; error: string | null; staleSocket: boolean; durationMs: number }> {
     const started = Date.now();
+    let sent: { status: number | null; error: string | null; staleSocket: boolean; durationMs: number };
     try {
       const status = await postCallback(url, headers, body, REQUEST_TIMEOUT_MS);
-      return { status, error: status < 200 || status >= 300 ? `callback answered ${status}` : null, staleSocket: false, durationMs: Date.now() - started };
+      sent = { status, error: status < 200 || status >= 300 ? `callback answered ${status}` : null, staleSocket: false, durationMs: Date.now() - started };
     } catch (failure) {
-      return { status: null, error: (failure as CallbackError).message, staleSocket: (failure as CallbackError).staleSocket === true, durationMs: Date.now() - started };
+      sent = { status: null, error: (failure as CallbackError).message, staleSocket: (failure as CallbackError).staleSocket === true, durationMs: Date.now() - started };
     }
+    this.metrics.observeCallback(sent.status, sent.durationMs);
+    return sent;
   }
 
   /** Records the successes collected so far, keeping the claim, before something else about the conversation is. */

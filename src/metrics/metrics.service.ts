@@ -1,13 +1,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DataSource } from 'typeorm';
 import { QUEUES } from '../queues/queues';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 
-/** Prometheus metrics: HTTP traffic, queue depth and job outcomes (read from BullMQ's own counters at scrape time). */
+// Every domain, with what its conversations have not delivered yet: the undelivered conversations are few and found
+// through their partial index; a domain with none answers zeros, so its series stay and fall to 0.
+const DELIVERY_BACKLOG = `
+  SELECT d.name AS domain,
+         coalesce(sum(c.last_seq - c.delivered_seq), 0)::int AS events,
+         count(c.next_delivery_at)::int AS retrying,
+         coalesce(max(extract(epoch FROM now() - e.created_at)), 0)::float8 AS oldest
+    FROM domains d
+    LEFT JOIN conversations c ON c.domain_id = d.id AND c.delivered_seq < c.last_seq
+    LEFT JOIN events e ON e.conversation_id = c.id AND e.seq = c.delivered_seq + 1
+   GROUP BY d.name`;
+
+/**
+ * Prometheus metrics: HTTP traffic, queue depth and job outcomes (read from BullMQ's own counters at scrape time),
+ * callback requests, and each domain's delivery backlog (read from PostgreSQL at scrape time).
+ */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
@@ -36,6 +53,42 @@ export class MetricsService {
     labelNames: ['queue', 'outcome'],
     registers: [this.registry],
   });
+  /** Requests to the domains' callback URLs, by outcome; a success is `delivered`. */
+  readonly callbackRequests = new Counter({
+    name: 'chat_gateway_callback_requests_total',
+    help: "Requests to bot platforms' callback URLs by outcome: delivered (2xx), refused (another status), unreachable (no answer)",
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly callbackDuration = new Histogram({
+    name: 'chat_gateway_callback_duration_seconds',
+    help: "Time a bot platform's callback took to answer (or to fail)",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly eventsAbandoned = new Counter({
+    name: 'chat_gateway_events_abandoned_total',
+    help: 'Events given up after DELIVERY_MAX_AGE_SECONDS of failed deliveries (still replayable)',
+    registers: [this.registry],
+  });
+  private readonly undeliveredEvents = new Gauge({
+    name: 'chat_gateway_undelivered_events',
+    help: 'Events stored and not yet delivered to the bot platform, by domain',
+    labelNames: ['domain'],
+    registers: [this.registry],
+  });
+  private readonly oldestUndelivered = new Gauge({
+    name: 'chat_gateway_oldest_undelivered_event_age_seconds',
+    help: "Age of the oldest event not yet delivered, by domain (0 when all are): how far behind the domain's callback is",
+    labelNames: ['domain'],
+    registers: [this.registry],
+  });
+  private readonly awaitingRetry = new Gauge({
+    name: 'chat_gateway_conversations_awaiting_delivery_retry',
+    help: 'Conversations whose delivery failed and waits for its backoff, by domain',
+    labelNames: ['domain'],
+    registers: [this.registry],
+  });
   private readonly queues: Queue[];
 
   /** Observes the request's duration when its answer is sent, under the route `routeOf` names then. */
@@ -52,14 +105,20 @@ export class MetricsService {
     @InjectQueue(QUEUES.polls) q3: Queue,
     @InjectQueue(QUEUES.inbound) q4: Queue,
     @InjectQueue(QUEUES.deliveries) q5: Queue,
+    @InjectDataSource() private readonly db: DataSource,
   ) {
     this.queues = [q1, q2, q3, q4, q5];
     collectDefaultMetrics({ register: this.registry, prefix: 'chat_gateway_' });
   }
 
+  /** One callback request's outcome and duration. */
+  observeCallback(status: number | null, durationMs: number): void {
+    this.callbackRequests.inc({ outcome: status === null ? 'unreachable' : status >= 200 && status < 300 ? 'delivered' : 'refused' });
+    this.callbackDuration.observe(durationMs / 1000);
+  }
+
   async render(): Promise<string> {
-    await Promise.all(
-      this.queues.map(async (queue) => {
+    await Promise.all([this.readDeliveryBacklog(), ...this.queues.map(async (queue) => {
         try {
           const counts = await queue.getJobCounts(...JOB_STATES);
           for (const state of JOB_STATES) this.queueDepth.set({ queue: queue.name, state }, counts[state] ?? 0);
@@ -70,8 +129,23 @@ export class MetricsService {
         } catch {
           // Redis down: keep the last values; /health/ready reports the outage.
         }
-      }),
-    );
+      })]);
     return this.registry.metrics();
+  }
+
+  private async readDeliveryBacklog(): Promise<void> {
+    let rows: { domain: string; events: number; retrying: number; oldest: number }[];
+    try {
+      rows = await this.db.query(DELIVERY_BACKLOG);
+    } catch {
+      return; // PostgreSQL down: keep the last values; /health/ready reports the outage.
+    }
+    // Set afresh, so that a deleted or renamed domain's series go.
+    for (const gauge of [this.undeliveredEvents, this.oldestUndelivered, this.awaitingRetry]) gauge.reset();
+    for (const row of rows) {
+      this.undeliveredEvents.set({ domain: row.domain }, row.events);
+      this.oldestUndelivered.set({ domain: row.domain }, row.oldest);
+      this.awaitingRetry.set({ domain: row.domain }, row.retrying);
+    }
   }
 }

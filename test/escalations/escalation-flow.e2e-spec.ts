@@ -230,6 +230,42 @@ describe('escalation through the fake gateway', () => {
     expect(recorded.map((e) => e.deliveryAttempts)).toEqual(recorded.map((e) => (e.type === 'agent_joined' ? 3 : 1)));
   }, 30_000);
 
+  it("reports each domain's delivery backlog and the callbacks' outcomes in /metrics", async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    const a = await start(domain, gatewayId, 'conv-metrics');
+    const session = await waitFor('session', () => platform.sessionFor(a.id));
+    await waitFor('a queued', () => receiver.of(a.conversationId).length >= 2);
+    const scrape = async () => (await t.request('GET', '/metrics', { key: null })).text;
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    const ofDomain = (name: string) => `${name}{domain="${domain}"}`;
+    const refused = (text: string) => value(text, 'chat_gateway_callback_requests_total{outcome="refused"}') ?? 0;
+    const before = await scrape();
+    expect(value(before, ofDomain('chat_gateway_undelivered_events'))).toBe(0);
+    expect(value(before, 'chat_gateway_callback_requests_total{outcome="delivered"}')).toBeGreaterThanOrEqual(2);
+
+    receiver.failNext(2, a.conversationId);
+    platform.push(session.id, 'agent_message', { text: 'held' });
+    const held = await waitFor('waiting for a retry', async () => {
+      const text = await scrape();
+      return value(text, ofDomain('chat_gateway_conversations_awaiting_delivery_retry')) === 1 ? text : null;
+    });
+    expect(value(held, ofDomain('chat_gateway_undelivered_events'))).toBe(1);
+    expect(value(held, ofDomain('chat_gateway_oldest_undelivered_event_age_seconds'))).toBeGreaterThan(0);
+    expect(refused(held)).toBeGreaterThan(refused(before));
+
+    await waitFor('delivered after the backoff', () => receiver.of(a.conversationId).some((d) => d.type === 'agent_message'), 10_000);
+    const after = await waitFor('backlog gone', async () => {
+      const text = await scrape();
+      return value(text, ofDomain('chat_gateway_undelivered_events')) === 0 ? text : null;
+    });
+    expect(value(after, ofDomain('chat_gateway_conversations_awaiting_delivery_retry'))).toBe(0);
+    expect(value(after, ofDomain('chat_gateway_oldest_undelivered_event_age_seconds'))).toBe(0);
+    expect(refused(after)).toBe(refused(before) + 2);
+  }, 20_000);
+
   it('lets the user end before an agent joins, and the bot steal an active conversation', async () => {
     const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
     const a = await start(domain, gatewayId, 'conv-user-end');
