@@ -15,6 +15,7 @@ import {
 } from '@app/gateway-sdk';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
+import { signalOnRead } from '../common/signal-on-read';
 import { checkOutboundUrl } from '../common/url-policy';
 import { EscalationEntity, GatewayEntity, RelayCommandEntity } from '../database/entities';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
@@ -332,11 +333,7 @@ export class EscalationRunner {
     session: EscalationContext['session'],
     signal: AbortSignal | (() => AbortSignal) = base.signal,
   ): EscalationContext {
-    if (typeof signal === 'function') {
-      let made: AbortSignal | undefined;
-      const lazy = this.contextFrom(base, escalation, session, NOT_MADE_YET);
-      return Object.defineProperty(lazy, 'signal', { get: () => (made ??= signal()), enumerable: true });
-    }
+    if (typeof signal === 'function') return signalOnRead(this.contextFrom(base, escalation, session, NOT_MADE_YET), signal);
     // Spelled out rather than spread: this runs once per poll, thousands of times a second.
     return {
       gatewayId: base.gatewayId,
