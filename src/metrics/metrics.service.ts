@@ -71,6 +71,11 @@ export class MetricsService {
     help: 'Events given up after DELIVERY_MAX_AGE_SECONDS of failed deliveries (still replayable)',
     registers: [this.registry],
   });
+  readonly webhooksDeleted = new Counter({
+    name: 'chat_gateway_inbound_webhooks_deleted_total',
+    help: 'Raw platform webhook deliveries deleted by the retention (INBOUND_WEBHOOK_RETENTION_HOURS after processing)',
+    registers: [this.registry],
+  });
   private readonly undeliveredEvents = new Gauge({
     name: 'chat_gateway_undelivered_events',
     help: 'Events stored and not yet delivered to the bot platform, by domain',

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { RedisLock } from '../queues/redis-lock';
 
 /** How often the retention runs, and how soon after a worker starts. */
@@ -38,6 +39,7 @@ export class InboundWebhookRetention implements OnApplicationBootstrap, OnApplic
     @InjectDataSource() private readonly db: DataSource,
     private readonly lock: RedisLock,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
     logger: AppLogger,
   ) {
     this.log = logger.child('retention');
@@ -73,6 +75,7 @@ export class InboundWebhookRetention implements OnApplicationBootstrap, OnApplic
     for (let batch = 0; batch < MAX_BATCHES; batch++) {
       const { rowCount } = await pool.query(DELETE_BATCH, [before, BATCH]);
       deleted += rowCount ?? 0;
+      this.metrics.webhooksDeleted.inc(rowCount ?? 0);
       if ((rowCount ?? 0) < BATCH) break;
     }
     if (deleted > 0) this.log.info('processed webhook deliveries deleted', { deleted, processedBefore: before.toISOString() });

@@ -350,7 +350,11 @@ describe('inbound and delivery passes', () => {
         (await db.query(`SELECT event_id, processed_at IS NOT NULL AS processed FROM inbound_webhooks WHERE gateway_id = $1 ORDER BY event_id`, [gatewayId])).rows;
       expect(await rows()).toHaveLength(3);
 
-      expect(await t.app.get(InboundWebhookRetention).runOnce()).toBeGreaterThanOrEqual(1);
+      const deletedTotal = async () => Number(/^chat_gateway_inbound_webhooks_deleted_total (\d+)$/m.exec((await t.request('GET', '/metrics', { key: null })).text)?.[1]);
+      const before = await deletedTotal();
+      const deleted = await t.app.get(InboundWebhookRetention).runOnce();
+      expect(deleted).toBeGreaterThanOrEqual(1);
+      expect(await deletedTotal()).toBe(before + deleted!);
       expect(await rows()).toEqual([
         { event_id: `${e.sessionId}-102`, processed: true },
         { event_id: 'unprocessed', processed: false },
