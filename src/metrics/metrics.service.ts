@@ -76,24 +76,15 @@ export class MetricsService {
     help: 'Raw platform webhook deliveries deleted by the retention (INBOUND_WEBHOOK_RETENTION_HOURS after processing)',
     registers: [this.registry],
   });
-  private readonly undeliveredEvents = new Gauge({
-    name: 'chat_gateway_undelivered_events',
-    help: 'Events stored and not yet delivered to the bot platform, by domain',
-    labelNames: ['domain'],
-    registers: [this.registry],
-  });
-  private readonly oldestUndelivered = new Gauge({
-    name: 'chat_gateway_oldest_undelivered_event_age_seconds',
-    help: "Age of the oldest event not yet delivered, by domain (0 when all are): how far behind the domain's callback is",
-    labelNames: ['domain'],
-    registers: [this.registry],
-  });
-  private readonly awaitingRetry = new Gauge({
-    name: 'chat_gateway_conversations_awaiting_delivery_retry',
-    help: 'Conversations whose delivery failed and waits for its backoff, by domain',
-    labelNames: ['domain'],
-    registers: [this.registry],
-  });
+  private readonly undeliveredEvents = this.perDomain('chat_gateway_undelivered_events', 'Events stored and not yet delivered to the bot platform, by domain');
+  private readonly oldestUndelivered = this.perDomain(
+    'chat_gateway_oldest_undelivered_event_age_seconds',
+    "Age of the oldest event not yet delivered, by domain (0 when all are): how far behind the domain's callback is",
+  );
+  private readonly awaitingRetry = this.perDomain(
+    'chat_gateway_conversations_awaiting_delivery_retry',
+    'Conversations whose delivery failed and waits for its backoff, by domain',
+  );
   private readonly queues: Queue[];
 
   /** Observes the request's duration when its answer is sent, under the route `routeOf` names then. */
@@ -114,6 +105,10 @@ export class MetricsService {
   ) {
     this.queues = [q1, q2, q3, q4, q5];
     collectDefaultMetrics({ register: this.registry, prefix: 'chat_gateway_' });
+  }
+
+  private perDomain(name: string, help: string): Gauge<'domain'> {
+    return new Gauge({ name, help, labelNames: ['domain'], registers: [this.registry] });
   }
 
   /** One callback request's outcome and duration. */
