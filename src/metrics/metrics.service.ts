@@ -118,19 +118,21 @@ export class MetricsService {
   }
 
   async render(): Promise<string> {
-    await Promise.all([this.readDeliveryBacklog(), ...this.queues.map(async (queue) => {
-        try {
-          const counts = await queue.getJobCounts(...JOB_STATES);
-          for (const state of JOB_STATES) this.queueDepth.set({ queue: queue.name, state }, counts[state] ?? 0);
-          for (const outcome of ['completed', 'failed'] as const) {
-            const metrics = await queue.getMetrics(outcome, 0, 0);
-            this.jobOutcomes.set({ queue: queue.name, outcome }, metrics.meta.count);
-          }
-        } catch {
-          // Redis down: keep the last values; /health/ready reports the outage.
-        }
-      })]);
+    await Promise.all([this.readDeliveryBacklog(), ...this.queues.map((queue) => this.readQueue(queue))]);
     return this.registry.metrics();
+  }
+
+  private async readQueue(queue: Queue): Promise<void> {
+    try {
+      const counts = await queue.getJobCounts(...JOB_STATES);
+      for (const state of JOB_STATES) this.queueDepth.set({ queue: queue.name, state }, counts[state] ?? 0);
+      for (const outcome of ['completed', 'failed'] as const) {
+        const metrics = await queue.getMetrics(outcome, 0, 0);
+        this.jobOutcomes.set({ queue: queue.name, outcome }, metrics.meta.count);
+      }
+    } catch {
+      // Redis down: keep the last values; /health/ready reports the outage.
+    }
   }
 
   private async readDeliveryBacklog(): Promise<void> {
