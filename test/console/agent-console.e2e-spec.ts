@@ -14,9 +14,10 @@ describe('agent console', () => {
   let page: Page;
   let pageErrors: string[];
 
+  // Chromium's first start on a busy 2-core machine (a full test run) has taken over jest's 5 s default.
   beforeAll(async () => {
     browser = await launchChromium();
-  });
+  }, 30_000);
   afterAll(async () => {
     await browser?.close();
   });
