@@ -369,6 +369,19 @@ describe('inbound and delivery passes', () => {
       const stored = await db.query(`SELECT count(*)::int AS n FROM events WHERE escalation_id = $1 AND data->>'text' = 'old'`, [e.id]);
       expect(stored.rows).toEqual([{ n: 1 }]);
     }, 20_000);
+    it('works off a retention backlog larger than one statement in one run', async () => {
+      const { gatewayId } = await escalations(t, 1, 'retention-backlog');
+      // 12,000 deliveries processed 8 days ago: more than two statements' worth.
+      await db.query(
+        `INSERT INTO inbound_webhooks (gateway_id, event_id, platform_conversation_id, headers, body, received_at, processed_at, outcome)
+         SELECT $1, 'backlog-' || n, 'gone', '{}', '\\x7b7d', now() - interval '8 days', now() - interval '8 days', 'ok' FROM generate_series(1, 12000) n`,
+        [gatewayId],
+      );
+      const left = async () => (await db.query(`SELECT count(*)::int AS n FROM inbound_webhooks WHERE gateway_id = $1 AND event_id LIKE 'backlog-%'`, [gatewayId])).rows[0].n;
+      expect(await left()).toBe(12_000);
+      expect(await t.app.get(InboundWebhookRetention).runOnce()).toBeGreaterThanOrEqual(12_000);
+      expect(await left()).toBe(0);
+    }, 20_000);
   });
 
   describe('with a periodic reconcile pass', () => {
