@@ -14,7 +14,8 @@ describe('agent console', () => {
   let page: Page;
   let pageErrors: string[];
 
-  // Chromium's first start on a busy 2-core machine (a full test run) has taken over jest's 5 s default.
+  // Chromium's first start and first page on a busy 2-core machine (a full test run) have each taken over jest's 5 s
+  // default for a hook.
   beforeAll(async () => {
     browser = await launchChromium();
   }, 30_000);
@@ -26,7 +27,7 @@ describe('agent console', () => {
     // The console shows a change within one 500 ms poll; a locator still missing after 5 s is a failure.
     page.setDefaultTimeout(5_000);
     pageErrors = collectPageErrors(page);
-  });
+  }, 30_000);
   afterEach(async () => {
     await page?.close();
     expect(pageErrors).toEqual([]);
