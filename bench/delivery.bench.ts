@@ -5,6 +5,7 @@ import { Queue, Worker } from 'bullmq';
 import { Client } from 'pg';
 import { FakePlatform } from '../libs/simulators/src/fake/fake-platform';
 import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
+import { sleep } from './support/processes';
 import { adminApi, BenchService, openLoop, resetBenchState } from './support/service';
 
 /**
@@ -64,7 +65,7 @@ async function bareBullmq(): Promise<{ p50: number; p99: number; processed: numb
   const total = RATE * Math.min(SECONDS, 10);
   await openLoop(RATE, total, async () => void (await queue.add('n', { t: Date.now() }, { removeOnComplete: true })));
   const deadline = Date.now() + 30_000;
-  while (latencies.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (latencies.length < total && Date.now() < deadline) await sleep(100);
   await worker.close();
   await queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();
@@ -120,12 +121,12 @@ async function main(): Promise<void> {
       while (Date.now() < deadline) {
         const found = escalations.map((e) => platform.sessionFor(e.id));
         if (found.every(Boolean)) return found.map((s) => s!.id);
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
       throw new Error('escalations did not start');
     })();
     // Let the start-up events (queued) drain before measuring.
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
 
     const index = new Array(CONVERSATIONS).fill(100);
     const accepted: number[] = [];
@@ -164,7 +165,7 @@ async function main(): Promise<void> {
     // Every accepted event must reach the callback; one the service did not accept is counted as failed.
     const drained = async () => {
       const deadline = Date.now() + 60_000;
-      while (deliveredCount < accepted.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (deliveredCount < accepted.length && Date.now() < deadline) await sleep(100);
     };
     // Accepted: when the service began the transaction that stored the webhook (its received_at, the same clock as
     // this process's), the earliest instant it can have accepted the event; it answers 200 after that commit.
@@ -175,14 +176,14 @@ async function main(): Promise<void> {
     const sentSecondsOf = () => deliveredSent.map((sent) => Math.floor((sent - measuredFrom) / 1000));
 
     await openLoop(Math.min(RATE, 200), 1000, send); // warm-up
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     reset();
     measuredFrom = Date.now();
     await openLoop(RATE, RATE * STEP_SECONDS, send);
     await drained();
     const step = await fromAcceptance();
     const stepP99s = secondP99s(step, sentSecondsOf(), STEP_SECONDS);
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     reset();
 
     const cpuBefore = processCpuSeconds(service.pid);

@@ -183,6 +183,14 @@ export function deliveryBody(conversation: ConversationRow, event: EventRow): st
  * event is older than DELIVERY_MAX_AGE_SECONDS, then recorded as abandoned (still replayable) and the next event
  * goes. A holder that dies leaves its claim to expire (CLAIM_MS); the reconcile pass triggers the next pass.
  */
+/** One request to a callback, as `post` reports it. */
+interface CallbackSent {
+  status: number | null;
+  error: string | null;
+  staleSocket: boolean;
+  durationMs: number;
+}
+
 @Injectable()
 export class DeliveryService implements BeforeApplicationShutdown {
   private readonly log: ComponentLogger;
@@ -413,9 +421,9 @@ export class DeliveryService implements BeforeApplicationShutdown {
   }
 
   /** One request to the callback: its status, or why it failed (a non-2xx answer, a network error, a timeout). */
-  private async post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number | null; error: string | null; staleSocket: boolean; durationMs: number }> {
+  private async post(url: string, headers: Record<string, string>, body: string): Promise<CallbackSent> {
     const started = Date.now();
-    let sent: { status: number | null; error: string | null; staleSocket: boolean; durationMs: number };
+    let sent: CallbackSent;
     try {
       const status = await postCallback(url, headers, body, REQUEST_TIMEOUT_MS);
       sent = { status, error: status < 200 || status >= 300 ? `callback answered ${status}` : null, staleSocket: false, durationMs: Date.now() - started };

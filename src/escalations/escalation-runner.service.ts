@@ -333,20 +333,20 @@ export class EscalationRunner {
     session: EscalationContext['session'],
     signal: AbortSignal | (() => AbortSignal) = base.signal,
   ): EscalationContext {
-    if (typeof signal === 'function') return signalOnRead(this.contextFrom(base, escalation, session, NOT_MADE_YET), signal);
     // Spelled out rather than spread: this runs once per poll, thousands of times a second.
-    return {
+    const ctx: EscalationContext = {
       gatewayId: base.gatewayId,
       settings: base.settings,
       provisioning: base.provisioning,
       webhookUrl: base.webhookUrl,
       logger: base.logger,
-      signal,
+      signal: typeof signal === 'function' ? NOT_MADE_YET : signal,
       tokens: base.tokens,
       escalationId: escalation.id,
       session,
       readAttachment: (ref) => this.readAttachment(escalation.id, ref),
     };
+    return typeof signal === 'function' ? signalOnRead(ctx, signal) : ctx;
   }
 
   private async readAttachment(escalationId: string, ref: AttachmentRef): Promise<Buffer> {

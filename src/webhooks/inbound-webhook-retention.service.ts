@@ -8,9 +8,8 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisLock } from '../queues/redis-lock';
 
-/** How often the retention runs, and how soon after a worker starts. */
+/** How often the retention runs (the first time one interval after a worker starts). */
 const EVERY_MS = 60_000;
-const FIRST_AFTER_MS = 60_000;
 /**
  * Rows per statement (each its own short transaction), and how long one run goes on while statements come back
  * full: at 1,000 deliveries/s a minute brings 60,000 rows, a dozen statements; a backlog (a retention just
@@ -37,7 +36,7 @@ const DELETE_BATCH = `
 @Injectable()
 export class InboundWebhookRetention implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log: ComponentLogger;
-  private timers: NodeJS.Timeout[] = [];
+  private timer?: NodeJS.Timeout;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -52,12 +51,12 @@ export class InboundWebhookRetention implements OnApplicationBootstrap, OnApplic
   onApplicationBootstrap(): void {
     if (this.config.INBOUND_WEBHOOK_RETENTION_HOURS === 0) return;
     const run = () => void this.runOnce().catch((error) => this.log.error('retention failed', { error: (error as Error).message }));
-    this.timers = [setTimeout(run, FIRST_AFTER_MS), setInterval(run, EVERY_MS)];
-    for (const timer of this.timers) timer.unref();
+    this.timer = setInterval(run, EVERY_MS);
+    this.timer.unref();
   }
 
   onApplicationShutdown(): void {
-    for (const timer of this.timers) clearTimeout(timer);
+    if (this.timer) clearInterval(this.timer);
   }
 
   /** Deletes what is due now; answers the rows deleted, or null when another worker was running it. */
