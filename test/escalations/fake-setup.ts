@@ -6,16 +6,22 @@ export const SIGNING_SECRET = 'whsec_' + Buffer.from('bot-platform-signing-secre
 
 let domainCounter = 0;
 
-/** A domain whose callback is the receiver, and a deployed fake gateway in it. */
+/** A domain whose callback is the receiver (or the one `inDomain` names), and a deployed fake gateway in it. */
 export async function fakeGateway(
   t: Pick<TestApp, 'request'>,
   platform: FakePlatform,
   receiver: BotReceiver,
-  options: { transferBack?: boolean; timeoutSeconds?: number; name?: string; agentOverride?: string } = {},
+  options: { transferBack?: boolean; timeoutSeconds?: number; name?: string; agentOverride?: string; inDomain?: { domain: string; domainId: string } } = {},
 ): Promise<{ domain: string; gatewayId: string; domainId: string }> {
-  const domain = `d${++domainCounter}-${Date.now()}`;
-  const d = await t.request('POST', '/v1/domains', { body: { name: domain, callbackUrl: receiver.url, signingSecret: SIGNING_SECRET } });
-  if (d.status !== 201) throw new Error(`domain: ${d.text}`);
+  let domain: string;
+  let domainId: string;
+  if (options.inDomain) ({ domain, domainId } = options.inDomain);
+  else {
+    domain = `d${++domainCounter}-${Date.now()}`;
+    const d = await t.request('POST', '/v1/domains', { body: { name: domain, callbackUrl: receiver.url, signingSecret: SIGNING_SECRET } });
+    if (d.status !== 201) throw new Error(`domain: ${d.text}`);
+    domainId = d.body.id;
+  }
   const g = await t.request('POST', '/v1/gateways', {
     body: {
       type: 'fake',
@@ -33,7 +39,7 @@ export async function fakeGateway(
     },
   });
   if (g.status !== 201) throw new Error(`gateway: ${g.text}`);
-  return { domain, gatewayId: g.body.id, domainId: d.body.id };
+  return { domain, gatewayId: g.body.id, domainId };
 }
 
 export function escalationBody(domain: string, gatewayId: string, externalId: string, extra: Record<string, unknown> = {}) {

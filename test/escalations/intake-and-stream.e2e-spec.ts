@@ -41,6 +41,83 @@ describe('intake queue, replay, live stream and dedupe', () => {
     expect(list.body.total).toBe(1);
   }, 15_000);
 
+  it('lists escalations by state, gateway, domain and creation time, newest first, in pages', async () => {
+    const first = await fakeGateway(t, platform, receiver);
+    const second = await fakeGateway(t, platform, receiver, { inDomain: first, name: 'fake-2' });
+    const started: { id: string; createdAt: string }[] = [];
+    for (const [gatewayId, externalId] of [[first.gatewayId, 'list-1'], [first.gatewayId, 'list-2'], [first.gatewayId, 'list-3'], [second.gatewayId, 'list-4']]) {
+      const res = await t.request('POST', '/v1/escalations', { body: escalationBody(first.domain, gatewayId, externalId), headers: { 'idempotency-key': externalId } });
+      expect(res.status).toBe(202);
+      started.push(res.body);
+      await new Promise((resolve) => setTimeout(resolve, 5)); // distinct creation times
+    }
+    const list = async (query: string) => {
+      const res = await t.request('GET', `/v1/escalations?domain=${first.domain}${query}`);
+      expect(res.status).toBe(200);
+      return res.body as { items: { id: string; state: string }[]; page: number; pageSize: number; total: number };
+    };
+    for (const e of started) await waitFor('queued', async () => (await t.request('GET', `/v1/escalations/${e.id}`)).body.state === 'queued');
+    expect((await t.request('POST', `/v1/escalations/${started[0].id}/end`, { body: {} })).status).toBe(202);
+    await waitFor('ended', async () => (await t.request('GET', `/v1/escalations/${started[0].id}`)).body.state === 'ended');
+
+    const newestFirst = [...started].reverse().map((e) => e.id);
+    expect((await list('')).items.map((e) => e.id)).toEqual(newestFirst);
+    expect((await list(`&gatewayId=${second.gatewayId}`)).items.map((e) => e.id)).toEqual([started[3].id]);
+    expect((await list('&state=ended')).items.map((e) => e.id)).toEqual([started[0].id]);
+    expect((await list('&state=queued,ended')).total).toBe(4);
+    expect((await list('&state=failed')).total).toBe(0);
+    expect((await list(`&from=${encodeURIComponent(started[2].createdAt)}`)).items.map((e) => e.id)).toEqual(newestFirst.slice(0, 2));
+    expect((await list(`&to=${encodeURIComponent(started[1].createdAt)}`)).items.map((e) => e.id)).toEqual([started[0].id]);
+    const page1 = await list('&pageSize=3&page=1');
+    const page2 = await list('&pageSize=3&page=2');
+    expect(page1).toMatchObject({ page: 1, pageSize: 3, total: 4 });
+    expect([...page1.items, ...page2.items].map((e) => e.id)).toEqual(newestFirst);
+    const bad = await t.request('GET', `/v1/escalations?pageSize=0`);
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('pageSize');
+  }, 20_000);
+
+  it("keeps a domain's signing secret write-only, and signs with the one last set", async () => {
+    const secret = 'whsec_' + Buffer.from('first-secret-of-this-domain-32b!').toString('base64');
+    const created = await t.request('POST', '/v1/domains', { body: { name: `secret-${Date.now()}`, callbackUrl: receiver.url, signingSecret: secret } });
+    expect(created.status).toBe(201);
+    expect(created.body.signingSecretSet).toBe(true);
+    const id = created.body.id as string;
+    const texts = [created.text, (await t.request('GET', `/v1/domains/${id}`)).text, (await t.request('GET', '/v1/domains')).text];
+    const db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+    try {
+      const stored = await db.query(`SELECT signing_secret FROM domains WHERE id = $1`, [id]);
+      texts.push(stored.rows[0].signing_secret);
+    } finally {
+      await db.end();
+    }
+    for (const text of texts) expect(text).not.toContain(secret.slice(6));
+
+    // A new secret and callback: what is delivered afterwards is signed with it.
+    const other = new BotReceiver('whsec_' + Buffer.from('second-secret-of-this-domain-32!').toString('base64'));
+    await other.start();
+    try {
+      const updated = await t.request('PATCH', `/v1/domains/${id}`, { body: { callbackUrl: other.url, signingSecret: other.secret } });
+      expect(updated.status).toBe(200);
+      expect(updated.text).not.toContain(other.secret.slice(6));
+      const kept = await t.request('PATCH', `/v1/domains/${id}`, { body: { description: 'renamed nothing else' } });
+      expect(kept.body.signingSecretSet).toBe(true);
+      const { gatewayId, domain } = await fakeGateway(t, platform, other, { inDomain: { domain: created.body.name, domainId: id } });
+      const e = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'secret-conv'), headers: { 'idempotency-key': 'secret-conv' } });
+      const delivered = await waitFor('queued at the new callback', () => other.of(e.body.conversationId)[0]);
+      expect(delivered.verified).toBe(true);
+
+      // A domain with a gateway cannot go; one without can, and is gone.
+      expect((await t.request('DELETE', `/v1/domains/${id}`)).status).toBe(409);
+      const empty = await t.request('POST', '/v1/domains', { body: { name: `empty-${Date.now()}` } });
+      expect((await t.request('DELETE', `/v1/domains/${empty.body.id}`)).status).toBe(204);
+      expect((await t.request('GET', `/v1/domains/${empty.body.id}`)).status).toBe(404);
+    } finally {
+      await other.stop();
+    }
+  }, 20_000);
+
   it('fails an invalid job without retry and keeps its validation errors', async () => {
     const jobId = await producer.enqueue({ idempotencyKey: 'q-bad', requestedBy: 'crm', request: { domain: 'x', gatewayId: 'not-a-uuid', user: {} } as never });
     const outcome = await waitFor('job failed', async () => {
