@@ -171,7 +171,12 @@ async function main(): Promise<void> {
     // this process's), the earliest instant it can have accepted the event; it answers 200 after that commit.
     const fromAcceptance = async () => {
       const stored = await storedAt(env.DATABASE_URL, deliveredKeys);
-      return deliveredAt.map((at, i) => Math.round(at - stored.get(deliveredKeys[i])!));
+      const times = deliveredKeys.map((key) => stored.get(key)!);
+      return {
+        total: deliveredAt.map((at, i) => Math.round(at - times[i].accepted)),
+        toProcessing: times.map((t) => Math.round(t.processing - t.accepted)),
+        fromProcessing: deliveredAt.map((at, i) => Math.round(at - times[i].processing)),
+      };
     };
     const sentSecondsOf = () => deliveredSent.map((sent) => Math.floor((sent - measuredFrom) / 1000));
 
@@ -181,7 +186,7 @@ async function main(): Promise<void> {
     measuredFrom = Date.now();
     await openLoop(RATE, RATE * STEP_SECONDS, send);
     await drained();
-    const step = await fromAcceptance();
+    const step = (await fromAcceptance()).total;
     const stepP99s = secondP99s(step, sentSecondsOf(), STEP_SECONDS);
     await sleep(3000);
     reset();
@@ -197,7 +202,8 @@ async function main(): Promise<void> {
     const cpu = (processCpuSeconds(service.pid) - cpuBefore) / allSeconds;
 
     const fromSent = deliveredAt.map((at, i) => at - deliveredSent[i]);
-    const fromAccepted = await fromAcceptance();
+    const stages = await fromAcceptance();
+    const fromAccepted = stages.total;
     const bare = await bareBullmq();
     const p50 = percentile(fromAccepted, 50);
     const p99 = percentile(fromAccepted, 99);
@@ -219,6 +225,8 @@ async function main(): Promise<void> {
       `| offered rate actually sent (events/s) | ${(total / sendSeconds).toFixed(0)} |`,
       `| webhook acknowledgement (sent -> 200 received) p50 / p99 | ${percentile(accepted, 50)} ms / ${percentile(accepted, 99)} ms |`,
       `| **accepted -> delivered** (webhook's storing transaction began -> callback received) p50 / p99 | **${p50} ms / ${p99} ms** |`,
+      `| of which: accepted -> the transaction storing its event began (waiting for and running the gateway's inbound pass) p50 / p99 | ${percentile(stages.toProcessing, 50)} ms / ${percentile(stages.toProcessing, 99)} ms |`,
+      `| of which: the transaction storing its event began -> callback received (storing, commit, signing, the request) p50 / p99 | ${percentile(stages.fromProcessing, 50)} ms / ${percentile(stages.fromProcessing, 99)} ms |`,
       `| sent -> delivered (the load generator sent the webhook -> callback received) p50 / p99 | ${percentile(fromSent, 50)} ms / ${percentile(fromSent, 99)} ms |`,
       `| p99 of each second of sending, accepted -> delivered: best / median / worst (seconds with p99 <= 50 ms) | ${acceptedBySecond} |`,
       `| p99 of each second of sending, sent -> delivered: best / median / worst (seconds with p99 <= 50 ms) | ${sentBySecond} |`,
@@ -240,16 +248,20 @@ async function main(): Promise<void> {
   }
 }
 
-/** When the service began storing each event's webhook (ms since the epoch), by the event's key (its webhook's event id). */
-async function storedAt(databaseUrl: string, keys: string[]): Promise<Map<string, number>> {
+/**
+ * By each event's key (its webhook's event id), in ms since the epoch: when the service began the transaction storing
+ * its webhook (accepted), and the one storing its event (processing: the pass marks the webhook processed in it).
+ */
+async function storedAt(databaseUrl: string, keys: string[]): Promise<Map<string, { accepted: number; processing: number }>> {
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    const { rows } = await db.query<{ event_id: string; at: number }>(
-      `SELECT event_id, extract(epoch FROM received_at)::float8 * 1000 AS at FROM inbound_webhooks WHERE event_id = ANY($1::text[])`,
+    const { rows } = await db.query<{ event_id: string; accepted: number; processing: number }>(
+      `SELECT event_id, extract(epoch FROM received_at)::float8 * 1000 AS accepted, extract(epoch FROM processed_at)::float8 * 1000 AS processing
+         FROM inbound_webhooks WHERE event_id = ANY($1::text[])`,
       [keys],
     );
-    const found = new Map(rows.map((row) => [row.event_id, row.at]));
+    const found = new Map(rows.map((row) => [row.event_id, { accepted: row.accepted, processing: row.processing }]));
     const missing = keys.filter((key) => !found.has(key));
     if (missing.length) throw new Error(`${missing.length} delivered events have no stored webhook (first: ${missing[0]})`);
     return found;
