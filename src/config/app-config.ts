@@ -16,6 +16,8 @@ import {
 export const APP_ROLES = ['api', 'worker', 'all'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** The longest a replaced signing secret is kept signing (30 days). */
+export const MAX_SECRET_OVERLAP_HOURS = 720;
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const toBool = ({ value }: { value: unknown }) =>
@@ -106,6 +108,16 @@ export class AppConfig {
   @IsInt()
   @Min(0)
   INBOUND_WEBHOOK_RETENTION_HOURS = 168;
+
+  /**
+   * Hours a domain's signing secret stays valid after a new one is set: deliveries carry a signature by each until then,
+   * so the bot platform can switch without refusing any. A PATCH can give another period (0: the old secret ends at once).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SECRET_OVERLAP_HOURS)
+  SIGNING_SECRET_OVERLAP_HOURS = 24;
 
   /** Poll-based escalations are split into this many shards; each shard is polled by one worker at a time, under a lease. */
   @Transform(toInt)

@@ -41,6 +41,9 @@ export class DomainEntity {
   @Column('text', { name: 'callback_url', nullable: true }) callbackUrl: string | null;
   /** Encrypted (AES-256-GCM); never returned. */
   @Column('text', { name: 'signing_secret', nullable: true }) signingSecret: string | null;
+  /** The secret `signingSecret` replaced, encrypted; deliveries are signed with it too until `previousSigningSecretUntil`. */
+  @Column('text', { name: 'previous_signing_secret', nullable: true }) previousSigningSecret: string | null;
+  @Column('timestamptz', { name: 'previous_signing_secret_until', nullable: true }) previousSigningSecretUntil: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }

@@ -72,13 +72,13 @@ interface EventColumns {
 }
 
 /**
- * A conversation this process holds: its claim token, the events claimed with it, its domain's signing secret and
- * when it must stop sending.
+ * A conversation this process holds: its claim token, the events claimed with it, its domain's signing secrets (the
+ * current one first, then the one it replaced while that is still valid) and when it must stop sending.
  */
 interface Held {
   domainId: string;
   conversation: ConversationRow;
-  secret: string | null;
+  secrets: string[];
   events: EventRow[];
   claim: string;
   sendUntil: number;
@@ -90,6 +90,8 @@ export interface HandOff {
   conversation: ConversationRow;
   /** The domain's signing secret as stored (sealed). */
   signingSecret: string | null;
+  /** The secret it replaced, sealed, while that still signs (see `SIGNING_SECRETS`). */
+  previousSigningSecret: string | null;
   events: EventRow[];
   claim: string;
 }
@@ -100,6 +102,17 @@ interface Recording {
   claim: string;
   delivered: Delivered[];
   release: boolean;
+}
+
+/**
+ * A domain's signing secrets as the delivery queries read them (table alias `d`): the current one, and the one it
+ * replaced only while that is still valid.
+ */
+export const SIGNING_SECRETS = `d.signing_secret, CASE WHEN d.previous_signing_secret_until > now() THEN d.previous_signing_secret END AS previous_signing_secret`;
+
+export interface SigningSecretColumns {
+  signing_secret: string | null;
+  previous_signing_secret: string | null;
 }
 
 // Claims up to $2 of the domain's conversations that have events due and no live claim, skipping rows another
@@ -123,7 +136,7 @@ const CLAIM = `
         LIMIT $2 FOR UPDATE SKIP LOCKED)
     RETURNING id, external_id, delivered_seq, delivery_attempts
   )
-  SELECT due.due, c.id, c.external_id, c.delivered_seq, c.delivery_attempts, d.name AS domain, d.callback_url, d.signing_secret,
+  SELECT due.due, c.id, c.external_id, c.delivered_seq, c.delivery_attempts, d.name AS domain, d.callback_url, ${SIGNING_SECRETS},
          e.id AS event_id, e.seq AS event_seq, e.escalation_id, e.type, e.data, e.occurred_at, e.created_at
     FROM due LEFT JOIN (
       claimed c JOIN domains d ON d.id = $1
@@ -196,7 +209,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
   private readonly log: ComponentLogger;
   private readonly held = new Set<Promise<void>>();
   /** Domains' signing secrets by their sealed form, decrypted once for all passes and hand-offs. */
-  private readonly secrets = new Map<string, string>();
+  private readonly decrypted = new Map<string, string>();
   /** One record statement at a time, the others grouped behind it: fewer, larger statements (docs/decisions.md). */
   private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 1, maxItems: 200 });
   private readonly passesHere = new PassesHere(
@@ -226,7 +239,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
     if (room <= 0) return;
     const claim = randomUUID();
     const sendUntil = Date.now() + LAST_REQUEST_BEFORE_MS;
-    type ClaimedColumns = ConversationRow & { signing_secret: string | null };
+    type ClaimedColumns = ConversationRow & SigningSecretColumns;
     const rows = await prepared<{ due: number } & (ClaimedColumns | { [K in keyof ClaimedColumns]: null }) & EventColumns>(this.db, CLAIM, [
       domainId,
       room,
@@ -234,8 +247,9 @@ export class DeliveryService implements BeforeApplicationShutdown {
       claim,
     ]);
     const byConversation = new Map<string, Held>();
-    // Every claimed conversation is of this domain: one secret for all.
-    const secret = this.secretOf(rows.find((row) => row.id !== null)?.signing_secret ?? null);
+    // Every claimed conversation is of this domain: the same secrets for all.
+    const first = rows.find((row) => row.id !== null);
+    const secrets = this.secretsOf(first?.signing_secret ?? null, first?.previous_signing_secret ?? null);
     for (const row of rows) {
       if (row.id === null) continue;
       let held = byConversation.get(row.id);
@@ -248,7 +262,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
           domain: row.domain,
           callback_url: row.callback_url,
         };
-        held = { domainId, conversation, secret, events: [], claim, sendUntil };
+        held = { domainId, conversation, secrets, events: [], claim, sendUntil };
         byConversation.set(row.id, held);
       }
       if (row.event_id !== null) {
@@ -297,20 +311,25 @@ export class DeliveryService implements BeforeApplicationShutdown {
       return;
     }
     const sendUntil = Date.now() + LAST_REQUEST_BEFORE_MS;
-    for (const { domainId, conversation, signingSecret, events, claim } of handOffs) {
-      this.start({ domainId, conversation, secret: this.secretOf(signingSecret), events, claim, sendUntil });
+    for (const { domainId, conversation, signingSecret, previousSigningSecret, events, claim } of handOffs) {
+      this.start({ domainId, conversation, secrets: this.secretsOf(signingSecret, previousSigningSecret), events, claim, sendUntil });
     }
   }
 
-  private secretOf(sealed: string | null): string | null {
-    if (!sealed) return null;
-    let secret = this.secrets.get(sealed);
-    if (secret === undefined) {
-      secret = this.cipher.decrypt(sealed);
-      if (this.secrets.size >= MAX_SECRETS_REMEMBERED) this.secrets.clear();
-      this.secrets.set(sealed, secret);
+  /** The secrets to sign with, decrypted (each once for all passes and hand-offs): the current one first. */
+  private secretsOf(...sealed: (string | null)[]): string[] {
+    const secrets: string[] = [];
+    for (const one of sealed) {
+      if (!one) continue;
+      let secret = this.decrypted.get(one);
+      if (secret === undefined) {
+        secret = this.cipher.decrypt(one);
+        if (this.decrypted.size >= MAX_SECRETS_REMEMBERED) this.decrypted.clear();
+        this.decrypted.set(one, secret);
+      }
+      secrets.push(secret);
     }
-    return secret;
+    return secrets;
   }
 
   /** The domain of a conversation, for delivery jobs that name a conversation (added by an earlier version). */
@@ -362,7 +381,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
 
   /** Returns false when the conversation must wait (a retry is scheduled and the claim ended). */
   private async deliverOne(held: Held, event: EventRow, delivered: Delivered[]): Promise<boolean> {
-    const { conversation, secret } = held;
+    const { conversation, secrets } = held;
     if (!conversation.callback_url) {
       await this.flush(held, delivered);
       await this.settle(conversation.id, event, 'no_callback', conversation.delivery_attempts, null, 'domain has no callback URL', 0);
@@ -377,7 +396,8 @@ export class DeliveryService implements BeforeApplicationShutdown {
       'webhook-id': webhookId,
       'webhook-timestamp': String(timestamp),
     };
-    if (secret) headers['webhook-signature'] = signWebhook(secret, webhookId, timestamp, body);
+    // One signature per secret, space-separated (Standard Webhooks): a bot platform that knows either accepts it.
+    if (secrets.length) headers['webhook-signature'] = secrets.map((secret) => signWebhook(secret, webhookId, timestamp, body)).join(' ');
     let attempt = conversation.delivery_attempts + 1;
     let sent = await this.post(conversation.callback_url, headers, body);
     if (sent.staleSocket) {

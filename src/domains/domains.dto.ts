@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, IsUrl, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { MAX_SECRET_OVERLAP_HOURS } from '../config/app-config';
 
 export class CreateDomainDto {
   @ApiProperty({ example: 'acme-retail', description: 'Unique name; gateways name their domain by it.' })
@@ -41,12 +42,30 @@ export class UpdateDomainDto {
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   callbackUrl?: string;
 
-  @ApiPropertyOptional({ writeOnly: true })
+  @ApiPropertyOptional({
+    writeOnly: true,
+    description:
+      'A new signing secret. The one it replaces stays valid for `previousSecretValidHours` (SIGNING_SECRET_OVERLAP_HOURS by default): ' +
+      'until then every delivery carries a signature by each, so the bot platform can switch without refusing any.',
+  })
   @IsOptional()
   @IsString()
   @MinLength(24)
   @MaxLength(200)
   signingSecret?: string;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_SECRET_OVERLAP_HOURS,
+    description:
+      'Hours the replaced signing secret stays valid, from now. With `signingSecret`: for the secret it replaces (0 for a ' +
+      'leaked one: it ends at once). Alone: a new end for the secret still valid from the last change (0 ends it now).',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SECRET_OVERLAP_HOURS)
+  previousSecretValidHours?: number;
 }
 
 export class DomainDto {
@@ -55,6 +74,13 @@ export class DomainDto {
   @ApiProperty() description: string;
   @ApiPropertyOptional({ nullable: true, type: String }) callbackUrl: string | null;
   @ApiProperty({ description: 'Whether a signing secret is set (the secret itself is never returned).' }) signingSecretSet: boolean;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'Until when deliveries are also signed with the secret the current one replaced; null when they are not.',
+  })
+  previousSigningSecretValidUntil: string | null;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
 }

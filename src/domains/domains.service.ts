@@ -24,6 +24,7 @@ export class DomainsService {
       description: d.description,
       callbackUrl: d.callbackUrl,
       signingSecretSet: d.signingSecret !== null,
+      previousSigningSecretValidUntil: this.previousValid(d) ? d.previousSigningSecretUntil!.toISOString() : null,
       createdAt: d.createdAt.toISOString(),
       updatedAt: d.updatedAt.toISOString(),
     };
@@ -62,8 +63,31 @@ export class DomainsService {
     this.checkUrl(body.callbackUrl);
     if (body.description !== undefined) domain.description = body.description;
     if (body.callbackUrl !== undefined) domain.callbackUrl = body.callbackUrl;
-    if (body.signingSecret !== undefined) domain.signingSecret = this.cipher.encrypt(body.signingSecret);
+    const hours = body.previousSecretValidHours;
+    if (body.signingSecret !== undefined && !this.isCurrent(domain, body.signingSecret)) {
+      // The replaced secret keeps signing beside the new one for a while (only the last replaced one: a second change
+      // ends the first's), so that the bot platform can switch without refusing deliveries.
+      const replaced = domain.signingSecret;
+      domain.signingSecret = this.cipher.encrypt(body.signingSecret);
+      this.keepPrevious(domain, replaced, hours ?? this.config.SIGNING_SECRET_OVERLAP_HOURS);
+    } else if (hours !== undefined && this.previousValid(domain)) {
+      this.keepPrevious(domain, domain.previousSigningSecret, hours);
+    }
     return this.db.getRepository(DomainEntity).save(domain);
+  }
+
+  private isCurrent(domain: DomainEntity, secret: string): boolean {
+    return domain.signingSecret !== null && this.cipher.decrypt(domain.signingSecret) === secret;
+  }
+
+  private previousValid(domain: DomainEntity): boolean {
+    return domain.previousSigningSecret !== null && domain.previousSigningSecretUntil !== null && domain.previousSigningSecretUntil.getTime() > Date.now();
+  }
+
+  /** Keeps `sealed` signing for `hours` from now; 0 forgets it. */
+  private keepPrevious(domain: DomainEntity, sealed: string | null, hours: number): void {
+    domain.previousSigningSecret = hours > 0 ? sealed : null;
+    domain.previousSigningSecretUntil = hours > 0 && sealed ? new Date(Date.now() + hours * 3_600_000) : null;
   }
 
   async remove(id: string): Promise<void> {
@@ -94,11 +118,6 @@ export class DomainsService {
   async removeAgent(id: string, email: string): Promise<void> {
     const result = await this.db.query(`DELETE FROM agent_directory WHERE domain_id = $1 AND email = lower($2) RETURNING email`, [id, email]);
     if ((Array.isArray(result[0]) ? result[0] : result).length === 0) throw DomainError.notFound('Agent', email);
-  }
-
-  /** The decrypted signing secret, for the delivery signer only. */
-  signingSecret(domain: DomainEntity): string | null {
-    return domain.signingSecret ? this.cipher.decrypt(domain.signingSecret) : null;
   }
 
   private checkUrl(url: string | undefined): void {

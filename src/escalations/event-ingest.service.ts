@@ -4,7 +4,7 @@ import { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error';
 import { EscalationEntity, EscalationState } from '../database/entities';
 import { prepared } from '../database/prepared';
-import { CLAIM_MS, ConversationRow, DeliveryService, EventRow, HandOff } from '../delivery/delivery.service';
+import { CLAIM_MS, ConversationRow, DeliveryService, EventRow, HandOff, SIGNING_SECRETS, SigningSecretColumns } from '../delivery/delivery.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
@@ -84,7 +84,7 @@ interface LockedEscalation {
 }
 
 /** A claimed conversation's stored event as the ingest's write answers it (one row per event). */
-type ClaimedEventRow = EventRow & Omit<ConversationRow, 'id'> & { conversation_id: string; domain_id: string; signing_secret: string | null };
+type ClaimedEventRow = EventRow & Omit<ConversationRow, 'id'> & SigningSecretColumns & { conversation_id: string; domain_id: string };
 
 /** Puts each claimed conversation's events on the first outcome of that conversation. */
 function attachHandOffs(outcomes: IngestOutcome[], rows: ClaimedEventRow[], claim: string): void {
@@ -96,6 +96,7 @@ function attachHandOffs(outcomes: IngestOutcome[], rows: ClaimedEventRow[], clai
         domainId: row.domain_id,
         conversation: { id: row.conversation_id, external_id: row.external_id, delivered_seq: row.delivered_seq, delivery_attempts: row.delivery_attempts, domain: row.domain, callback_url: row.callback_url },
         signingSecret: row.signing_secret,
+        previousSigningSecret: row.previous_signing_secret,
         events: [],
         claim,
       };
@@ -313,7 +314,7 @@ export class EventIngestService {
       // The claimed conversations with their new events, from the two statements above (the WITH clauses w<n>).
       writes.push({
         sql: `SELECT cv.id AS conversation_id, cv.domain_id, cv.external_id, cv.delivered_seq, cv.delivery_attempts,
-                     d.name AS domain, d.callback_url, d.signing_secret,
+                     d.name AS domain, d.callback_url, ${SIGNING_SECRETS},
                      ev.id, ev.seq, ev.escalation_id, ev.type, ev.data, ev.occurred_at, ev.created_at
                 FROM w${updateAt} cv JOIN domains d ON d.id = cv.domain_id JOIN w${insertAt} ev ON ev.conversation_id = cv.id
                WHERE cv.claimed ORDER BY cv.id, ev.seq`,

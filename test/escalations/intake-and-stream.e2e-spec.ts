@@ -1,4 +1,4 @@
-import { EscalationProducer } from '@app/client';
+import { EscalationProducer, verifyWebhook } from '@app/client';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { Client } from 'pg';
 import { BotReceiver, waitFor } from '../support/bot-receiver';
@@ -117,6 +117,89 @@ describe('intake queue, replay, live stream and dedupe', () => {
       await other.stop();
     }
   }, 20_000);
+
+  it("rotates a domain's signing secret: the replaced one signs beside the new one until its end", async () => {
+    const secretOf = (text: string) => 'whsec_' + Buffer.from(text).toString('base64');
+    const [a, b, c] = [secretOf('rotation-secret-a-of-32-bytes!!!'), secretOf('rotation-secret-b-of-32-bytes!!!'), secretOf('rotation-secret-c-of-32-bytes!!!')];
+    const bot = new BotReceiver(a);
+    await bot.start();
+    const db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+    try {
+      const created = await t.request('POST', '/v1/domains', { body: { name: `rotation-${Date.now()}`, callbackUrl: bot.url, signingSecret: a } });
+      const id = created.body.id as string;
+      expect(created.body.previousSigningSecretValidUntil).toBeNull();
+      const { gatewayId, domain } = await fakeGateway(t, platform, bot, { name: 'rotation', inDomain: { domain: created.body.name, domainId: id } });
+      const e = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'rotation-conv'), headers: { 'idempotency-key': 'rotation-conv' } });
+      const conversationId = e.body.conversationId as string;
+      const session = await waitFor('platform session', () => platform.sessionFor(e.body.id));
+      let said = 0;
+      // The next agent message as the bot received it, with the secrets its signatures verify with.
+      const next = async (failFirst = false) => {
+        const text = `message ${++said}`;
+        if (failFirst) bot.failNext(1, conversationId);
+        platform.push(session.id, 'agent_message', { agent: { id: 'a-1', name: 'Grace' }, text });
+        const got = await waitFor(text, () => bot.of(conversationId).find((d) => d.data.text === text));
+        const signatures = got.raw.headers['webhook-signature'].split(' ');
+        const verifies = [a, b, c].map((secret) => {
+          try {
+            return verifyWebhook(secret, got.raw.headers, got.raw.body) !== undefined;
+          } catch {
+            return false;
+          }
+        });
+        return { signatures: signatures.length, a: verifies[0], b: verifies[1], c: verifies[2] };
+      };
+      expect(await next()).toEqual({ signatures: 1, a: true, b: false, c: false });
+
+      // B replaces A: A keeps signing for the configured 24 h, so a bot still on A accepts what follows.
+      const before = Date.now();
+      const rotated = await t.request('PATCH', `/v1/domains/${id}`, { body: { signingSecret: b } });
+      expect(rotated.status).toBe(200);
+      const until = Date.parse(rotated.body.previousSigningSecretValidUntil);
+      expect(until).toBeGreaterThanOrEqual(before + 24 * 3_600_000 - 1_000);
+      expect(until).toBeLessThanOrEqual(Date.now() + 24 * 3_600_000 + 1_000);
+      expect(await next()).toEqual({ signatures: 2, a: true, b: true, c: false });
+      // A retried delivery (the callback failed once) goes through a delivery pass, which signs the same way.
+      expect(await next(true)).toEqual({ signatures: 2, a: true, b: true, c: false });
+      expect(bot.attempts.filter((x) => x.conversationId === conversationId && x.status === 503)).toHaveLength(1);
+      // Setting B again changes nothing.
+      const again = await t.request('PATCH', `/v1/domains/${id}`, { body: { signingSecret: b } });
+      expect(again.body.previousSigningSecretValidUntil).toBe(rotated.body.previousSigningSecretValidUntil);
+
+      // The bot switched: the operator ends A's period now, and only B signs.
+      const ended = await t.request('PATCH', `/v1/domains/${id}`, { body: { previousSecretValidHours: 0 } });
+      expect(ended.body.previousSigningSecretValidUntil).toBeNull();
+      expect(await next()).toEqual({ signatures: 1, a: false, b: true, c: false });
+
+      // C replaces B for an hour; once that hour is over (moved into the past here), B no longer signs.
+      const short = await t.request('PATCH', `/v1/domains/${id}`, { body: { signingSecret: c, previousSecretValidHours: 1 } });
+      expect(Date.parse(short.body.previousSigningSecretValidUntil) - Date.now()).toBeGreaterThan(3_590_000);
+      expect(await next()).toEqual({ signatures: 2, a: false, b: true, c: true });
+      await db.query(`UPDATE domains SET previous_signing_secret_until = now() - interval '1 second' WHERE id = $1`, [id]);
+      expect(await next()).toEqual({ signatures: 1, a: false, b: false, c: true });
+      expect((await t.request('GET', `/v1/domains/${id}`)).body.previousSigningSecretValidUntil).toBeNull();
+      // An expired secret is not brought back by a new period.
+      await t.request('PATCH', `/v1/domains/${id}`, { body: { previousSecretValidHours: 5 } });
+      expect(await next()).toEqual({ signatures: 1, a: false, b: false, c: true });
+
+      // Stored sealed, never answered; the period is bounded.
+      const stored = await db.query(`SELECT signing_secret, previous_signing_secret FROM domains WHERE id = $1`, [id]);
+      for (const secret of [a, b, c]) {
+        expect(JSON.stringify(stored.rows[0])).not.toContain(secret.slice(6));
+        expect(rotated.text + ended.text + short.text).not.toContain(secret.slice(6));
+      }
+      for (const bad of [-1, 721, 1.5, 'x']) {
+        const refused = await t.request('PATCH', `/v1/domains/${id}`, { body: { signingSecret: a, previousSecretValidHours: bad } });
+        expect(refused.status).toBe(400);
+        expect(JSON.stringify(refused.body)).toContain('previousSecretValidHours');
+      }
+      expect(await next()).toEqual({ signatures: 1, a: false, b: false, c: true });
+    } finally {
+      await db.end();
+      await bot.stop();
+    }
+  }, 40_000);
 
   it('fails an invalid job without retry and keeps its validation errors', async () => {
     const jobId = await producer.enqueue({ idempotencyKey: 'q-bad', requestedBy: 'crm', request: { domain: 'x', gatewayId: 'not-a-uuid', user: {} } as never });

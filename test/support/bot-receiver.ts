@@ -13,6 +13,8 @@ export interface Delivery {
   data: Record<string, any>;
   receivedAt: number;
   verified: boolean;
+  /** The request as it came, for checks of its signatures. */
+  raw: { body: string; headers: Record<string, string> };
 }
 
 /**
@@ -66,7 +68,7 @@ export class BotReceiver {
         const delay = this.delays.get(body.conversationId);
         const answer = () => {
           this.attempts.push({ conversationId: body.conversationId, seq: body.seq, status: 200 });
-          this.deliveries.push({ ...body, receivedAt: Date.now(), verified });
+          this.deliveries.push({ ...body, receivedAt: Date.now(), verified, raw: { body: raw, headers: req.headers as Record<string, string> } });
           res.writeHead(204).end();
         };
         if (delay && delay.count > 0) {
