@@ -1,4 +1,4 @@
-import { checkOutboundUrl } from './url-policy';
+import { checkOutboundAddress, checkOutboundUrl } from './url-policy';
 
 describe('checkOutboundUrl', () => {
   it('accepts public https URLs', () => {
@@ -22,5 +22,24 @@ describe('checkOutboundUrl', () => {
     expect(checkOutboundUrl('ftp://example.com/', false)).toMatch(/http/);
     expect(checkOutboundUrl('https://user:pw@example.com/', false)).toMatch(/credentials/);
     expect(checkOutboundUrl('not a url', false)).toMatch(/absolute/);
+  });
+});
+
+describe('checkOutboundAddress', () => {
+  it('reads an IPv4 address written as IPv6 as that IPv4 address', () => {
+    expect(checkOutboundAddress('::ffff:169.254.169.254', true)).toMatch(/link-local/);
+    expect(checkOutboundAddress('::ffff:a9fe:a9fe', true)).toMatch(/link-local/);
+    expect(checkOutboundAddress('::ffff:7f00:1', false)).toMatch(/private/);
+    expect(checkOutboundAddress('::ffff:5db8:d822', false)).toBeNull();
+    // As a URL's host, which the URL parser writes in the hexadecimal form.
+    expect(checkOutboundUrl('http://[::ffff:169.254.169.254]/', true)).toMatch(/link-local/);
+  });
+
+  it('judges resolved addresses as it judges literal ones', () => {
+    expect(checkOutboundAddress('10.0.0.7', false)).toMatch(/private/);
+    expect(checkOutboundAddress('10.0.0.7', true)).toBeNull();
+    expect(checkOutboundAddress('fe80::1', true)).toMatch(/link-local/);
+    expect(checkOutboundAddress('2606:4700::1111', false)).toBeNull();
+    expect(checkOutboundAddress('example.com', true)).toMatch(/not an IP/);
   });
 });

@@ -40,15 +40,39 @@ export function checkOutboundUrl(raw: string, allowPrivateNetworks: boolean): st
   if (url.username || url.password) return 'must not carry credentials; use the credential settings';
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (DENIED_HOSTNAMES.has(host)) return 'points at a cloud metadata service';
-  const version = isIP(host);
-  if (version === 4) {
-    if (ALWAYS_DENIED_V4.some((range) => inRange(host, range))) return 'points at a link-local or reserved address';
-    if (!allowPrivateNetworks && PRIVATE_V4.some((range) => inRange(host, range))) return 'points at a private or loopback address';
-  } else if (version === 6) {
-    if (host.startsWith('fe80:') || host === '::' || host.startsWith('fd00:ec2')) return 'points at a link-local or reserved address';
-    if (!allowPrivateNetworks && (host === '::1' || host.startsWith('fc') || host.startsWith('fd'))) return 'points at a private or loopback address';
-  } else if (!allowPrivateNetworks && (host === 'localhost' || host.endsWith('.localhost'))) {
-    return 'points at a private or loopback address';
-  }
+  if (isIP(host)) return checkOutboundAddress(host, allowPrivateNetworks);
+  if (!allowPrivateNetworks && (host === 'localhost' || host.endsWith('.localhost'))) return 'points at a private or loopback address';
   return null;
+}
+
+/**
+ * Checks an IP address an outbound request is about to connect to: the literal of a URL, or what a host name resolved
+ * to (see `outbound-http.ts`). Returns a problem message, or null when the address is acceptable.
+ */
+export function checkOutboundAddress(address: string, allowPrivateNetworks: boolean): string | null {
+  const ip = address.toLowerCase();
+  // An IPv4 address written as IPv6 (::ffff:a.b.c.d, or ::ffff:abcd:ef01 as URLs normalize it) is that IPv4 address.
+  const mapped = mappedV4(ip);
+  const version = mapped ? 4 : isIP(ip);
+  if (version === 4) {
+    const v4 = mapped ?? ip;
+    if (ALWAYS_DENIED_V4.some((range) => inRange(v4, range))) return 'points at a link-local or reserved address';
+    if (!allowPrivateNetworks && PRIVATE_V4.some((range) => inRange(v4, range))) return 'points at a private or loopback address';
+    return null;
+  }
+  if (version === 6) {
+    if (ip.startsWith('fe80:') || ip === '::' || ip.startsWith('fd00:ec2')) return 'points at a link-local or reserved address';
+    if (!allowPrivateNetworks && (ip === '::1' || ip.startsWith('fc') || ip.startsWith('fd'))) return 'points at a private or loopback address';
+    return null;
+  }
+  return 'is not an IP address';
+}
+
+function mappedV4(ip: string): string | undefined {
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (dotted) return dotted[1];
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+  if (!hex) return undefined;
+  const [high, low] = [parseInt(hex[1], 16), parseInt(hex[2], 16)];
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }

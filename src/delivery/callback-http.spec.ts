@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
+import { guardedLookup, Resolver } from '../common/outbound-http';
 import { CallbackError, postCallback } from './callback-http';
 
 /**
@@ -59,5 +60,16 @@ describe('postCallback', () => {
     const refused = await postCallback(`http://127.0.0.1:${port}/hooks`, {}, '{}', 2_000).catch((error: CallbackError) => error);
     expect(refused).toMatchObject({ code: 'ECONNREFUSED' });
     expect((refused as CallbackError).staleSocket).toBeUndefined();
+  });
+
+  it("connects only where the outbound policy lets the callback's host name resolve", async () => {
+    // bot.test is resolved here (the machine's DNS does not know it) to this test's server on the loopback.
+    const resolve: Resolver = (_hostname, _options, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    const named = url.replace('127.0.0.1', 'bot.test');
+    const refused = await postCallback(named, {}, '{"n":"refused"}', 2_000, guardedLookup(false, resolve)).catch((error: Error) => error);
+    expect((refused as Error).message).toBe('bot.test points at a private or loopback address');
+    expect(received.map(({ body }) => body)).toEqual([]);
+    expect(await postCallback(named, {}, '{"n":"allowed"}', 2_000, guardedLookup(true, resolve))).toBe(204);
+    expect(received.map(({ body }) => body)).toEqual(['{"n":"allowed"}']);
   });
 });

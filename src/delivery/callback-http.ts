@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { LookupFunction } from 'node:net';
 
 /**
  * POSTs one signed event to a bot platform's callback over node:http(s) with keep-alive sockets. The global fetch
@@ -23,9 +24,10 @@ export type CallbackError = NodeJS.ErrnoException & { staleSocket?: boolean };
 
 /**
  * Resolves with the HTTP status; rejects (with a `CallbackError`) on a network error or when `timeoutMs` passes before
- * the answer ends.
+ * the answer ends. `lookup` resolves the callback's host name for a new connection (`guardedLookup`, which refuses
+ * addresses the outbound policy denies).
  */
-export function postCallback(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+export function postCallback(url: string, headers: Record<string, string>, body: string, timeoutMs: number, lookup?: LookupFunction): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let target: URL;
     try {
@@ -48,6 +50,7 @@ export function postCallback(url: string, headers: Record<string, string>, body:
       path: `${target.pathname}${target.search}`,
       headers: { ...headers, 'content-length': String(payload.length) },
       agent: https ? httpsAgent : httpAgent,
+      lookup,
     });
     const timer = setTimeout(() => req.destroy(new Error(`callback did not answer within ${timeoutMs} ms`)), timeoutMs);
     req.once('response', (res: IncomingMessage) => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LookupFunction } from 'node:net';
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { signWebhook } from '@app/client';
@@ -12,6 +13,7 @@ import { JobDispatcher } from '../escalations/job-dispatcher.service';
 import { GroupedWrites } from '../database/grouped-writes';
 import { prepared } from '../database/prepared';
 import { CallbackError, postCallback } from './callback-http';
+import { guardedLookup } from '../common/outbound-http';
 
 /** Events sent per conversation and claim. */
 const BATCH = 50;
@@ -212,6 +214,8 @@ export class DeliveryService implements BeforeApplicationShutdown {
   private readonly decrypted = new Map<string, string>();
   /** One record statement at a time, the others grouped behind it: fewer, larger statements (docs/decisions.md). */
   private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 1, maxItems: 200 });
+  /** Callback host names are resolved under the outbound policy, on every new connection. */
+  private readonly lookup: LookupFunction;
   private readonly passesHere = new PassesHere(
     (domainId) => this.deliver(domainId),
     (domainId, error) => {
@@ -229,6 +233,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
     logger: AppLogger,
   ) {
     this.log = logger.child('delivery');
+    this.lookup = guardedLookup(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
   }
 
   /** One delivery pass over a domain: claims its conversations with events due and starts sending each. */
@@ -445,7 +450,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
     const started = Date.now();
     let sent: CallbackSent;
     try {
-      const status = await postCallback(url, headers, body, REQUEST_TIMEOUT_MS);
+      const status = await postCallback(url, headers, body, REQUEST_TIMEOUT_MS, this.lookup);
       sent = { status, error: status < 200 || status >= 300 ? `callback answered ${status}` : null, staleSocket: false, durationMs: Date.now() - started };
     } catch (failure) {
       sent = { status: null, error: (failure as CallbackError).message, staleSocket: (failure as CallbackError).staleSocket === true, durationMs: Date.now() - started };

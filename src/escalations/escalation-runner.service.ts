@@ -16,7 +16,7 @@ import {
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { signalOnRead } from '../common/signal-on-read';
-import { checkOutboundUrl } from '../common/url-policy';
+import { DownloadTooLarge, downloadOutbound, OutboundRefused } from '../common/outbound-http';
 import { EscalationEntity, GatewayEntity, RelayCommandEntity } from '../database/entities';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
@@ -356,14 +356,17 @@ export class EscalationRunner {
       return row.content as Buffer;
     }
     if (!ref.url) throw new GatewayError('invalid_request', 'attachment has neither id nor url');
-    const problem = checkOutboundUrl(ref.url, this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
-    if (problem) throw new GatewayError('invalid_request', `attachment url ${problem}`);
-    const res = await fetch(ref.url, { signal: AbortSignal.timeout(20_000) }).catch((error) => {
+    let downloaded;
+    try {
+      // The link, each redirect and the addresses they resolve to are held to the outbound policy.
+      downloaded = await downloadOutbound(ref.url, { allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs: 20_000, maxBytes: MAX_ATTACHMENT_BYTES });
+    } catch (error) {
+      if (error instanceof OutboundRefused) throw new GatewayError('invalid_request', `attachment url ${error.message}`);
+      if (error instanceof DownloadTooLarge) throw new GatewayError('invalid_request', `attachment ${error.message}`);
       throw toGatewayError(error);
-    });
-    if (!res.ok) throw new GatewayError(res.status >= 500 ? 'transient' : 'invalid_request', `attachment download answered ${res.status}`);
-    const body = Buffer.from(await res.arrayBuffer());
-    if (body.length > MAX_ATTACHMENT_BYTES) throw new GatewayError('invalid_request', 'attachment too large');
+    }
+    const { status, body } = downloaded;
+    if (status < 200 || status >= 300) throw new GatewayError(status >= 500 ? 'transient' : 'invalid_request', `attachment download answered ${status}`);
     return body;
   }
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { Client } from 'pg';
 import { BotReceiver, waitFor } from '../support/bot-receiver';
@@ -88,6 +90,41 @@ describe('escalation through the fake gateway', () => {
     expect(detail.body.relay.map((r: { status: string }) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent']);
     expect((await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'late' } })).status).toBe(409);
   }, 30_000);
+
+  it("fetches a user's attachment link under the outbound policy: a redirect to a file is followed, one to a denied address is not", async () => {
+    const served: string[] = [];
+    const files = createServer((req, res) => {
+      served.push(req.url!);
+      if (req.url === '/doc') return void res.writeHead(302, { location: '/doc.txt' }).end();
+      if (req.url === '/doc.txt') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('linked file');
+      // 0.0.0.0 connects to this machine; the server listens on every interface, so a request that went would be answered.
+      if (req.url === '/sneaky') return void res.writeHead(302, { location: `http://0.0.0.0:${(files.address() as AddressInfo).port}/secret` }).end();
+      res.writeHead(200).end('what the link must not reach');
+    });
+    await new Promise<void>((resolve) => files.listen(0, '0.0.0.0', resolve));
+    try {
+      const base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+      const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+      const escalation = await start(domain, gatewayId, 'conv-links');
+      const session = await waitFor('platform session', () => platform.sessionFor(escalation.id));
+      const send = (name: string, path: string, text: string) =>
+        t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text, attachments: [{ name, mimeType: 'text/plain', url: `${base}${path}` }] } });
+      expect((await send('doc.txt', '/doc', 'linked')).status).toBe(202);
+      expect((await send('secret.txt', '/sneaky', 'sneaky')).status).toBe(202);
+      expect((await t.request('POST', `/v1/escalations/${escalation.id}/messages`, { body: { text: 'after' } })).status).toBe(202);
+
+      await waitFor('the message after', () => session.received.some((r) => r.kind === 'message' && r.body.text === 'after'));
+      const messages = session.received.filter((r) => r.kind === 'message');
+      expect(messages.map((m) => m.body.text)).toEqual(['linked', 'after']);
+      expect(Buffer.from((messages[0].body.attachments as { base64: string }[])[0].base64, 'base64').toString()).toBe('linked file');
+      expect(served).toEqual(['/doc', '/doc.txt', '/sneaky']);
+      const relay = (await t.request('GET', `/v1/escalations/${escalation.id}`)).body.relay as { status: string; lastError: string | null; payload: { text?: string } }[];
+      expect(relay.find((r) => r.payload.text === 'sneaky')).toMatchObject({ status: 'failed', lastError: 'invalid_request: attachment url redirect target points at a link-local or reserved address' });
+    } finally {
+      files.closeAllConnections();
+      await new Promise((resolve) => files.close(resolve));
+    }
+  });
 
   it('closes the conversation when the agent closes and transfer back is off', async () => {
     const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { transferBack: false });
