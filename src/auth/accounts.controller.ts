@@ -44,7 +44,7 @@ export class AccountsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Create a service account with a first API key (the key is shown once)' })
   async create(@Body() body: CreateAccountDto): Promise<CreatedAccountDto> {
-    const { account, role, key, keyEntity } = await this.keys.createAccount(body.name, body.role, body.description);
+    const { account, role, key, keyEntity } = await this.keys.createAccount(body.name, body.role, body.description ?? undefined);
     return { ...accountDto(account, role, [keyEntity]), apiKey: { ...keyDto(keyEntity), key } };
   }
 

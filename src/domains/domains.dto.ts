@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsEmail, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 import { MAX_SECRET_OVERLAP_HOURS } from '../config/app-config';
 
 export class CreateDomainDto {
@@ -48,8 +48,9 @@ export class UpdateDomainDto {
       'A new signing secret. The one it replaces stays valid for `previousSecretValidHours` (SIGNING_SECRET_OVERLAP_HOURS by default): ' +
       'until then every delivery carries a signature by each, so the bot platform can switch without refusing any.',
   })
-  @IsOptional()
-  @IsString()
+  // Validated when present, null included: deliveries cannot be left unsigned by a PATCH.
+  @ValidateIf((_, value) => value !== undefined)
+  @IsString({ message: 'must be a string: a signing secret can be replaced, not removed' })
   @MinLength(24)
   @MaxLength(200)
   signingSecret?: string;

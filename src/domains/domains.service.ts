@@ -61,7 +61,8 @@ export class DomainsService {
   async update(id: string, body: UpdateDomainDto): Promise<DomainEntity> {
     const domain = await this.get(id);
     this.checkUrl(body.callbackUrl);
-    if (body.description !== undefined) domain.description = body.description;
+    // null clears it, as an omitted description at creation is empty.
+    if (body.description !== undefined) domain.description = body.description ?? '';
     if (body.callbackUrl !== undefined) domain.callbackUrl = body.callbackUrl;
     const hours = body.previousSecretValidHours;
     if (body.signingSecret !== undefined && !this.isCurrent(domain, body.signingSecret)) {

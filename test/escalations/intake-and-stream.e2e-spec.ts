@@ -103,6 +103,14 @@ describe('intake queue, replay, live stream and dedupe', () => {
       expect(updated.text).not.toContain(other.secret.slice(6));
       const kept = await t.request('PATCH', `/v1/domains/${id}`, { body: { description: 'renamed nothing else' } });
       expect(kept.body.signingSecretSet).toBe(true);
+      // null clears a description; a secret can be replaced, not removed.
+      const cleared = await t.request('PATCH', `/v1/domains/${id}`, { body: { description: null } });
+      expect(cleared.status).toBe(200);
+      expect(cleared.body.description).toBe('');
+      const unsigned = await t.request('PATCH', `/v1/domains/${id}`, { body: { signingSecret: null } });
+      expect(unsigned.status).toBe(400);
+      expect(unsigned.body.details).toEqual(expect.arrayContaining([{ field: 'signingSecret', message: 'must be a string: a signing secret can be replaced, not removed' }]));
+      expect((await t.request('GET', `/v1/domains/${id}`)).body.signingSecretSet).toBe(true);
       const { gatewayId, domain } = await fakeGateway(t, platform, other, { inDomain: { domain: created.body.name, domainId: id } });
       const e = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'secret-conv'), headers: { 'idempotency-key': 'secret-conv' } });
       const delivered = await waitFor('queued at the new callback', () => other.of(e.body.conversationId)[0]);
