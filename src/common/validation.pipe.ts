@@ -1,5 +1,6 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { DomainError, FieldProblem } from './domain-error';
+import { unstorableTextFields } from './unstorable-text';
 
 function problems(errors: ValidationError[], prefix = ''): FieldProblem[] {
   return errors.flatMap((error) => {
@@ -12,9 +13,21 @@ function problems(errors: ValidationError[], prefix = ''): FieldProblem[] {
   });
 }
 
+/** Text that cannot be stored is refused first, in any field of a body or a query, whatever its DTO. */
+class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      // A parameter read alone (`@Query('domain')`) is named by its own name.
+      const problems = unstorableTextFields(value, metadata.data ?? '');
+      if (problems.length) throw DomainError.validation(problems);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** Strict DTO validation: unknown fields and wrong types are 400s naming each field. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

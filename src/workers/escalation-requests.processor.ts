@@ -2,6 +2,7 @@ import { OnModuleInit } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { EscalationRequestJob } from '@app/client';
 import { plainToInstance } from 'class-transformer';
+import { unstorableTextFields } from '../common/unstorable-text';
 import { validate } from 'class-validator';
 import { Job, UnrecoverableError } from 'bullmq';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
@@ -52,6 +53,7 @@ export class EscalationRequestsProcessor extends WorkerHost implements OnModuleI
       if (typeof idempotencyKey !== 'string' || idempotencyKey.length < 1 || idempotencyKey.length > 200) problems.push({ field: 'idempotencyKey', message: 'must be a string of 1-200 characters' });
       if (typeof requestedBy !== 'string' || requestedBy.length < 1 || requestedBy.length > 100) problems.push({ field: 'requestedBy', message: 'must be a string of 1-100 characters' });
       const dto = plainToInstance(CreateEscalationDto, request ?? {});
+      problems.push(...unstorableTextFields({ idempotencyKey, requestedBy, request }));
       problems.push(...flatten(await validate(dto, { whitelist: true, forbidNonWhitelisted: true })).map((p) => ({ ...p, field: `request.${p.field}` })));
       if (problems.length) return this.reject(job, 'validation_failed', problems);
       try {

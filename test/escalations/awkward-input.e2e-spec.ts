@@ -1,0 +1,151 @@
+import { EscalationProducer } from '@app/client';
+import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import { BotReceiver, waitFor } from '../support/bot-receiver';
+import { resetState, startTestApp, TestApp } from '../support/test-app';
+import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+
+/**
+ * JSON clients often send null for a field they have no value for. Every body field set to null is either taken (as
+ * absent, or as "clear it" where the API says so) or refused with a 400 naming that field; never a 5xx.
+ */
+interface Probe {
+  method: string;
+  path: string;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+/** A request, and the field a 400 must name. */
+type Case = [Probe, string];
+
+describe('null in request bodies', () => {
+  let t: TestApp;
+  const platform = new FakePlatform();
+  const receiver = new BotReceiver(SIGNING_SECRET);
+
+  beforeAll(async () => {
+    await resetState();
+    await platform.start();
+    await receiver.start();
+    t = await startTestApp({});
+  });
+  afterAll(async () => {
+    await t.close();
+    await platform.stop();
+    await receiver.stop();
+  });
+
+  it('answers null in any body field with a 2xx, or a 400 naming the field', async () => {
+    const { domain, gatewayId, domainId } = await fakeGateway(t, platform, receiver);
+    const base = escalationBody(domain, gatewayId, 'null-base');
+    const started = await t.request('POST', '/v1/escalations', { body: base, headers: { 'idempotency-key': 'null-base' } });
+    const other = await t.request('POST', '/v1/escalations', { body: { ...base, conversation: { externalId: 'null-other', channel: 'webchat' } }, headers: { 'idempotency-key': 'null-other' } });
+    await waitFor('platform sessions', () => platform.sessionFor(started.body.id) && platform.sessionFor(other.body.id));
+    const escalation = `/v1/escalations/${started.body.id}`;
+    let n = 0;
+    const intake = (change: Record<string, unknown>): Probe => ({
+      method: 'POST',
+      path: '/v1/escalations',
+      body: { ...base, conversation: { externalId: `null-${++n}`, channel: 'webchat' }, ...change },
+      headers: { 'idempotency-key': `null-${n}` },
+    });
+    const cases: Case[] = [
+      ...['attributes', 'history', 'queue'].map((field) => [intake({ [field]: null }), field] as Case),
+      ...['firstName', 'lastName', 'name', 'email', 'phone', 'language'].map((field) => [intake({ user: { ...base.user, [field]: null } }), `user.${field}`] as Case),
+      [intake({ user: null }), 'user'],
+      [intake({ conversation: { externalId: 'null-channel', channel: null } }), 'conversation.channel'],
+      [intake({ history: [{ author: 'user', text: 'hi', time: null }] }), 'history.0.time'],
+      [intake({ attributes: { Intent: null } }), 'attributes.Intent'],
+      ...['author', 'clientMessageId', 'attachments', 'cards'].map((field) => [{ method: 'POST', path: `${escalation}/messages`, body: { text: 'x', [field]: null } }, field] as Case),
+      [{ method: 'POST', path: `${escalation}/messages`, body: { text: null } }, 'text'],
+      [{ method: 'POST', path: `${escalation}/messages`, body: { text: 'x', attachments: [null] } }, 'attachments.0'],
+      [{ method: 'POST', path: `${escalation}/typing`, body: { state: null } }, 'state'],
+      [{ method: 'POST', path: `${escalation}/transfer`, body: { queue: null } }, 'queue'],
+      [{ method: 'POST', path: `${escalation}/steal`, body: { reason: null } }, 'reason'],
+      ...['description', 'callbackUrl', 'signingSecret', 'previousSecretValidHours'].map((field) => [{ method: 'PATCH', path: `/v1/domains/${domainId}`, body: { [field]: null } }, field] as Case),
+      ...['description', 'callbackUrl', 'signingSecret'].map((field) => [{ method: 'POST', path: '/v1/domains', body: { name: `null-domain-${field}`, [field]: null } }, field] as Case),
+      [{ method: 'PUT', path: `/v1/domains/${domainId}/agents`, body: { email: 'grace@example.com', displayName: null } }, 'displayName'],
+      [{ method: 'POST', path: '/v1/accounts', body: { name: 'null-account', role: 'Observer', description: null } }, 'description'],
+      [{ method: 'POST', path: '/v1/accounts', body: { name: 'null-role', role: null } }, 'role'],
+      [{ method: 'POST', path: '/v1/gateways', body: { type: 'fake', settings: null } }, 'settings'],
+      [{ method: 'PATCH', path: `/v1/gateways/${gatewayId}`, body: { settings: { basic: null } } }, 'settings.basic'],
+      [{ method: 'PATCH', path: `/v1/gateways/${gatewayId}`, body: { settings: { basic: { name: null } } } }, 'settings.basic.name'],
+      // Another escalation: the steal above ended this one.
+      [{ method: 'POST', path: `/v1/escalations/${other.body.id}/end`, body: { reason: null } }, 'reason'],
+    ];
+    const answers: string[] = [];
+    for (const [{ method, path, body, headers }, field] of cases) {
+      const res = await t.request(method as never, path, { body, headers });
+      const named = res.status === 400 && (res.body.details as { field: string }[] | undefined)?.some((d) => d.field === field);
+      answers.push(`${method} ${path.replace(/[0-9a-f-]{36}/g, ':id')} ${field}: ${res.status < 300 ? '2xx' : named ? '400 naming it' : `${res.status} ${res.text.slice(0, 200)}`}`);
+    }
+    expect(answers.filter((answer) => !answer.endsWith(': 2xx') && !answer.endsWith(': 400 naming it'))).toEqual([]);
+    // What the API says null means where it takes it.
+    expect(answers).toEqual(expect.arrayContaining([
+      'PATCH /v1/domains/:id description: 2xx',
+      'PATCH /v1/domains/:id signingSecret: 400 naming it',
+      'POST /v1/accounts description: 2xx',
+    ]));
+  }, 60_000);
+
+  it('refuses text that cannot be stored, in any field of a body or a query, with a 400 naming the field', async () => {
+    const { domain, gatewayId, domainId } = await fakeGateway(t, platform, receiver, { name: 'unstorable' });
+    const base = escalationBody(domain, gatewayId, 'text-base');
+    const started = await t.request('POST', '/v1/escalations', { body: base, headers: { 'idempotency-key': 'text-base' } });
+    await waitFor('platform session', () => platform.sessionFor(started.body.id));
+    const escalation = `/v1/escalations/${started.body.id}`;
+    const answers: string[] = [];
+    // In a URL only NUL comes through: a surrogate's UTF-8 form is no UTF-8, and the query stays percent-encoded.
+    for (const [kind, bad, inUrl] of [['NUL', 'a\u0000b', 'a%00b'], ['unpaired surrogate', 'a\ud800b', null]] as [string, string, string | null][]) {
+      let n = 0;
+      const intake = (change: Record<string, unknown>): Probe => ({
+        method: 'POST',
+        path: '/v1/escalations',
+        body: { ...base, conversation: { externalId: `text-${kind}-${++n}`, channel: 'webchat' }, ...change },
+        headers: { 'idempotency-key': `text-${kind}-${n}` },
+      });
+      const cases: Case[] = [
+        [intake({ conversation: { externalId: bad, channel: 'webchat' } }), 'conversation.externalId'],
+        [intake({ user: { ...base.user, name: bad } }), 'user.name'],
+        [intake({ attributes: { Intent: bad } }), 'attributes.Intent'],
+        [intake({ attributes: { [bad]: 'yes' } }), `attributes.${bad}`],
+        [intake({ history: [{ author: 'user', text: bad, time: '2026-11-22T10:00:00Z' }] }), 'history.0.text'],
+        [intake({ queue: bad }), 'queue'],
+        [{ method: 'POST', path: `${escalation}/messages`, body: { text: bad } }, 'text'],
+        [{ method: 'POST', path: `${escalation}/messages`, body: { text: 'x', attachments: [{ name: bad, mimeType: 'text/plain', contentBase64: 'aGk=' }] } }, 'attachments.0.name'],
+        [{ method: 'POST', path: `${escalation}/transfer`, body: { queue: bad } }, 'queue'],
+        [{ method: 'POST', path: `${escalation}/end`, body: { reason: bad } }, 'reason'],
+        [{ method: 'PATCH', path: `/v1/domains/${domainId}`, body: { description: bad } }, 'description'],
+        [{ method: 'PUT', path: `/v1/domains/${domainId}/agents`, body: { email: 'grace@example.com', displayName: bad } }, 'displayName'],
+        [{ method: 'POST', path: '/v1/accounts', body: { name: 'text-account', role: 'Observer', description: bad } }, 'description'],
+        [{ method: 'PATCH', path: `/v1/gateways/${gatewayId}`, body: { settings: { basic: { name: bad } } } }, 'settings.basic.name'],
+      ];
+      if (inUrl) {
+        cases.push([{ method: 'GET', path: `/v1/escalations?domain=${inUrl}`, body: undefined }, 'domain']);
+        cases.push([{ method: 'GET', path: `/v1/gateways?domain=${inUrl}`, body: undefined }, 'domain']);
+      }
+      for (const [{ method, path, body, headers }, field] of cases) {
+        const res = await t.request(method as never, path, { body, headers });
+        const named = res.status === 400 && (res.body.details as { field: string }[] | undefined)?.some((d) => d.field === field);
+        answers.push(`${kind} ${method} ${path.replace(/[0-9a-f-]{36}/g, ':id').split('?')[0]} ${JSON.stringify(field)}: ${named ? '400 naming it' : `${res.status} ${res.text.slice(0, 200)}`}`);
+      }
+    }
+    expect(answers.filter((answer) => !answer.endsWith(': 400 naming it'))).toEqual([]);
+    // Nothing of it was stored, and the escalation goes on.
+    expect((await t.request('GET', `/v1/escalations?domain=${domain}`)).body.items).toHaveLength(1);
+    expect((await t.request('POST', `${escalation}/messages`, { body: { text: 'still fine' } })).status).toBe(202);
+    await waitFor('the message after', () => platform.sessionFor(started.body.id)!.received.some((r) => r.kind === 'message' && r.body.text === 'still fine'));
+
+    // The escalation-requests queue refuses it the same way, without retrying.
+    const producer = new EscalationProducer({ connection: { host: '127.0.0.1', port: 6379 }, prefix: process.env.REDIS_PREFIX });
+    try {
+      const jobId = await producer.enqueue({ idempotencyKey: 'text-queue', requestedBy: 'crm', request: { ...base, user: { ...base.user, name: 'a\u0000b' } } as never });
+      const outcome = await waitFor('job failed', async () => {
+        const o = await producer.outcome(jobId);
+        return o.state === 'failed' ? o : null;
+      });
+      expect(outcome.errors).toMatchObject({ code: 'validation_failed', details: [{ field: 'request.user.name' }] });
+    } finally {
+      await producer.close();
+    }
+  }, 60_000);
+});
