@@ -9,6 +9,9 @@ import { ConversationDto, EventDto } from './escalations.dto';
 import { EscalationsService } from './escalations.service';
 import { eventDto } from './escalation-views';
 
+/** The largest sequence number (an `integer` column). */
+const MAX_SEQ = 2_147_483_647;
+
 const STREAM_POLL_MS = 200;
 const HEARTBEAT_MS = 15_000;
 
@@ -45,12 +48,13 @@ export class ConversationsController implements BeforeApplicationShutdown {
   @Get('conversations/:id/events')
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'Replay the events of a conversation after a sequence number' })
-  @ApiQuery({ name: 'after', required: false, description: 'Sequence number already seen (default 0).' })
+  @ApiQuery({ name: 'after', required: false, description: `Sequence number already seen (default 0; at most ${MAX_SEQ}).` })
   @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 200.' })
   async events(@Param('id', ParseUUIDPipe) id: string, @Query('after') after?: string, @Query('limit') limit?: string): Promise<EventDto[]> {
     const afterSeq = after === undefined ? 0 : Number(after);
     const max = limit === undefined ? 200 : Number(limit);
-    if (!Number.isInteger(afterSeq) || afterSeq < 0) throw DomainError.validation([{ field: 'after', message: 'must be a non-negative integer' }]);
+    // Sequence numbers are PostgreSQL integers: a larger one is refused here, not by the query.
+    if (!Number.isInteger(afterSeq) || afterSeq < 0 || afterSeq > MAX_SEQ) throw DomainError.validation([{ field: 'after', message: `must be an integer from 0 to ${MAX_SEQ}` }]);
     if (!Number.isInteger(max) || max < 1 || max > 1000) throw DomainError.validation([{ field: 'limit', message: 'must be an integer from 1 to 1000' }]);
     await this.queries.conversation(id);
     return (await this.escalations.events(id, afterSeq, max)).map(eventDto);

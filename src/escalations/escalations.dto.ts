@@ -24,6 +24,8 @@ function OptionalArrayOf(type: new () => object, max: number, description?: stri
   return applyDecorators(
     Type(() => type),
     ValidateNested({ each: true }),
+    // An array in place of an element passes ValidateNested with nothing in it to check.
+    IsObject({ each: true }),
     ArrayMaxSize(max),
     IsArray(),
     IsOptional(),
@@ -89,8 +91,9 @@ export class CreateEscalationDto {
   @ApiProperty({ example: 'acme', description: 'Domain name.' }) @IsString() @Length(1, 100) domain: string;
   @ApiProperty({ description: 'A deployed escalation gateway of that domain.' }) @IsUUID() gatewayId: string;
 
-  @ApiProperty({ type: ConversationRefDto }) @IsDefined() @ValidateNested() @Type(() => ConversationRefDto) conversation: ConversationRefDto;
-  @ApiProperty({ type: EndUserDto }) @IsDefined() @ValidateNested() @Type(() => EndUserDto) user: EndUserDto;
+  // IsObject: an array passes ValidateNested with nothing in it to check.
+  @ApiProperty({ type: ConversationRefDto }) @IsDefined() @IsObject() @ValidateNested() @Type(() => ConversationRefDto) conversation: ConversationRefDto;
+  @ApiProperty({ type: EndUserDto }) @IsDefined() @IsObject() @ValidateNested() @Type(() => EndUserDto) user: EndUserDto;
 
   @ApiPropertyOptional({
     type: 'object',

@@ -148,4 +148,35 @@ describe('null in request bodies', () => {
       await producer.close();
     }
   }, 60_000);
+
+  it('refuses an array where an object belongs, and a sequence number past the integer range, naming the field', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { name: 'shapes' });
+    const base = escalationBody(domain, gatewayId, 'shape-base');
+    const started = await t.request('POST', '/v1/escalations', { body: base, headers: { 'idempotency-key': 'shape-base' } });
+    await waitFor('platform session', () => platform.sessionFor(started.body.id));
+    let n = 0;
+    const intake = (change: Record<string, unknown>): Probe => ({
+      method: 'POST',
+      path: '/v1/escalations',
+      body: { ...base, conversation: { externalId: `shape-${++n}`, channel: 'webchat' }, ...change },
+      headers: { 'idempotency-key': `shape-${n}` },
+    });
+    const cases: Case[] = [
+      [intake({ conversation: [] }), 'conversation'],
+      [intake({ user: [] }), 'user'],
+      [intake({ history: [[]] }), 'history'],
+      [intake({ history: [{ author: 'user', time: '2026-11-22T10:00:00Z', attachments: [[]] }] }), 'history.0.attachments'],
+      [{ method: 'POST', path: `/v1/escalations/${started.body.id}/messages`, body: { text: 'x', cards: [[]] } }, 'cards'],
+      [{ method: 'GET', path: `/v1/conversations/${started.body.conversationId}/events?after=1e%2B308`, body: undefined }, 'after'],
+      [{ method: 'GET', path: `/v1/conversations/${started.body.conversationId}/events?after=2147483648`, body: undefined }, 'after'],
+    ];
+    const answers: string[] = [];
+    for (const [{ method, path, body, headers }, field] of cases) {
+      const res = await t.request(method as never, path, { body, headers });
+      const named = res.status === 400 && (res.body.details as { field: string }[] | undefined)?.some((d) => d.field === field);
+      answers.push(`${method} ${path.replace(/[0-9a-f-]{36}/g, ':id')} ${field}: ${named ? '400 naming it' : `${res.status} ${res.text.slice(0, 200)}`}`);
+    }
+    expect(answers.filter((answer) => !answer.endsWith(': 400 naming it'))).toEqual([]);
+    expect((await t.request('GET', `/v1/conversations/${started.body.conversationId}/events?after=2147483647`)).body).toEqual([]);
+  }, 30_000);
 });
