@@ -75,7 +75,7 @@ export class DomainDto {
   @ApiProperty() description: string;
   @ApiPropertyOptional({ nullable: true, type: String }) callbackUrl: string | null;
   @ApiProperty({ description: 'Whether a signing secret is set (the secret itself is never returned).' }) signingSecretSet: boolean;
-  @ApiPropertyOptional({
+  @ApiProperty({
     nullable: true,
     type: String,
     format: 'date-time',
