@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { ApiKeyEntity, RoleEntity, ServiceAccountEntity } from '../database/entities';
 import { AccountDto, ApiKeyDto, CreateAccountDto, CreatedAccountDto, CreatedApiKeyDto, CreateKeyDto, RoleDto } from './accounts.dto';
@@ -36,6 +36,7 @@ export class AccountsController {
   @Get('roles')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'List roles and their authorities' })
+  @ApiOkResponse({ type: [RoleDto] })
   async roles(): Promise<RoleDto[]> {
     return (await this.keys.listRoles()).map(({ id, name, description, authorities }) => ({ id, name, description, authorities }));
   }
@@ -43,6 +44,7 @@ export class AccountsController {
   @Post('accounts')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Create a service account with a first API key (the key is shown once)' })
+  @ApiCreatedResponse({ type: CreatedAccountDto })
   async create(@Body() body: CreateAccountDto): Promise<CreatedAccountDto> {
     const { account, role, key, keyEntity } = await this.keys.createAccount(body.name, body.role, body.description ?? undefined);
     return { ...accountDto(account, role, [keyEntity]), apiKey: { ...keyDto(keyEntity), key } };
@@ -51,6 +53,7 @@ export class AccountsController {
   @Get('accounts')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'List service accounts and their keys (never the keys themselves)' })
+  @ApiOkResponse({ type: [AccountDto] })
   async list(): Promise<AccountDto[]> {
     return (await this.keys.listAccounts()).map(({ account, role, keys }) => accountDto(account, role, keys));
   }
@@ -58,6 +61,7 @@ export class AccountsController {
   @Get('accounts/:id')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Get a service account' })
+  @ApiOkResponse({ type: AccountDto })
   async get(@Param('id', ParseUUIDPipe) id: string): Promise<AccountDto> {
     const { account, role, keys } = await this.keys.getAccount(id);
     return accountDto(account, role, keys);
@@ -67,6 +71,7 @@ export class AccountsController {
   @HttpCode(204)
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Disable a service account (all its keys stop working)' })
+  @ApiNoContentResponse({ description: 'Disabled.' })
   async disable(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
     await this.keys.disableAccount(id);
   }
@@ -74,6 +79,7 @@ export class AccountsController {
   @Post('accounts/:id/keys')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Issue another API key for an account (shown once)' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
   async createKey(@Param('id', ParseUUIDPipe) id: string, @Body() body: CreateKeyDto): Promise<CreatedApiKeyDto> {
     const { key, entity } = await this.keys.createKey(id, body.label ?? '');
     return { ...keyDto(entity), key };
@@ -83,6 +89,7 @@ export class AccountsController {
   @HttpCode(204)
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Revoke an API key' })
+  @ApiNoContentResponse({ description: 'Revoked.' })
   async revokeKey(@Param('id', ParseUUIDPipe) id: string, @Param('keyId', ParseUUIDPipe) keyId: string): Promise<void> {
     await this.keys.revokeKey(id, keyId);
   }

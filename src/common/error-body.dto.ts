@@ -1,4 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+
+/** One problem of a request, by the field it is about. */
+export class FieldProblemDto {
+  @ApiProperty({ example: 'user.email' }) field: string;
+  @ApiProperty({ example: 'must be an email' }) message: string;
+}
 
 /** The one error body of every 4xx and 5xx answer. */
 export class ErrorBodyDto {
@@ -12,10 +18,11 @@ export class ErrorBodyDto {
   message: string;
 
   @ApiPropertyOptional({
-    description: 'Per-field problems ({field, message}) or other structured detail.',
+    description: 'Per-field problems (`validation_failed`), or other structured detail of the error.',
+    oneOf: [{ type: 'array', items: { $ref: getSchemaPath(FieldProblemDto) } }, { type: 'object', additionalProperties: true }],
     example: [{ field: 'settings.basic.serviceUrl', message: 'must be a URL' }],
   })
-  details?: unknown;
+  details?: FieldProblemDto[] | Record<string, unknown>;
 
   @ApiProperty({ example: '4f1c2a8e-2f7b-4b7e-9d55-0c4e9f8f6a1b', description: 'Also sent as the X-Correlation-Id header.' })
   correlationId: string;

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { AgentEntryDto, CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
@@ -15,6 +15,7 @@ export class DomainsController {
   @Post()
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Create a domain (bot-platform tenant) with its callback URL and signing secret' })
+  @ApiCreatedResponse({ type: DomainDto })
   async create(@Body() body: CreateDomainDto): Promise<DomainDto> {
     return this.domains.toDto(await this.domains.create(body));
   }
@@ -22,6 +23,7 @@ export class DomainsController {
   @Get()
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'List domains' })
+  @ApiOkResponse({ type: [DomainDto] })
   async list(): Promise<DomainDto[]> {
     return (await this.domains.list()).map((d) => this.domains.toDto(d));
   }
@@ -29,6 +31,7 @@ export class DomainsController {
   @Get(':id')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Get a domain' })
+  @ApiOkResponse({ type: DomainDto })
   async get(@Param('id', ParseUUIDPipe) id: string): Promise<DomainDto> {
     return this.domains.toDto(await this.domains.get(id));
   }
@@ -36,6 +39,7 @@ export class DomainsController {
   @Patch(':id')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Update a domain; an omitted signing secret is kept' })
+  @ApiOkResponse({ type: DomainDto })
   async update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateDomainDto): Promise<DomainDto> {
     return this.domains.toDto(await this.domains.update(id, body));
   }
@@ -44,6 +48,7 @@ export class DomainsController {
   @HttpCode(204)
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Delete a domain that has no gateways or conversations' })
+  @ApiNoContentResponse({ description: 'Deleted.' })
   async remove(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
     await this.domains.remove(id);
   }
@@ -51,6 +56,7 @@ export class DomainsController {
   @Get(':id/agents')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Agent directory of the domain (used by the "Lookup Agent by Email" agent override)' })
+  @ApiOkResponse({ type: [AgentEntryDto] })
   agents(@Param('id', ParseUUIDPipe) id: string): Promise<AgentEntryDto[]> {
     return this.domains.agents(id);
   }
@@ -59,6 +65,7 @@ export class DomainsController {
   @HttpCode(204)
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Add or change an agent of the directory' })
+  @ApiNoContentResponse({ description: 'Stored.' })
   async putAgent(@Param('id', ParseUUIDPipe) id: string, @Body() body: AgentEntryDto): Promise<void> {
     await this.domains.putAgent(id, body.email, body.displayName);
   }
@@ -67,6 +74,7 @@ export class DomainsController {
   @HttpCode(204)
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Remove an agent from the directory' })
+  @ApiNoContentResponse({ description: 'Removed.' })
   async removeAgent(@Param('id', ParseUUIDPipe) id: string, @Param('email') email: string): Promise<void> {
     await this.domains.removeAgent(id, email);
   }

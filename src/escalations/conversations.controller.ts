@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Controller, Get, Headers, Param, ParseUUIDPipe, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
@@ -31,6 +31,7 @@ export class ConversationsController implements BeforeApplicationShutdown {
   @Get('conversations/:id')
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'A conversation: who controls it (bot or agent) and how far delivery got' })
+  @ApiOkResponse({ type: ConversationDto })
   async conversation(@Param('id', ParseUUIDPipe) id: string): Promise<ConversationDto> {
     const { conversation: c, domain } = await this.queries.conversation(id);
     return {
@@ -50,6 +51,7 @@ export class ConversationsController implements BeforeApplicationShutdown {
   @ApiOperation({ summary: 'Replay the events of a conversation after a sequence number' })
   @ApiQuery({ name: 'after', required: false, description: `Sequence number already seen (default 0; at most ${MAX_SEQ}).` })
   @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 200.' })
+  @ApiOkResponse({ type: [EventDto] })
   async events(@Param('id', ParseUUIDPipe) id: string, @Query('after') after?: string, @Query('limit') limit?: string): Promise<EventDto[]> {
     const afterSeq = after === undefined ? 0 : Number(after);
     const max = limit === undefined ? 200 : Number(limit);
@@ -62,7 +64,10 @@ export class ConversationsController implements BeforeApplicationShutdown {
 
   @Get('events/stream')
   @RequireAuthority('conversations:observe')
-  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'Server-sent events: per event, `id` (the global event id), `event` (its type) and `data` (the event as in the replay, JSON); a comment line every few seconds keeps the connection open.',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
   @ApiOperation({ summary: 'Live events of every conversation as server-sent events; resumes after Last-Event-ID' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received (global event id).' })
   @ApiQuery({ name: 'domain', required: false })

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, Principal, RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
@@ -9,6 +9,7 @@ import {
   AcceptedDto,
   CreateEscalationDto,
   EndDto,
+  EndedDto,
   EscalationDetailDto,
   EscalationDto,
   EscalationPageDto,
@@ -29,6 +30,7 @@ function pageOf(value: string | undefined, fallback: number, max: number, field:
 }
 
 @ApiTags('escalations')
+@ApiExtraModels(EndedDto)
 @ApiBearerAuth()
 @ApiErrorResponses(409)
 @Controller('v1/escalations')
@@ -67,6 +69,7 @@ export class EscalationsController {
   @ApiQuery({ name: 'to', required: false, description: 'ISO-8601, exclusive.' })
   @ApiQuery({ name: 'page', required: false })
   @ApiQuery({ name: 'pageSize', required: false })
+  @ApiOkResponse({ type: EscalationPageDto })
   list(
     @Query('state') state?: string,
     @Query('gatewayId') gatewayId?: string,
@@ -86,6 +89,7 @@ export class EscalationsController {
   @Get(':id')
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'An escalation with its transcript, transitions, history and relay status' })
+  @ApiOkResponse({ type: EscalationDetailDto })
   get(@Param('id', ParseUUIDPipe) id: string): Promise<EscalationDetailDto> {
     return this.queries.detail(id);
   }
@@ -93,7 +97,7 @@ export class EscalationsController {
   @Get(':id/attachments/:attachmentId')
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'Download a file of the escalation (sent by the agent or the user)' })
-  @ApiResponse({ status: 200, description: 'The file.' })
+  @ApiOkResponse({ description: 'The file, under its own content type.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
   async attachment(@Param('id', ParseUUIDPipe) id: string, @Param('attachmentId', ParseUUIDPipe) attachmentId: string, @Res() res: Response): Promise<void> {
     const file = await this.queries.attachment(id, attachmentId);
     res.setHeader('content-type', file.mimeType);
@@ -123,7 +127,8 @@ export class EscalationsController {
   @HttpCode(202)
   @RequireAuthority('conversations:start')
   @ApiOperation({ summary: 'The user left: close the platform session after the messages already accepted' })
-  async end(@Param('id', ParseUUIDPipe) id: string, @Body() body: EndDto): Promise<AcceptedDto | { status: 'ended' }> {
+  @ApiAcceptedResponse({ description: 'The end is queued after the messages already accepted; `{status: "ended"}` when the escalation had already ended.', schema: { oneOf: [{ $ref: getSchemaPath(AcceptedDto) }, { $ref: getSchemaPath(EndedDto) }] } })
+  async end(@Param('id', ParseUUIDPipe) id: string, @Body() body: EndDto): Promise<AcceptedDto | EndedDto> {
     const command = await this.escalations.end(id, body.reason);
     return command ? accepted(command) : { status: 'ended' };
   }
@@ -141,6 +146,7 @@ export class EscalationsController {
   @HttpCode(200)
   @RequireAuthority('conversations:steal')
   @ApiOperation({ summary: 'The bot takes the conversation back now: the escalation ends and control returns to the bot' })
+  @ApiOkResponse({ type: EscalationDto })
   async steal(@Param('id', ParseUUIDPipe) id: string, @Body() body: StealDto): Promise<EscalationDto> {
     await this.escalations.steal(id, body.reason);
     return this.queries.get(id);

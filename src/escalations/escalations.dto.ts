@@ -233,6 +233,11 @@ export class AcceptedDto {
   @ApiProperty({ enum: ['pending', 'sent', 'failed', 'skipped'] }) status: string;
 }
 
+/** The answer to an end for an escalation that had already ended: nothing is queued. */
+export class EndedDto {
+  @ApiProperty({ enum: ['ended'] }) status: 'ended';
+}
+
 export class ConversationDto {
   @ApiProperty() id: string;
   @ApiProperty() domain: string;

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, Principal, RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
@@ -15,6 +15,7 @@ import {
   GatewayPageDto,
   GatewayTypeDto,
   ListGatewaysQuery,
+  SettingsGroupSchemaDto,
   UpdateGatewayDto,
 } from './gateways.dto';
 import { GatewaysService } from './gateways.service';
@@ -29,6 +30,8 @@ function parseIfMatch(value: string | undefined): number | undefined {
 }
 
 @ApiTags('gateways')
+// Named by GatewayTypeDto's settings map only, which the scanner does not follow.
+@ApiExtraModels(SettingsGroupSchemaDto)
 @ApiBearerAuth()
 @ApiErrorResponses(409, 412)
 @Controller('v1')
@@ -41,6 +44,7 @@ export class GatewaysController {
   @Get('gateway-types')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'List gateway types: kind, capabilities and the JSON Schema of each settings group' })
+  @ApiOkResponse({ type: [GatewayTypeDto] })
   types(): GatewayTypeDto[] {
     return this.registry.list().map(({ gateway, validator }) => ({
       type: gateway.definition.type,
@@ -60,6 +64,7 @@ export class GatewaysController {
   @Post('gateways')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Create a gateway; settings are validated against the type schema' })
+  @ApiCreatedResponse({ type: GatewayDto, description: 'The gateway; its version is in the ETag header.' })
   async create(@Body() body: CreateGatewayDto, @CurrentPrincipal() who: Principal, @Res({ passthrough: true }) res: Response): Promise<GatewayDto> {
     return this.send(res, await this.gateways.create(body.type, body.settings, who.accountName));
   }
@@ -67,6 +72,7 @@ export class GatewaysController {
   @Get('gateways')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'List gateways (paged; filter by type, domain, deployed)' })
+  @ApiOkResponse({ type: GatewayPageDto })
   list(@Query() query: ListGatewaysQuery): Promise<GatewayPageDto> {
     return this.gateways.list(query);
   }
@@ -74,6 +80,7 @@ export class GatewaysController {
   @Get('gateways/:id')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Get a gateway (secrets masked); the ETag header carries its version' })
+  @ApiOkResponse({ type: GatewayDto, description: 'The gateway; its version is in the ETag header.' })
   async get(@Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) res: Response): Promise<GatewayDto> {
     return this.send(res, await this.gateways.get(id));
   }
@@ -82,6 +89,7 @@ export class GatewaysController {
   @RequireAuthority('gateways:configure')
   @ApiHeader(IF_MATCH)
   @ApiOperation({ summary: 'Change settings; omitted fields, secrets included, keep their values' })
+  @ApiOkResponse({ type: GatewayDto })
   async update(
     @Param('id', ParseUUIDPipe) id: string,
     @Body() body: UpdateGatewayDto,
@@ -97,6 +105,7 @@ export class GatewaysController {
   @RequireAuthority('gateways:configure')
   @ApiHeader(IF_MATCH)
   @ApiOperation({ summary: 'Delete a gateway that never carried an escalation' })
+  @ApiNoContentResponse({ description: 'Deleted.' })
   async remove(@Param('id', ParseUUIDPipe) id: string, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() who: Principal): Promise<void> {
     await this.gateways.remove(id, who.accountName, parseIfMatch(ifMatch));
   }
@@ -106,6 +115,7 @@ export class GatewaysController {
   @RequireAuthority('gateways:configure')
   @ApiHeader(IF_MATCH)
   @ApiOperation({ summary: 'Deploy: the gateway takes escalations (platform resources are provisioned first)' })
+  @ApiOkResponse({ type: GatewayDto })
   async deploy(
     @Param('id', ParseUUIDPipe) id: string,
     @Headers('if-match') ifMatch: string | undefined,
@@ -120,6 +130,7 @@ export class GatewaysController {
   @RequireAuthority('gateways:configure')
   @ApiHeader(IF_MATCH)
   @ApiOperation({ summary: 'Undeploy: no new escalations; open ones continue to their end' })
+  @ApiOkResponse({ type: GatewayDto })
   async undeploy(
     @Param('id', ParseUUIDPipe) id: string,
     @Headers('if-match') ifMatch: string | undefined,
@@ -133,6 +144,7 @@ export class GatewaysController {
   @HttpCode(200)
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Check the connection to the platform with the stored settings' })
+  @ApiOkResponse({ type: ConnectionTestDto })
   test(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() who: Principal): Promise<ConnectionTestDto> {
     return this.gateways.test(id, who.accountName);
   }
@@ -140,6 +152,7 @@ export class GatewaysController {
   @Get('gateways/:id/audit')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Audit trail of the gateway: who changed which fields when (secrets masked)' })
+  @ApiOkResponse({ type: [AuditRecordDto] })
   audit(@Param('id', ParseUUIDPipe) id: string): Promise<AuditRecordDto[]> {
     return this.gateways.auditTrail(id);
   }

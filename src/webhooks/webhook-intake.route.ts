@@ -114,7 +114,18 @@ export function describeWebhookIntake(document: OpenAPIObject): void {
       operationId: 'WebhooksController_receive',
       parameters: [{ name: 'gatewayId', required: true, in: 'path', schema: { type: 'string' } }],
       responses: {
-        '200': { description: 'Stored (or a duplicate of a stored delivery).' },
+        '200': {
+          description: 'Stored (or a duplicate of a stored delivery).',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['received', 'duplicate'],
+                properties: { received: { type: 'boolean', enum: [true] }, duplicate: { type: 'boolean', description: 'The platform sent this event id before.' } },
+              },
+            },
+          },
+        },
         '400': {
           description:
             'Not a delivery of this gateway type, an empty body, or a platform conversation id that cannot be stored (over 2,000 bytes, or a NUL or unpaired surrogate); `details` names `body`. Nothing is stored.',

@@ -1,0 +1,168 @@
+import { createHmac } from 'node:crypto';
+import { normalizeOasSchema } from '@app/simulators/eight-by-eight/openapi-request-validator';
+import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import Ajv, { ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { buildOpenApi } from '../../src/app.factory';
+import { BotReceiver, waitFor } from '../support/bot-receiver';
+import { resetState, startTestApp, TestApp, TestResponse } from '../support/test-app';
+import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+
+type Json = Record<string, unknown>;
+
+/** Closes every object schema that lists its properties: an answer field the document does not name is a finding. */
+function closed(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(closed);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(node)) out[key] = key === 'enum' || key === 'required' ? value : closed(value);
+  if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
+  return out;
+}
+
+/**
+ * What integrators generate their clients from must be what the service answers: each answer of a walk through the
+ * API (admin, escalations, relay, replay, platform webhook, errors) is checked against the schema the OpenAPI document
+ * gives its operation and status, with every documented object closed to fields it does not name.
+ */
+describe('answers as the OpenAPI document describes them', () => {
+  let t: TestApp;
+  const platform = new FakePlatform();
+  const receiver = new BotReceiver(SIGNING_SECRET);
+  let document: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
+  const ajv = new Ajv({ allErrors: true, strict: false, logger: false });
+  addFormats(ajv);
+  const validators = new Map<string, ValidateFunction>();
+  const findings: string[] = [];
+  const checked: string[] = [];
+
+  beforeAll(async () => {
+    await resetState();
+    await platform.start();
+    await receiver.start();
+    t = await startTestApp({});
+    document = JSON.parse(JSON.stringify(buildOpenApi(t.app)));
+    const components = (document as unknown as { components: { schemas: Json } }).components;
+    ajv.addSchema({ $id: 'oas-document', components: { schemas: closed(normalizeOasSchema(components.schemas)) } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await platform.stop();
+    await receiver.stop();
+  });
+
+  /** Checks one answer against its operation's schema for that status; returns it. */
+  function check(method: string, template: string, res: TestResponse): TestResponse {
+    const label = `${method} ${template} ${res.status}`;
+    checked.push(label);
+    const response = document.paths[template]?.[method.toLowerCase()]?.responses[String(res.status)];
+    if (!response) {
+      findings.push(`${label}: status not documented (${res.text.slice(0, 120)})`);
+      return res;
+    }
+    if (res.status === 204) return res;
+    const schema = response.content?.['application/json']?.schema;
+    if (!schema) {
+      findings.push(`${label}: no JSON schema`);
+      return res;
+    }
+    let validate = validators.get(label);
+    if (!validate) {
+      validate = ajv.compile(closed(normalizeOasSchema(schema)) as Json);
+      validators.set(label, validate);
+    }
+    if (!validate(res.body)) findings.push(`${label}: ${ajv.errorsText(validate.errors, { dataVar: 'answer' })}`);
+    return res;
+  }
+  const call = async (method: string, template: string, path: string, options: Parameters<TestApp['request']>[2] = {}) => check(method, template, await t.request(method, path, options));
+
+  it('answers every operation of a walk through the API as documented', async () => {
+    // Admin: roles, accounts and keys, domains and their agents, gateway types and gateways.
+    await call('GET', '/v1/roles', '/v1/roles');
+    const account = await call('POST', '/v1/accounts', '/v1/accounts', { body: { name: 'documented', role: 'Observer', description: 'checks answers' } });
+    await call('GET', '/v1/accounts', '/v1/accounts');
+    await call('GET', '/v1/accounts/{id}', `/v1/accounts/${account.body.id}`);
+    const key = await call('POST', '/v1/accounts/{id}/keys', `/v1/accounts/${account.body.id}/keys`, { body: { label: 'second' } });
+    await call('DELETE', '/v1/accounts/{id}/keys/{keyId}', `/v1/accounts/${account.body.id}/keys/${key.body.id}`);
+    await call('DELETE', '/v1/accounts/{id}', `/v1/accounts/${account.body.id}`);
+
+    const { domain, domainId, gatewayId } = await fakeGateway(t, platform, receiver);
+    await call('GET', '/v1/domains', '/v1/domains');
+    await call('GET', '/v1/domains/{id}', `/v1/domains/${domainId}`);
+    await call('PATCH', '/v1/domains/{id}', `/v1/domains/${domainId}`, { body: { description: 'documented', signingSecret: SIGNING_SECRET } });
+    await call('PUT', '/v1/domains/{id}/agents', `/v1/domains/${domainId}/agents`, { body: { email: 'grace@example.com', displayName: 'Grace H.' } });
+    await call('GET', '/v1/domains/{id}/agents', `/v1/domains/${domainId}/agents`);
+    await call('DELETE', '/v1/domains/{id}/agents/{email}', `/v1/domains/${domainId}/agents/grace@example.com`);
+    const spare = await call('POST', '/v1/domains', '/v1/domains', { body: { name: 'documented-spare', callbackUrl: receiver.url } });
+    await call('DELETE', '/v1/domains/{id}', `/v1/domains/${spare.body.id}`);
+
+    await call('GET', '/v1/gateway-types', '/v1/gateway-types');
+    await call('GET', '/v1/gateways', '/v1/gateways');
+    const gateway = await call('GET', '/v1/gateways/{id}', `/v1/gateways/${gatewayId}`);
+    await call('PATCH', '/v1/gateways/{id}', `/v1/gateways/${gatewayId}`, { body: { settings: { basic: { apiToken: 'documented-token' } } }, headers: { 'if-match': gateway.headers.get('etag')! } });
+    await call('POST', '/v1/gateways/{id}/test', `/v1/gateways/${gatewayId}/test`);
+    await call('GET', '/v1/gateways/{id}/audit', `/v1/gateways/${gatewayId}/audit`);
+    const other = await call('POST', '/v1/gateways', '/v1/gateways', {
+      body: { type: 'fake', settings: { basic: { name: 'documented-other', domain, deployed: false, platformUrl: platform.baseUrl } } },
+    });
+    await call('POST', '/v1/gateways/{id}/deploy', `/v1/gateways/${other.body.id}/deploy`);
+    await call('POST', '/v1/gateways/{id}/undeploy', `/v1/gateways/${other.body.id}/undeploy`);
+    await call('DELETE', '/v1/gateways/{id}', `/v1/gateways/${other.body.id}`);
+
+    // Escalations: intake, relay, the platform's webhook, replay, lists, the end and a steal.
+    const escalation = await call('POST', '/v1/escalations', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'documented-1'), headers: { 'idempotency-key': 'documented-1' } });
+    const session = await waitFor('platform session', () => platform.sessionFor(escalation.body.id));
+    const id = escalation.body.id as string;
+    await call('POST', '/v1/escalations/{id}/messages', `/v1/escalations/${id}/messages`, {
+      body: { text: 'with a file', attachments: [{ name: 'a.txt', mimeType: 'text/plain', contentBase64: Buffer.from('file').toString('base64') }] },
+    });
+    await call('POST', '/v1/escalations/{id}/typing', `/v1/escalations/${id}/typing`, { body: { state: 'started' } });
+    await call('POST', '/v1/escalations/{id}/transfer', `/v1/escalations/${id}/transfer`, { body: { queue: 'billing' } });
+    const webhook = JSON.stringify({ eventId: 'documented-hook-1', sessionId: session.id, event: { index: 900, type: 'agent_joined', data: { agent: { id: 'a-1', name: 'Grace' } }, at: Date.now() } });
+    const signature = createHmac('sha256', 'documented-token').update(webhook).digest('hex');
+    await call('POST', '/v1/webhooks/{gatewayId}', `/v1/webhooks/${gatewayId}`, { raw: webhook, headers: { 'content-type': 'application/json', 'x-fake-signature': signature } });
+    platform.push(session.id, 'attachment', { attachment: { name: 'statement.pdf', mimeType: 'application/pdf', base64: Buffer.from('%PDF-1.4').toString('base64') } });
+    await waitFor('the agent joined and the file', () => receiver.of(escalation.body.conversationId).some((d) => d.type === 'attachment') && receiver.of(escalation.body.conversationId).some((d) => d.type === 'agent_joined'));
+    await call('GET', '/v1/escalations', `/v1/escalations?domain=${domain}&state=active&state=queued&pageSize=5`);
+    const detail = await call('GET', '/v1/escalations/{id}', `/v1/escalations/${id}`);
+    await call('GET', '/v1/conversations/{id}', `/v1/conversations/${escalation.body.conversationId}`);
+    await call('GET', '/v1/conversations/{id}/events', `/v1/conversations/${escalation.body.conversationId}/events?after=0`);
+    const file = (detail.body.transcript as { type: string; data: { attachment?: { url: string } } }[]).find((e) => e.type === 'attachment')!;
+    // A file, under its own content type: only the status is the document's.
+    const download = await t.request('GET', file.data.attachment!.url);
+    checked.push(`GET /v1/escalations/{id}/attachments/{attachmentId} ${download.status}`);
+    if (download.status !== 200 || download.headers.get('content-type') !== 'application/pdf') findings.push(`attachment download answered ${download.status}`);
+    await call('POST', '/v1/escalations/{id}/steal', `/v1/escalations/${id}/steal`, { body: { reason: 'documented' } });
+    await call('POST', '/v1/escalations/{id}/end', `/v1/escalations/${id}/end`, { body: {} });
+
+    const second = await call('POST', '/v1/escalations', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'documented-2'), headers: { 'idempotency-key': 'documented-2' } });
+    await waitFor('second session', () => platform.sessionFor(second.body.id));
+    await call('POST', '/v1/escalations/{id}/end', `/v1/escalations/${second.body.id}/end`, { body: { reason: 'user left' } });
+
+    // Errors, each in the shared error body.
+    await call('GET', '/v1/domains/{id}', '/v1/domains/00000000-0000-0000-0000-000000000000');
+    await call('POST', '/v1/escalations', '/v1/escalations', { body: { domain }, headers: { 'idempotency-key': 'documented-bad' } });
+    await call('POST', '/v1/escalations', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'documented-other'), headers: { 'idempotency-key': 'documented-1' } });
+    await call('GET', '/v1/domains', '/v1/domains', { key: null });
+    await call('POST', '/v1/webhooks/{gatewayId}', `/v1/webhooks/${gatewayId}`, { raw: webhook, headers: { 'content-type': 'application/json', 'x-fake-signature': '00' } });
+
+    expect(findings).toEqual([]);
+    // Every operation of the document was walked (the live stream has its own test: it never ends).
+    const walked = new Set(checked.map((label) => label.split(' ').slice(0, 2).join(' ')));
+    const operations = Object.entries(document.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+    expect(operations.filter((operation) => !walked.has(operation))).toEqual(['GET /v1/events/stream']);
+  }, 60_000);
+
+  it('finds an answer field the document does not name, and a documented one missing', async () => {
+    const { domainId } = await fakeGateway(t, platform, receiver);
+    const res = await t.request('GET', `/v1/domains/${domainId}`);
+    const before = findings.length;
+    check('GET', '/v1/domains/{id}', { ...res, body: { ...res.body, signingSecret: 'whsec_leaked' } });
+    const { createdAt: _dropped, ...missing } = res.body;
+    check('GET', '/v1/domains/{id}', { ...res, body: missing });
+    expect(findings.slice(before)).toEqual([
+      'GET /v1/domains/{id} 200: answer must NOT have additional properties',
+      "GET /v1/domains/{id} 200: answer must have required property 'createdAt'",
+    ]);
+  });
+});
