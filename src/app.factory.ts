@@ -9,6 +9,7 @@ import { AppLogger } from './common/app-logger';
 import { ErrorBodyDto } from './common/error-body.dto';
 import { correlationMiddleware } from './common/http-context.middleware';
 import { createValidationPipe } from './common/validation.pipe';
+import { describeDeliveredEvents } from './delivery/event-schemas';
 import { AppConfig } from './config/app-config';
 import { ensureDatabase, migrate } from './database/database';
 import { MetricsService } from './metrics/metrics.service';
@@ -29,6 +30,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
   describeWebhookIntake(document);
+  describeDeliveredEvents(document);
   return document;
 }
 

@@ -207,7 +207,7 @@ export class EventDto {
     enum: ['queued', 'agent_joined', 'agent_left', 'agent_message', 'agent_typing_started', 'agent_typing_stopped', 'push_url', 'attachment', 'transferred', 'notice', 'ended', 'failed'],
   })
   type: string;
-  @ApiProperty({ type: 'object', additionalProperties: true }) data: Record<string, unknown>;
+  @ApiProperty({ allOf: [{ $ref: '#/components/schemas/EventData' }], description: 'As delivered: `<Type>EventData` of its type.' }) data: Record<string, unknown>;
   @ApiProperty() occurredAt: string;
   @ApiProperty({ enum: ['pending', 'delivered', 'abandoned', 'no_callback'] }) deliveryStatus: string;
   @ApiProperty() deliveryAttempts: number;

@@ -2,23 +2,13 @@ import { createHmac } from 'node:crypto';
 import { normalizeOasSchema } from '@app/simulators/eight-by-eight/openapi-request-validator';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import Ajv, { ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 import { buildOpenApi } from '../../src/app.factory';
 import { BotReceiver, waitFor } from '../support/bot-receiver';
+import { closed, documentAjv } from '../support/documented-events';
 import { resetState, startTestApp, TestApp, TestResponse } from '../support/test-app';
 import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
 
 type Json = Record<string, unknown>;
-
-/** Closes every object schema that lists its properties: an answer field the document does not name is a finding. */
-function closed(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(closed);
-  if (node === null || typeof node !== 'object') return node;
-  const out: Json = {};
-  for (const [key, value] of Object.entries(node)) out[key] = key === 'enum' || key === 'required' ? value : closed(value);
-  if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
-  return out;
-}
 
 /**
  * What integrators generate their clients from must be what the service answers: each answer of a walk through the
@@ -30,8 +20,7 @@ describe('answers as the OpenAPI document describes them', () => {
   const platform = new FakePlatform();
   const receiver = new BotReceiver(SIGNING_SECRET);
   let document: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
-  const ajv = new Ajv({ allErrors: true, strict: false, logger: false });
-  addFormats(ajv);
+  let ajv: Ajv;
   const validators = new Map<string, ValidateFunction>();
   const findings: string[] = [];
   const checked: string[] = [];
@@ -42,8 +31,7 @@ describe('answers as the OpenAPI document describes them', () => {
     await receiver.start();
     t = await startTestApp({});
     document = JSON.parse(JSON.stringify(buildOpenApi(t.app)));
-    const components = (document as unknown as { components: { schemas: Json } }).components;
-    ajv.addSchema({ $id: 'oas-document', components: { schemas: closed(normalizeOasSchema(components.schemas)) } });
+    ajv = documentAjv(document as unknown as { components: { schemas: Json } });
   });
   afterAll(async () => {
     await t.close();
@@ -139,6 +127,18 @@ describe('answers as the OpenAPI document describes them', () => {
     await waitFor('second session', () => platform.sessionFor(second.body.id));
     await call('POST', '/v1/escalations/{id}/end', `/v1/escalations/${second.body.id}/end`, { body: { reason: 'user left' } });
 
+    // What the bot received: each delivery as the callback on the domain operations describes it.
+    await waitFor('the end at the bot', () => receiver.of(escalation.body.conversationId).some((d) => d.type === 'ended'));
+    const callback = (document.paths['/v1/domains'].post as unknown as { callbacks: Record<string, Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>> }).callbacks.event;
+    const deliveredSchema = callback['{$request.body#/callbackUrl}'].post.requestBody.content['application/json'].schema;
+    const validateDelivery = ajv.compile(closed(normalizeOasSchema(deliveredSchema)) as Json);
+    const delivered = [...receiver.of(escalation.body.conversationId), ...receiver.of(second.body.conversationId)];
+    for (const delivery of delivered) {
+      checked.push(`callback ${delivery.type}`);
+      if (!validateDelivery(JSON.parse(delivery.raw.body))) findings.push(`callback ${delivery.type}: ${ajv.errorsText(validateDelivery.errors, { dataVar: 'body' })}`);
+    }
+    expect(new Set(delivered.map((d) => d.type))).toEqual(new Set(['queued', 'agent_joined', 'attachment', 'ended']));
+
     // Errors, each in the shared error body.
     await call('GET', '/v1/domains/{id}', '/v1/domains/00000000-0000-0000-0000-000000000000');
     await call('POST', '/v1/escalations', '/v1/escalations', { body: { domain }, headers: { 'idempotency-key': 'documented-bad' } });
@@ -148,7 +148,7 @@ describe('answers as the OpenAPI document describes them', () => {
 
     expect(findings).toEqual([]);
     // Every operation of the document was walked (the live stream has its own test: it never ends).
-    const walked = new Set(checked.map((label) => label.split(' ').slice(0, 2).join(' ')));
+    const walked = new Set(checked.filter((label) => !label.startsWith('callback ')).map((label) => label.split(' ').slice(0, 2).join(' ')));
     const operations = Object.entries(document.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
     expect(operations.filter((operation) => !walked.has(operation))).toEqual(['GET /v1/events/stream']);
   }, 60_000);

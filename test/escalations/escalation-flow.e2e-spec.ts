@@ -351,4 +351,9 @@ describe('escalation through the fake gateway', () => {
     const message = await waitFor('message b', () => receiver.of(b.conversationId).find((d) => d.type === 'agent_message'));
     expect(message.data.agent).toMatchObject({ displayName: 'Unlisted', directoryMatch: false });
   }, 20_000);
+
+  it('delivered every event as the OpenAPI document describes it (DeliveredEvent, closed to undocumented fields)', () => {
+    expect(new Set(receiver.deliveries.map((d) => d.type)).size).toBeGreaterThanOrEqual(5);
+    expect(receiver.undocumented).toEqual([]);
+  });
 });

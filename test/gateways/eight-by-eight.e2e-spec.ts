@@ -426,4 +426,9 @@ describe('8x8 Chat Gateway escalation end to end', () => {
     await sleep(1_500);
     expect(receiver.of(escalation.conversationId).length).toBe(deliveredBefore);
   }, 20_000);
+
+  it('delivered every event as the OpenAPI document describes it (DeliveredEvent, closed to undocumented fields)', () => {
+    expect(new Set(receiver.deliveries.map((d) => d.type)).size).toBeGreaterThanOrEqual(5);
+    expect(receiver.undocumented).toEqual([]);
+  });
 });

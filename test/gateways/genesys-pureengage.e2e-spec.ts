@@ -213,4 +213,9 @@ describe('Genesys PureEngage escalation end to end', () => {
     flexGms.agentClose(chats[1].chatId);
     await waitFor('ended at the bot', () => receiver.of(escalation.conversationId).some((d) => d.type === 'ended'));
   }, 25_000);
+
+  it('delivered every event as the OpenAPI document describes it (DeliveredEvent, closed to undocumented fields)', () => {
+    expect(new Set(receiver.deliveries.map((d) => d.type)).size).toBeGreaterThanOrEqual(5);
+    expect(receiver.undocumented).toEqual([]);
+  });
 });

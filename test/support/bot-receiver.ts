@@ -1,6 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { verifyWebhook } from '@app/client';
+import { undocumentedDelivery } from './documented-events';
 
 /** A delivery as the bot platform saw it. */
 export interface Delivery {
@@ -24,6 +25,8 @@ export interface Delivery {
 export class BotReceiver {
   readonly deliveries: Delivery[] = [];
   readonly attempts: { conversationId: string; seq: number; status: number }[] = [];
+  /** Deliveries whose body departs from the OpenAPI document's `DeliveredEvent`, with how. */
+  readonly undocumented: string[] = [];
   private failures = new Map<string, number>();
   private delays = new Map<string, { count: number; ms: number }>();
   private drops = new Map<string, number>();
@@ -39,6 +42,8 @@ export class BotReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
+        const problem = undocumentedDelivery(JSON.parse(raw));
+        if (problem) this.undocumented.push(`${raw.slice(0, 300)}: ${problem}`);
         let body: Delivery;
         let verified = true;
         try {
