@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import {
   AttachmentRef,
@@ -36,6 +37,21 @@ const serviceEvent = <T extends PlatformEvent['type']>(type: T, key: string, dat
 
 const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 const RELAY_LOCK_TTL_MS = 10_000;
+/** How long a relay drainer's lease lasts unless renewed (every third of it); a drainer that died frees it after this. */
+const RELAY_LEASE_MS = 10_000;
+
+/** Rows an UPDATE ... RETURNING answered (TypeORM gives `[rows, count]` for it). */
+function returnedRows(result: unknown): number {
+  const rows = Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result;
+  return Array.isArray(rows) ? rows.length : 0;
+}
+
+/** A relay drainer's lease on its escalation (see `EscalationRunner.relayLease`). */
+interface RelayLease {
+  /** Set when a renewal found the lease gone (expired and taken): the drainer stops before its next command. */
+  lost: boolean;
+  release(): Promise<void>;
+}
 
 /** Runs the platform side of escalations: start, relay in order, polling, timeouts, ends. Called by processors. */
 @Injectable()
@@ -134,18 +150,72 @@ export class EscalationRunner {
     if (nextAt < escalation.timeoutAt) await this.jobs.start(escalation.id, attempt + 1, delayMs);
   }
 
-  /** Sends pending relay commands of one escalation, strictly in order, one drainer at a time. */
+  /**
+   * Sends pending relay commands of one escalation, strictly in order, one drainer at a time: the Redis lock keeps
+   * other drainers waiting cheaply, the lease in PostgreSQL (`relayLease`) makes it so when Redis lost the lock.
+   */
   async relay(escalationId: string): Promise<void> {
     await this.lock.coalesce(
       `relay:${escalationId}`,
       RELAY_LOCK_TTL_MS,
-      () => this.drain(escalationId),
+      () => this.drainLeased(escalationId),
       (delayMs) => this.jobs.relay(escalationId, `check-${Date.now()}`, delayMs),
     );
   }
 
-  private async drain(escalationId: string): Promise<void> {
+  /**
+   * Drains under the escalation's relay lease. Without it (another drainer holds it) nothing is sent: that drainer
+   * looks for due commands again after letting go, so one committed meanwhile is not left behind.
+   */
+  private async drainLeased(escalationId: string): Promise<void> {
     for (;;) {
+      const lease = await this.relayLease(escalationId);
+      if (!lease) return;
+      try {
+        await this.drain(escalationId, lease);
+      } finally {
+        await lease.release();
+      }
+      if (lease.lost) return;
+      const [{ due }] = await this.repo.db.query(
+        `SELECT EXISTS (SELECT 1 FROM relay_commands r JOIN escalations e ON e.id = r.escalation_id
+                         WHERE r.escalation_id = $1 AND r.status = 'pending' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= now())
+                           AND e.state IN ('queued', 'active')) AS due`,
+        [escalationId],
+      );
+      if (!due) return;
+    }
+  }
+
+  /** Takes the escalation's relay lease, kept by a timer until released; null when another drainer holds it. */
+  private async relayLease(escalationId: string): Promise<RelayLease | null> {
+    const token = randomUUID();
+    const taken = await this.repo.db.query(
+      `UPDATE escalations SET relay_claim = $2, relay_claimed_until = now() + ($3 || ' milliseconds')::interval
+        WHERE id = $1 AND (relay_claimed_until IS NULL OR relay_claimed_until <= now()) RETURNING id`,
+      [escalationId, token, String(RELAY_LEASE_MS)],
+    );
+    if (returnedRows(taken) === 0) return null;
+    const lease: RelayLease = { lost: false, release: async () => undefined };
+    const renewal = setInterval(() => {
+      this.repo.db
+        .query(`UPDATE escalations SET relay_claimed_until = now() + ($3 || ' milliseconds')::interval WHERE id = $1 AND relay_claim = $2 RETURNING id`, [escalationId, token, String(RELAY_LEASE_MS)])
+        .then((renewed) => {
+          if (returnedRows(renewed) === 0) lease.lost = true;
+        })
+        .catch(() => undefined);
+    }, RELAY_LEASE_MS / 3);
+    lease.release = async () => {
+      clearInterval(renewal);
+      await this.repo.db.query(`UPDATE escalations SET relay_claim = NULL, relay_claimed_until = NULL WHERE id = $1 AND relay_claim = $2`, [escalationId, token]);
+    };
+    return lease;
+  }
+
+  private async drain(escalationId: string, lease: RelayLease): Promise<void> {
+    for (;;) {
+      // A lease that could not be renewed may be another drainer's by now: it sends what is left.
+      if (lease.lost) return;
       const escalation = await this.repo.get(escalationId);
       if (escalation.state !== 'queued' && escalation.state !== 'active') return;
       const command = await this.repo.db.getRepository(RelayCommandEntity).findOne({ where: { escalationId, status: 'pending' }, order: { seq: 'ASC' } });

@@ -86,6 +86,40 @@ describe('recovery: PostgreSQL is the truth', () => {
     }
   }, 120_000);
 
+  it("sends a relayed message once when the relay's Redis lock is lost while it is being sent", async () => {
+    const t = await startTestApp({ POLL_TICK_MS: '100' });
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { name: 'lease' });
+      const res = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'conv-lease'), headers: { 'idempotency-key': 'lease-1' } });
+      const session = await waitFor('platform session', () => platform.sessionFor(res.body.id), 15_000);
+      // The first message takes 1.5 s on the platform; meanwhile its drainer's Redis lock vanishes (as in a flush or a
+      // failover) and the next message's job finds the lock free, with the first message still pending.
+      platform.latencyMs = 1_500;
+      await t.request('POST', `/v1/escalations/${res.body.id}/messages`, { body: { text: 'first' } });
+      const lockKeys = await waitFor('the relay lock', async () => {
+        const keys = await redis.keys(`${process.env.REDIS_PREFIX}*relay:${res.body.id}*`);
+        return keys.length ? keys : null;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await redis.del(...lockKeys)).toBeGreaterThan(0);
+      await t.request('POST', `/v1/escalations/${res.body.id}/messages`, { body: { text: 'second' } });
+      await waitFor('both messages on the platform', () => session.received.filter((r) => r.kind === 'message').length >= 2, 15_000);
+      // Time for a second drainer's copy, had there been one, to arrive.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(session.received.filter((r) => r.kind === 'message').map((r) => r.body.text)).toEqual(['first', 'second']);
+      const detail = await t.request('GET', `/v1/escalations/${res.body.id}`);
+      expect(detail.body.relay.map((r: { status: string; attempts: number }) => [r.status, r.attempts])).toEqual([
+        ['sent', 1],
+        ['sent', 1],
+      ]);
+    } finally {
+      platform.latencyMs = 0;
+      redis.disconnect();
+      await t.close();
+    }
+  }, 40_000);
+
   it('rebuilds schedules and pending work after Redis is flushed during a live escalation', async () => {
     // A Redis server of its own, so that FLUSHALL cannot disturb the suites running in parallel on the shared one.
     const privateRedis = new PrivateRedis();
