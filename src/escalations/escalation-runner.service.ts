@@ -170,7 +170,11 @@ export class EscalationRunner {
   private async drainLeased(escalationId: string): Promise<void> {
     for (;;) {
       const lease = await this.relayLease(escalationId);
-      if (!lease) return;
+      if (!lease) {
+        // Its holder may have died: look again once the lease would have run out (one job per lease period).
+        await this.jobs.relay(escalationId, `lease-${Math.floor(Date.now() / RELAY_LEASE_MS)}`, RELAY_LEASE_MS + 1_000);
+        return;
+      }
       try {
         await this.drain(escalationId, lease);
       } finally {
