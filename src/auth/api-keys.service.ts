@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { ApiKeyEntity, RoleEntity, ServiceAccountEntity } from '../database/entities';
 import { BUILT_IN_ROLES, GATEWAY_SERVICE_ACCOUNT, GLOBAL_GATEWAY_SERVICE_ROLE } from './authorities';
+import { conflictOnDuplicate } from '../database/unique-violation';
 import { Principal } from './auth.decorators';
 
 const KEY_PREFIX = 'cgk_';
@@ -80,14 +81,15 @@ export class ApiKeysService implements OnApplicationBootstrap {
   }
 
   async createAccount(name: string, roleName: string, description = ''): Promise<{ account: ServiceAccountEntity; role: RoleEntity; key: string; keyEntity: ApiKeyEntity }> {
-    return this.db.transaction(async (em) => {
+    const taken = `An account named '${name}' already exists`;
+    return conflictOnDuplicate(() => this.db.transaction(async (em) => {
       const role = await em.findOneBy(RoleEntity, { name: roleName });
       if (!role) throw DomainError.validation([{ field: 'role', message: `unknown role '${roleName}'` }]);
-      if (await em.findOneBy(ServiceAccountEntity, { name })) throw new DomainError('conflict', `An account named '${name}' already exists`);
+      if (await em.findOneBy(ServiceAccountEntity, { name })) throw new DomainError('conflict', taken);
       const account = await em.save(em.create(ServiceAccountEntity, { name, description, roleId: role.id }));
       const { key, entity } = await this.issueKey(em.getRepository(ApiKeyEntity), account.id, 'initial');
       return { account, role, key, keyEntity: entity };
-    });
+    }), taken);
   }
 
   async listAccounts(): Promise<{ account: ServiceAccountEntity; role: RoleEntity; keys: ApiKeyEntity[] }[]> {

@@ -6,6 +6,7 @@ import { DomainError } from '../common/domain-error';
 import { checkOutboundUrl } from '../common/url-policy';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { DomainEntity } from '../database/entities';
+import { conflictOnDuplicate } from '../database/unique-violation';
 import { CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
 
 /** Bot-platform tenants: their callback URL and (encrypted) signing secret. */
@@ -33,14 +34,19 @@ export class DomainsService {
   async create(body: CreateDomainDto): Promise<DomainEntity> {
     this.checkUrl(body.callbackUrl);
     const repo = this.db.getRepository(DomainEntity);
-    if (await repo.findOneBy({ name: body.name })) throw new DomainError('conflict', `A domain named '${body.name}' already exists`);
-    return repo.save(
-      repo.create({
-        name: body.name,
-        description: body.description ?? '',
-        callbackUrl: body.callbackUrl ?? null,
-        signingSecret: body.signingSecret ? this.cipher.encrypt(body.signingSecret) : null,
-      }),
+    const taken = `A domain named '${body.name}' already exists`;
+    if (await repo.findOneBy({ name: body.name })) throw new DomainError('conflict', taken);
+    return conflictOnDuplicate(
+      () =>
+        repo.save(
+          repo.create({
+            name: body.name,
+            description: body.description ?? '',
+            callbackUrl: body.callbackUrl ?? null,
+            signingSecret: body.signingSecret ? this.cipher.encrypt(body.signingSecret) : null,
+          }),
+        ),
+      taken,
     );
   }
 

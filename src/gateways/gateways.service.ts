@@ -11,6 +11,9 @@ import { DomainEntity, GatewayAuditEntity, GatewayEntity } from '../database/ent
 import { GatewayContextFactory } from './gateway-context.factory';
 import { GatewayRegistry, RegisteredGateway } from './gateway-registry';
 import { GatewaySettingsStore, StoredSettings } from './gateway-settings.store';
+import { conflictOnDuplicate } from '../database/unique-violation';
+
+const nameTaken = (name: string) => `A gateway named '${name}' already exists in this domain`;
 import { AuditRecordDto, ConnectionTestDto, GatewayDto, ListGatewaysQuery } from './gateways.dto';
 
 type Settings = Record<string, Record<string, unknown>>;
@@ -55,7 +58,8 @@ export class GatewaysService {
     const basic = values.basic;
     const domain = await this.domainByName(String(basic.domain));
     const sealed = this.store.seal(values as SettingsValues, registered.validator);
-    return this.db.transaction(async (em) => {
+    const taken = nameTaken(String(basic.name));
+    return conflictOnDuplicate(() => this.db.transaction(async (em) => {
       await this.assertNameFree(em, domain.id, String(basic.name));
       const gateway = await em.save(
         em.create(GatewayEntity, {
@@ -71,7 +75,7 @@ export class GatewaysService {
       );
       await this.audit(em, gateway.id, actor, 'create', this.store.changedFields({}, this.withColumns(gateway)), {}, this.withColumns(gateway));
       return gateway;
-    }).then(async (gateway) => (basic.deployed === true ? this.setDeployed(gateway.id, true, actor, undefined) : gateway));
+    }), taken).then(async (gateway) => (basic.deployed === true ? this.setDeployed(gateway.id, true, actor, undefined) : gateway));
   }
 
   async list(query: ListGatewaysQuery): Promise<{ items: GatewayDto[]; page: number; pageSize: number; total: number }> {
@@ -145,7 +149,7 @@ export class GatewaysService {
       const fields = this.store.changedFields(before, after);
       if (fields.length === 0) return gateway;
       gateway.version += 1;
-      const saved = await em.save(gateway);
+      const saved = await conflictOnDuplicate(() => em.save(gateway), nameTaken(gateway.name));
       await this.audit(em, id, actor, 'update', fields, before, after);
       return saved;
     });
@@ -268,7 +272,7 @@ export class GatewaysService {
 
   private async assertNameFree(em: EntityManager, domainId: string, name: string, exceptId?: string): Promise<void> {
     const existing = await em.findOneBy(GatewayEntity, { domainId, name });
-    if (existing && existing.id !== exceptId) throw new DomainError('conflict', `A gateway named '${name}' already exists in this domain`);
+    if (existing && existing.id !== exceptId) throw new DomainError('conflict', nameTaken(name));
   }
 
   private async lockForChange(em: EntityManager, id: string, ifMatch: number | undefined): Promise<GatewayEntity> {

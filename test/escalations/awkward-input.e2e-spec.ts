@@ -179,4 +179,17 @@ describe('null in request bodies', () => {
     expect(answers.filter((answer) => !answer.endsWith(': 400 naming it'))).toEqual([]);
     expect((await t.request('GET', `/v1/conversations/${started.body.conversationId}/events?after=2147483647`)).body).toEqual([]);
   }, 30_000);
+
+  it('answers concurrent creates of one name with one 201 and 409s, never a 500', async () => {
+    const { domain } = await fakeGateway(t, platform, receiver, { name: 'racing' });
+    const race = async (path: string, body: unknown) => {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => t.request('POST', path, { body })));
+      return answers.map((res) => res.status).sort();
+    };
+    expect(await race('/v1/domains', { name: 'racing-domain' })).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(await race('/v1/accounts', { name: 'racing-account', role: 'Observer' })).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(await race('/v1/gateways', { type: 'fake', settings: { basic: { name: 'racing-gateway', domain, deployed: false, platformUrl: platform.baseUrl } } })).toEqual([
+      201, 409, 409, 409, 409, 409,
+    ]);
+  });
 });

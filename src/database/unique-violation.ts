@@ -1,0 +1,20 @@
+import { DomainError } from '../common/domain-error';
+
+/** Whether PostgreSQL refused a row for a unique constraint (SQLSTATE 23505), as pg or TypeORM report it. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  return e?.code === '23505' || e?.driverError?.code === '23505';
+}
+
+/**
+ * Runs a write whose uniqueness was checked beforehand, answering 409 `message` when a concurrent request made the
+ * same row between the check and the write (the check alone let the constraint answer 500).
+ */
+export async function conflictOnDuplicate<T>(write: () => Promise<T>, message: string): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new DomainError('conflict', message);
+    throw error;
+  }
+}
