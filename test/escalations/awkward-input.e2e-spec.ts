@@ -4,10 +4,6 @@ import { BotReceiver, waitFor } from '../support/bot-receiver';
 import { resetState, startTestApp, TestApp } from '../support/test-app';
 import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
 
-/**
- * JSON clients often send null for a field they have no value for. Every body field set to null is either taken (as
- * absent, or as "clear it" where the API says so) or refused with a 400 naming that field; never a 5xx.
- */
 interface Probe {
   method: string;
   path: string;
@@ -17,7 +13,36 @@ interface Probe {
 /** A request, and the field a 400 must name. */
 type Case = [Probe, string];
 
-describe('null in request bodies', () => {
+/** Requests to POST /v1/escalations: `base` with a conversation and an idempotency key of their own, and `change`. */
+function intakes(base: Record<string, unknown>, prefix: string): (change: Record<string, unknown>) => Probe {
+  let n = 0;
+  return (change) => ({
+    method: 'POST',
+    path: '/v1/escalations',
+    body: { ...base, conversation: { externalId: `${prefix}-${++n}`, channel: 'webchat' }, ...change },
+    headers: { 'idempotency-key': `${prefix}-${n}` },
+  });
+}
+
+/** Each case's answer, summed up as `<label> <method> <path> <field>: 2xx | 400 naming it | <status> <body>`. */
+async function answersTo(t: TestApp, cases: Case[], label = ''): Promise<string[]> {
+  const answers: string[] = [];
+  for (const [{ method, path, body, headers }, field] of cases) {
+    const res = await t.request(method, path, { body, headers });
+    const named = res.status === 400 && (res.body.details as { field: string }[] | undefined)?.some((d) => d.field === field);
+    const outcome = res.status < 300 ? '2xx' : named ? '400 naming it' : `${res.status} ${res.text.slice(0, 200)}`;
+    answers.push(`${label}${method} ${path.replace(/[0-9a-f-]{36}/g, ':id').split('?')[0]} ${field}: ${outcome}`);
+  }
+  return answers;
+}
+
+/**
+ * Values a well-typed client still sends. JSON clients often send null for a field they have no value for: every body
+ * field set to null is either taken (as absent, or as "clear it" where the API says so) or refused with a 400 naming
+ * that field. Text PostgreSQL cannot store (NUL, an unpaired surrogate), and arrays where objects belong, are refused
+ * with a 400 naming the field. Concurrent creates of one name get a 409. Never a 5xx.
+ */
+describe('awkward input', () => {
   let t: TestApp;
   const platform = new FakePlatform();
   const receiver = new BotReceiver(SIGNING_SECRET);
@@ -41,13 +66,7 @@ describe('null in request bodies', () => {
     const other = await t.request('POST', '/v1/escalations', { body: { ...base, conversation: { externalId: 'null-other', channel: 'webchat' } }, headers: { 'idempotency-key': 'null-other' } });
     await waitFor('platform sessions', () => platform.sessionFor(started.body.id) && platform.sessionFor(other.body.id));
     const escalation = `/v1/escalations/${started.body.id}`;
-    let n = 0;
-    const intake = (change: Record<string, unknown>): Probe => ({
-      method: 'POST',
-      path: '/v1/escalations',
-      body: { ...base, conversation: { externalId: `null-${++n}`, channel: 'webchat' }, ...change },
-      headers: { 'idempotency-key': `null-${n}` },
-    });
+    const intake = intakes(base, 'null');
     const cases: Case[] = [
       ...['attributes', 'history', 'queue'].map((field) => [intake({ [field]: null }), field] as Case),
       ...['firstName', 'lastName', 'name', 'email', 'phone', 'language'].map((field) => [intake({ user: { ...base.user, [field]: null } }), `user.${field}`] as Case),
@@ -72,12 +91,7 @@ describe('null in request bodies', () => {
       // Another escalation: the steal above ended this one.
       [{ method: 'POST', path: `/v1/escalations/${other.body.id}/end`, body: { reason: null } }, 'reason'],
     ];
-    const answers: string[] = [];
-    for (const [{ method, path, body, headers }, field] of cases) {
-      const res = await t.request(method as never, path, { body, headers });
-      const named = res.status === 400 && (res.body.details as { field: string }[] | undefined)?.some((d) => d.field === field);
-      answers.push(`${method} ${path.replace(/[0-9a-f-]{36}/g, ':id')} ${field}: ${res.status < 300 ? '2xx' : named ? '400 naming it' : `${res.status} ${res.text.slice(0, 200)}`}`);
-    }
+    const answers = await answersTo(t, cases);
     expect(answers.filter((answer) => !answer.endsWith(': 2xx') && !answer.endsWith(': 400 naming it'))).toEqual([]);
     // What the API says null means where it takes it.
     expect(answers).toEqual(expect.arrayContaining([
@@ -96,13 +110,7 @@ describe('null in request bodies', () => {
     const answers: string[] = [];
     // In a URL only NUL comes through: a surrogate's UTF-8 form is no UTF-8, and the query stays percent-encoded.
     for (const [kind, bad, inUrl] of [['NUL', 'a\u0000b', 'a%00b'], ['unpaired surrogate', 'a\ud800b', null]] as [string, string, string | null][]) {
-      let n = 0;
-      const intake = (change: Record<string, unknown>): Probe => ({
-        method: 'POST',
-        path: '/v1/escalations',
-        body: { ...base, conversation: { externalId: `text-${kind}-${++n}`, channel: 'webchat' }, ...change },
-        headers: { 'idempotency-key': `text-${kind}-${n}` },
-      });
+      const intake = intakes(base, `text-${kind}`);
       const cases: Case[] = [
         [intake({ conversation: { externalId: bad, channel: 'webchat' } }), 'conversation.externalId'],
         [intake({ user: { ...base.user, name: bad } }), 'user.name'],
@@ -123,11 +131,7 @@ describe('null in request bodies', () => {
         cases.push([{ method: 'GET', path: `/v1/escalations?domain=${inUrl}`, body: undefined }, 'domain']);
         cases.push([{ method: 'GET', path: `/v1/gateways?domain=${inUrl}`, body: undefined }, 'domain']);
       }
-      for (const [{ method, path, body, headers }, field] of cases) {
-        const res = await t.request(method as never, path, { body, headers });
-        const named = res.status === 400 && (res.body.details as { field: string }[] | undefined)?.some((d) => d.field === field);
-        answers.push(`${kind} ${method} ${path.replace(/[0-9a-f-]{36}/g, ':id').split('?')[0]} ${JSON.stringify(field)}: ${named ? '400 naming it' : `${res.status} ${res.text.slice(0, 200)}`}`);
-      }
+      answers.push(...(await answersTo(t, cases, `${kind} `)));
     }
     expect(answers.filter((answer) => !answer.endsWith(': 400 naming it'))).toEqual([]);
     // Nothing of it was stored, and the escalation goes on.
@@ -154,13 +158,7 @@ describe('null in request bodies', () => {
     const base = escalationBody(domain, gatewayId, 'shape-base');
     const started = await t.request('POST', '/v1/escalations', { body: base, headers: { 'idempotency-key': 'shape-base' } });
     await waitFor('platform session', () => platform.sessionFor(started.body.id));
-    let n = 0;
-    const intake = (change: Record<string, unknown>): Probe => ({
-      method: 'POST',
-      path: '/v1/escalations',
-      body: { ...base, conversation: { externalId: `shape-${++n}`, channel: 'webchat' }, ...change },
-      headers: { 'idempotency-key': `shape-${n}` },
-    });
+    const intake = intakes(base, 'shape');
     const cases: Case[] = [
       [intake({ conversation: [] }), 'conversation'],
       [intake({ user: [] }), 'user'],
@@ -170,12 +168,7 @@ describe('null in request bodies', () => {
       [{ method: 'GET', path: `/v1/conversations/${started.body.conversationId}/events?after=1e%2B308`, body: undefined }, 'after'],
       [{ method: 'GET', path: `/v1/conversations/${started.body.conversationId}/events?after=2147483648`, body: undefined }, 'after'],
     ];
-    const answers: string[] = [];
-    for (const [{ method, path, body, headers }, field] of cases) {
-      const res = await t.request(method as never, path, { body, headers });
-      const named = res.status === 400 && (res.body.details as { field: string }[] | undefined)?.some((d) => d.field === field);
-      answers.push(`${method} ${path.replace(/[0-9a-f-]{36}/g, ':id')} ${field}: ${named ? '400 naming it' : `${res.status} ${res.text.slice(0, 200)}`}`);
-    }
+    const answers = await answersTo(t, cases);
     expect(answers.filter((answer) => !answer.endsWith(': 400 naming it'))).toEqual([]);
     expect((await t.request('GET', `/v1/conversations/${started.body.conversationId}/events?after=2147483647`)).body).toEqual([]);
   }, 30_000);
