@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { CurrentPrincipal, Principal, RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { DomainError } from '../common/domain-error';
+import { attachmentDisposition, fileContentType } from '../common/file-headers';
 import { EscalationQueriesService } from './escalation-queries.service';
 import {
   AcceptedDto,
@@ -100,8 +101,11 @@ export class EscalationsController {
   @ApiOkResponse({ description: 'The file, under its own content type.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
   async attachment(@Param('id', ParseUUIDPipe) id: string, @Param('attachmentId', ParseUUIDPipe) attachmentId: string, @Res() res: Response): Promise<void> {
     const file = await this.queries.attachment(id, attachmentId);
-    res.setHeader('content-type', file.mimeType);
-    res.setHeader('content-disposition', `attachment; filename="${file.name.replace(/["\\\r\n]/g, '_')}"`);
+    // Files come from users and agents: always a download, never a page of this origin (where Swagger UI keeps keys).
+    res.setHeader('content-type', fileContentType(file.mimeType));
+    res.setHeader('content-disposition', attachmentDisposition(file.name));
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('content-security-policy', "default-src 'none'; sandbox");
     res.send(file.content);
   }
 

@@ -14,9 +14,11 @@ import {
   IsUrl,
   IsUUID,
   Length,
+  Matches,
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { MEDIA_TYPE } from '../common/file-headers';
 
 /** An optional array of at most `max` nested objects, each validated as `type` and documented as such. */
 function OptionalArrayOf(type: new () => object, max: number, description?: string): PropertyDecorator {
@@ -56,7 +58,11 @@ export class EndUserDto {
 
 export class AttachmentInputDto {
   @ApiProperty({ example: 'receipt.pdf' }) @IsString() @Length(1, 255) name: string;
-  @ApiProperty({ example: 'application/pdf' }) @IsString() @Length(3, 255) mimeType: string;
+  @ApiProperty({ example: 'application/pdf', description: 'A media type: `type/subtype`, optionally with `; name=value` parameters.' })
+  @IsString()
+  @Length(3, 255)
+  @Matches(MEDIA_TYPE, { message: 'must be a media type (type/subtype, optional ; parameters)' })
+  mimeType: string;
 
   @ApiPropertyOptional({ description: 'Where the file can be fetched (https). Either url or contentBase64.' })
   @IsOptional()

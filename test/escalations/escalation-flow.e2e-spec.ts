@@ -126,6 +126,28 @@ describe('escalation through the fake gateway', () => {
     }
   });
 
+  it('serves every stored file as a download, whatever its name and type, and refuses a type that is no media type', async () => {
+    const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
+    const escalation = await start(domain, gatewayId, 'conv-files');
+    const session = await waitFor('platform session', () => platform.sessionFor(escalation.id));
+    const name = '“Q3” résumé 😀.html';
+    platform.push(session.id, 'attachment', { attachment: { name, mimeType: 'text/html', base64: Buffer.from('<script>alert(1)</script>').toString('base64') } });
+    const bad = await t.request('POST', `/v1/escalations/${escalation.id}/messages`, {
+      body: { text: 'x', attachments: [{ name: 'a.txt', mimeType: 'text/plain\r\nset-cookie: a=1', contentBase64: 'aGk=' }] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details).toEqual([{ field: 'attachments.0.mimeType', message: 'must be a media type (type/subtype, optional ; parameters)' }]);
+
+    const delivered = await waitFor('the file at the bot', () => receiver.of(escalation.conversationId).find((d) => d.type === 'attachment'));
+    const res = await fetch(`${t.url}${delivered.data.attachment.url}`, { headers: { authorization: `Bearer ${process.env.BOOTSTRAP_API_KEY}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('<script>alert(1)</script>');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="_Q3_ r_sum_ __.html"; filename*=UTF-8''${encodeURIComponent(name).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
+  });
+
   it('closes the conversation when the agent closes and transfer back is off', async () => {
     const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { transferBack: false });
     const escalation = await start(domain, gatewayId, 'conv-close');
