@@ -19,6 +19,7 @@ import { AppConfig } from '../config/app-config';
 import { signalOnRead } from '../common/signal-on-read';
 import { DownloadTooLarge, downloadOutbound, OutboundRefused } from '../common/outbound-http';
 import { EscalationEntity, GatewayEntity, RelayCommandEntity } from '../database/entities';
+import { prepared } from '../database/prepared';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { RedisLock } from '../queues/redis-lock';
@@ -39,12 +40,6 @@ const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 const RELAY_LOCK_TTL_MS = 10_000;
 /** How long a relay drainer's lease lasts unless renewed (every third of it); a drainer that died frees it after this. */
 const RELAY_LEASE_MS = 10_000;
-
-/** Rows an UPDATE ... RETURNING answered (TypeORM gives `[rows, count]` for it). */
-function returnedRows(result: unknown): number {
-  const rows = Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result;
-  return Array.isArray(rows) ? rows.length : 0;
-}
 
 /** A relay drainer's lease on its escalation (see `EscalationRunner.relayLease`). */
 interface RelayLease {
@@ -194,24 +189,28 @@ export class EscalationRunner {
   /** Takes the escalation's relay lease, kept by a timer until released; null when another drainer holds it. */
   private async relayLease(escalationId: string): Promise<RelayLease | null> {
     const token = randomUUID();
-    const taken = await this.repo.db.query(
+    const taken = await prepared(
+      this.repo.db,
       `UPDATE escalations SET relay_claim = $2, relay_claimed_until = now() + ($3 || ' milliseconds')::interval
         WHERE id = $1 AND (relay_claimed_until IS NULL OR relay_claimed_until <= now()) RETURNING id`,
       [escalationId, token, String(RELAY_LEASE_MS)],
     );
-    if (returnedRows(taken) === 0) return null;
+    if (taken.length === 0) return null;
     const lease: RelayLease = { lost: false, release: async () => undefined };
     const renewal = setInterval(() => {
-      this.repo.db
-        .query(`UPDATE escalations SET relay_claimed_until = now() + ($3 || ' milliseconds')::interval WHERE id = $1 AND relay_claim = $2 RETURNING id`, [escalationId, token, String(RELAY_LEASE_MS)])
+      prepared(this.repo.db, `UPDATE escalations SET relay_claimed_until = now() + ($3 || ' milliseconds')::interval WHERE id = $1 AND relay_claim = $2 RETURNING id`, [
+        escalationId,
+        token,
+        String(RELAY_LEASE_MS),
+      ])
         .then((renewed) => {
-          if (returnedRows(renewed) === 0) lease.lost = true;
+          if (renewed.length === 0) lease.lost = true;
         })
         .catch(() => undefined);
     }, RELAY_LEASE_MS / 3);
     lease.release = async () => {
       clearInterval(renewal);
-      await this.repo.db.query(`UPDATE escalations SET relay_claim = NULL, relay_claimed_until = NULL WHERE id = $1 AND relay_claim = $2`, [escalationId, token]);
+      await prepared(this.repo.db, `UPDATE escalations SET relay_claim = NULL, relay_claimed_until = NULL WHERE id = $1 AND relay_claim = $2`, [escalationId, token]);
     };
     return lease;
   }
@@ -430,16 +429,14 @@ export class EscalationRunner {
       return row.content as Buffer;
     }
     if (!ref.url) throw new GatewayError('invalid_request', 'attachment has neither id nor url');
-    let downloaded;
-    try {
-      // The link, each redirect and the addresses they resolve to are held to the outbound policy.
-      downloaded = await downloadOutbound(ref.url, { allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs: 20_000, maxBytes: MAX_ATTACHMENT_BYTES });
-    } catch (error) {
-      if (error instanceof OutboundRefused) throw new GatewayError('invalid_request', `attachment url ${error.message}`);
-      if (error instanceof DownloadTooLarge) throw new GatewayError('invalid_request', `attachment ${error.message}`);
-      throw toGatewayError(error);
-    }
-    const { status, body } = downloaded;
+    // The link, each redirect and the addresses they resolve to are held to the outbound policy.
+    const { status, body } = await downloadOutbound(ref.url, { allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs: 20_000, maxBytes: MAX_ATTACHMENT_BYTES }).catch(
+      (error: unknown) => {
+        if (error instanceof OutboundRefused) throw new GatewayError('invalid_request', `attachment url ${error.message}`);
+        if (error instanceof DownloadTooLarge) throw new GatewayError('invalid_request', `attachment ${error.message}`);
+        throw toGatewayError(error);
+      },
+    );
     if (status < 200 || status >= 300) throw new GatewayError(status >= 500 ? 'transient' : 'invalid_request', `attachment download answered ${status}`);
     return body;
   }

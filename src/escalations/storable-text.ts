@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { UNSTORABLE_TEXT } from '../common/unstorable-text';
 
-
 /**
  * `value` with every string in it (object keys too) made storable: each character PostgreSQL refuses becomes U+FFFD,
  * the replacement character. A platform text with one of them would otherwise make its conversation's events

@@ -42,8 +42,6 @@ export class BotReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        const problem = undocumentedDelivery(JSON.parse(raw));
-        if (problem) this.undocumented.push(`${raw.slice(0, 300)}: ${problem}`);
         let body: Delivery;
         let verified = true;
         try {
@@ -52,6 +50,8 @@ export class BotReceiver {
           verified = false;
           body = JSON.parse(raw);
         }
+        const problem = undocumentedDelivery(body);
+        if (problem) this.undocumented.push(`${raw.slice(0, 300)}: ${problem}`);
         // A server closing a kept-alive connection as a request comes in on it: no answer at all.
         const earlier = this.requestsOn.get(req.socket) ?? 0;
         this.requestsOn.set(req.socket, earlier + 1);
