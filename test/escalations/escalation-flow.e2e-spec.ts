@@ -294,6 +294,11 @@ describe('escalation through the fake gateway', () => {
     const a = await start(domain, gatewayId, 'conv-metrics');
     const session = await waitFor('session', () => platform.sessionFor(a.id));
     await waitFor('a queued', () => receiver.of(a.conversationId).length >= 2);
+    // The callback sees an event before the service records it delivered: wait for the record.
+    await waitFor('a queued, recorded', async () => {
+      const all = (await t.request('GET', `/v1/conversations/${a.conversationId}/events`)).body as { deliveryStatus: string }[];
+      return all.length >= 2 && all.every((e) => e.deliveryStatus === 'delivered');
+    });
     const scrape = async () => (await t.request('GET', '/metrics', { key: null })).text;
     const value = (text: string, series: string) => {
       const line = text.split('\n').find((l) => l.startsWith(`${series} `));
