@@ -8,8 +8,11 @@ import { escalationBody, SIGNING_SECRET } from '../escalations/fake-setup';
 
 const SERVICE = 'customer-support';
 const CHATS = 12;
-/** Chat Server drops a client that has not polled for this long (45 s at Genesys; short here so the test is short). */
-const FLEX_DISCONNECT_SECONDS = 10;
+/**
+ * Chat Server drops a client that has not polled for this long (45 s at Genesys; shorter here so the test is short,
+ * but three shard leases (5 s) long: at 10 s a loaded 2-core CI machine once saw the takeover come too late).
+ */
+const FLEX_DISCONNECT_SECONDS = 15;
 
 /**
  * Stands between the workers and GMS and watches every Refresh per chat: when it arrived, and how many of the same
@@ -122,7 +125,8 @@ describe('GMS polling across worker processes', () => {
       // The first worker dies without a word; its shard leases lapse and the second takes them over.
       const killedAt = Date.now();
       first.kill9();
-      await new Promise((resolve) => setTimeout(resolve, 2 * FLEX_DISCONNECT_SECONDS * 1000));
+      // Past the flex-disconnect timeout, so that a chat nobody polled would have been dropped by now.
+      await new Promise((resolve) => setTimeout(resolve, FLEX_DISCONNECT_SECONDS * 1000 + 5_000));
 
       for (const chatId of chatIds) {
         expect({ chatId, maxInFlight: watcher.maxInFlight.get(chatId) }).toEqual({ chatId, maxInFlight: 1 });
