@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { guardedLookup, Resolver } from '../common/outbound-http';
+import { guardedLookup, Resolver } from '@app/gateway-sdk';
 import { CallbackError, postCallback } from './callback-http';
 
 /**

@@ -13,7 +13,7 @@ import { JobDispatcher } from '../escalations/job-dispatcher.service';
 import { GroupedWrites } from '../database/grouped-writes';
 import { prepared } from '../database/prepared';
 import { CallbackError, postCallback } from './callback-http';
-import { guardedLookup } from '../common/outbound-http';
+import { guardedLookup } from '@app/gateway-sdk';
 
 /** Events sent per conversation and claim. */
 const BATCH = 50;

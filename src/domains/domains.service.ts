@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
-import { checkOutboundUrl } from '../common/url-policy';
+import { checkOutboundUrl } from '@app/gateway-sdk';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { DomainEntity } from '../database/entities';
 import { conflictOnDuplicate } from '../database/unique-violation';

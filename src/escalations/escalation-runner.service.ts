@@ -5,6 +5,7 @@ import {
   ChatGateway,
   EscalationContext,
   EscalationRequest,
+  fetchLinkUnder,
   GatewayContext,
   GatewayError,
   HistoryEntry,
@@ -17,7 +18,6 @@ import {
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { signalOnRead } from '../common/signal-on-read';
-import { DownloadTooLarge, downloadOutbound, OutboundRefused } from '../common/outbound-http';
 import { EscalationEntity, GatewayEntity, RelayCommandEntity } from '../database/entities';
 import { prepared } from '../database/prepared';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
@@ -37,6 +37,8 @@ const serviceEvent = <T extends PlatformEvent['type']>(type: T, key: string, dat
   ({ type, key: `svc:${key}`, occurredAt: new Date(), data }) as PlatformEvent;
 
 const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
+/** For a link a platform handed over (`fetchLink`), redirects included: the time handling a webhook has for its calls. */
+const PLATFORM_LINK_TIMEOUT_MS = 30_000;
 const RELAY_LOCK_TTL_MS = 10_000;
 /** How long a relay drainer's lease lasts unless renewed (every third of it); a drainer that died frees it after this. */
 const RELAY_LEASE_MS = 10_000;
@@ -418,6 +420,7 @@ export class EscalationRunner {
       escalationId: escalation.id,
       session,
       readAttachment: (ref) => this.readAttachment(escalation.id, ref),
+      fetchLink: (url, maxBytes) => fetchLinkUnder({ allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs: PLATFORM_LINK_TIMEOUT_MS }, url, maxBytes),
     };
     return typeof signal === 'function' ? signalOnRead(ctx, signal) : ctx;
   }
@@ -430,15 +433,10 @@ export class EscalationRunner {
     }
     if (!ref.url) throw new GatewayError('invalid_request', 'attachment has neither id nor url');
     // The link, each redirect and the addresses they resolve to are held to the outbound policy.
-    const { status, body } = await downloadOutbound(ref.url, { allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs: 20_000, maxBytes: MAX_ATTACHMENT_BYTES }).catch(
-      (error: unknown) => {
-        if (error instanceof OutboundRefused) throw new GatewayError('invalid_request', `attachment url ${error.message}`);
-        if (error instanceof DownloadTooLarge) throw new GatewayError('invalid_request', `attachment ${error.message}`);
-        throw toGatewayError(error);
-      },
-    );
-    if (status < 200 || status >= 300) throw new GatewayError(status >= 500 ? 'transient' : 'invalid_request', `attachment download answered ${status}`);
-    return body;
+    const fetched = await fetchLinkUnder({ allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs: 20_000 }, ref.url, MAX_ATTACHMENT_BYTES);
+    if ('refused' in fetched) throw new GatewayError('invalid_request', `attachment ${fetched.refused}`);
+    if (fetched.status < 200 || fetched.status >= 300) throw new GatewayError(fetched.status >= 500 ? 'transient' : 'invalid_request', `attachment download answered ${fetched.status}`);
+    return fetched.content;
   }
 
   private async requestOf(escalation: EscalationEntity): Promise<EscalationRequest> {

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { SETTINGS_GROUPS, SettingsGroup, SettingsValues } from '@app/gateway-sdk';
+import { checkOutboundUrl, SETTINGS_GROUPS, SettingsGroup, SettingsValues } from '@app/gateway-sdk';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DomainError, FieldProblem } from '../common/domain-error';
 import { MASK } from '../common/redact';
 import { requestContext } from '../common/request-context';
-import { checkOutboundUrl } from '../common/url-policy';
 import { DomainEntity, GatewayAuditEntity, GatewayEntity } from '../database/entities';
 import { GatewayContextFactory } from './gateway-context.factory';
 import { GatewayRegistry, RegisteredGateway } from './gateway-registry';

@@ -1,3 +1,4 @@
+import type { FetchedLink } from './outbound-http';
 import { AgentOverride, SettingsSchema, SettingsValues } from './settings-schema';
 import {
   EscalationRequest,
@@ -84,6 +85,13 @@ export interface EscalationContext extends GatewayContext {
   session: PlatformSession | null;
   /** Reads the bytes of an attachment the service holds or can fetch. */
   readAttachment(ref: AttachmentRef): Promise<Buffer>;
+  /**
+   * GETs a link the platform handed over (an agent's file on its storage) under the service's outbound policy: the
+   * link, each redirect and every address a name resolves to are checked before anything is sent, so a link cannot
+   * lead the service to its own network. No credential goes with it. Throws a transient GatewayError when there is
+   * no answer (in time); see `FetchedLink` for the rest.
+   */
+  fetchLink(url: string, maxBytes: number): Promise<FetchedLink>;
 }
 
 /** Result of connection checks (`POST /v1/gateways/{id}/test`). */

@@ -5,3 +5,5 @@ export * from './memory-token-cache';
 export * from './normalized';
 export * from './retry';
 export * from './settings-schema';
+export * from './outbound-http';
+export * from './url-policy';

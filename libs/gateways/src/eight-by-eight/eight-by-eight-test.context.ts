@@ -2,6 +2,7 @@ import {
   AttachmentRef,
   ChatGateway,
   EscalationContext,
+  fetchLinkUnder,
   GatewayLogger,
   InboundWebhook,
   PlatformEvent,
@@ -47,7 +48,11 @@ export interface TestContext extends EscalationContext {
   tokens: MemoryTokenCache;
 }
 
-/** A hand-built context: defaults applied, a Map-backed token cache, a recording logger and AbortSignal.timeout. */
+/**
+ * A hand-built context: defaults applied, a Map-backed token cache, a recording logger, AbortSignal.timeout, and
+ * links fetched as the service fetches them (private networks allowed, as the simulator is on loopback, unless
+ * `allowPrivateNetworks` says otherwise).
+ */
 export function testContext(options: {
   settings: SettingsValues;
   webhookUrl: string;
@@ -57,6 +62,7 @@ export function testContext(options: {
   timeoutMs?: number;
   attachments?: Map<string, Buffer>;
   gatewayId?: string;
+  allowPrivateNetworks?: boolean;
 }): TestContext {
   const context: TestContext = {
     gatewayId: options.gatewayId ?? 'gw-8x8-test',
@@ -73,6 +79,7 @@ export function testContext(options: {
       if (!content) throw new Error(`no test attachment ${ref.id ?? ref.name}`);
       return content;
     },
+    fetchLink: (url, maxBytes) => fetchLinkUnder({ allowPrivateNetworks: options.allowPrivateNetworks ?? true, timeoutMs: options.timeoutMs ?? 10_000 }, url, maxBytes),
   };
   return context;
 }

@@ -160,4 +160,36 @@ describe('8x8 gateway webhooks from the 8x8 simulator', () => {
     expect(ctx.logger.messages('warn')).toContain('8x8 agent file gone.txt not fetched: HTTP 403');
     expect(body.data.attachments).toHaveLength(1);
   });
+
+  /** An agent file's webhook and its pre-signed link's record in the simulator. */
+  async function agentFile(fileName: string, content: string) {
+    const [webhook] = await deliveriesOf(() => env.simulator.sendAgentFile(conversationId, { fileName, contentBase64: Buffer.from(content).toString('base64'), text: `file ${fileName}` }));
+    const token = /\/sim\/files\/([^/]+)\//.exec(JSON.stringify(webhook.body))![1];
+    return { webhook, url: new URL(`/sim/files/${token}/${fileName}`, env.baseUrl).toString(), link: env.simulator.repository.presignedLinks.get(token)! };
+  }
+
+  it('follows a storage redirect to an allowed place, but not one to a metadata address', async () => {
+    const target = await agentFile('target.txt', 'moved bytes');
+    const moved = await agentFile('moved.txt', 'never served');
+    moved.link.redirectTo = target.url;
+    const followed = await gateway.handleWebhook(ctx, inboundFrom(moved.webhook));
+    expect(followed.events.map((event) => [event.type, (event.data as { attachment?: { content: Buffer } }).attachment?.content.toString()])).toEqual([
+      ['agent_message', undefined],
+      ['attachment', 'moved bytes'],
+    ]);
+
+    const sneaky = await agentFile('sneaky.txt', 'never served');
+    sneaky.link.redirectTo = 'http://169.254.169.254/latest/meta-data/';
+    const { events } = await gateway.handleWebhook(ctx, inboundFrom(sneaky.webhook));
+    expect(events.map((event) => event.type)).toEqual(['agent_message']);
+    expect(ctx.logger.messages('warn')).toContain('8x8 agent file sneaky.txt not fetched: url redirect target points at a link-local or reserved address');
+  });
+
+  it('fetches links under the service\'s policy: a loopback link is refused where private networks are not allowed', async () => {
+    const { webhook } = await agentFile('local.txt', 'bytes');
+    const strict = { ...testContext({ gatewayId: 'gw-webhooks', settings: env.settings(), webhookUrl: env.webhookUrl('gw-webhooks'), allowPrivateNetworks: false }), session: ctx.session, provisioning: ctx.provisioning };
+    const { events } = await gateway.handleWebhook(strict, inboundFrom(webhook));
+    expect(events.map((event) => event.type)).toEqual(['agent_message']);
+    expect(strict.logger.messages('warn')).toContain('8x8 agent file local.txt not fetched: url points at a private or loopback address');
+  });
 });

@@ -40,8 +40,6 @@ export interface UploadFile {
   content: Buffer;
 }
 
-/** A downloaded file, or why it was not taken. */
-export type Download = { content: Buffer; mimeType?: string } | { refused: string };
 
 /** Whether a 404 means the escalation's conversation is gone or just that something is missing. */
 type Scope = 'conversation' | 'account';
@@ -159,35 +157,6 @@ export class EightByEightClient {
     return parseObject(text, 'JWK');
   }
 
-  /** A pre-signed attachment link: the URL is the credential, so no API key goes with it. */
-  async download(url: string, maxBytes: number): Promise<Download> {
-    if (!/^https?:\/\//i.test(url)) return { refused: 'not an http(s) link' };
-    // Pre-signed storage links may redirect; they carry no credential of ours, so following is safe.
-    const response = await this.send('GET', url, {}, undefined, 'follow');
-    const declared = Number(response.headers.get('content-length') ?? NaN);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      await response.body?.cancel().catch(() => undefined);
-      return { refused: `larger than ${maxBytes} bytes` };
-    }
-    if (response.status >= 500 || response.status === 429) {
-      await response.body?.cancel().catch(() => undefined);
-      throw errorFrom(response, '', 'account', 'attachment download');
-    }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      // An expired (403) or vanished (404) link will not come back by retrying.
-      return { refused: `HTTP ${response.status}` };
-    }
-    try {
-      const content = await readLimited(response, maxBytes);
-      const mimeType = response.headers.get('content-type')?.split(';')[0].trim();
-      return { content, mimeType: mimeType || undefined };
-    } catch (error) {
-      if (error instanceof GatewayError && error.code === 'invalid_request') return { refused: `larger than ${maxBytes} bytes` };
-      throw error;
-    }
-  }
-
   // Real-time metrics
 
   /** Agents idle and available in a queue (`availableIdle.rt` of Individual Queue Metrics). */
@@ -256,9 +225,9 @@ export class EightByEightClient {
   }
 
   /** API calls never follow redirects: `x-api-key` would travel along to wherever they point. */
-  private async send(method: string, url: string, headers: Record<string, string>, body?: string | FormData, redirect: 'error' | 'follow' = 'error'): Promise<Response> {
+  private async send(method: string, url: string, headers: Record<string, string>, body?: string | FormData): Promise<Response> {
     try {
-      return await fetch(url, { method, headers, body, signal: this.ctx.signal, redirect });
+      return await fetch(url, { method, headers, body, signal: this.ctx.signal, redirect: 'error' });
     } catch (error) {
       const name = (error as Error)?.name;
       const reason = name === 'TimeoutError' || name === 'AbortError' ? 'no answer in time' : describeNetworkError(error);

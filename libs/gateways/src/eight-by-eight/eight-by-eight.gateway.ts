@@ -196,14 +196,11 @@ export class EightByEightGateway implements ChatGateway {
     const translation = translateWebhook(parsed.body, eventId, request.receivedAt);
     if (translation.ignored) ctx.logger[translation.ignored.level](`8x8 webhook ignored: ${translation.ignored.reason}`, { eventId });
     const events = [...translation.events];
-    if (translation.attachments.length > 0) {
-      const client = new EightByEightClient(readEightByEightSettings(ctx.settings, ctx.gatewayId), ctx);
-      for (const item of translation.attachments) {
-        // Network failures propagate as transient so the stored delivery is handled again; refusals skip the file.
-        const download = await client.download(item.url, MAX_AGENT_FILE_BYTES);
-        if ('refused' in download) ctx.logger.warn(`8x8 agent file ${item.fileName} not fetched: ${download.refused}`, { eventId });
-        else events.push(toAttachmentEvent(item, download.content, download.mimeType));
-      }
+    for (const item of translation.attachments) {
+      // Network failures propagate as transient so the stored delivery is handled again; refusals skip the file.
+      const download = await agentFile(ctx, item.url);
+      if ('refused' in download) ctx.logger.warn(`8x8 agent file ${item.fileName} not fetched: ${download.refused}`, { eventId });
+      else events.push(toAttachmentEvent(item, download.content, download.mimeType));
     }
     // The service hands the session on from one webhook to the next, so the flag sees the deliveries in order.
     const pending = ctx.session?.transferPending === true;
@@ -249,4 +246,19 @@ function lowerCaseHeaders(headers: Record<string, string | undefined>): Record<s
 
 function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * An agent's file from the pre-signed link in 8x8's webhook, through the service's `fetchLink` (the link is the
+ * credential: nothing of ours goes with it; the outbound policy holds for it and its redirects), or why it was not
+ * taken. A storage failure (5xx, 429) throws, so that the delivery is handled again.
+ */
+async function agentFile(ctx: EscalationContext, url: string): Promise<{ content: Buffer; mimeType?: string } | { refused: string }> {
+  const fetched = await ctx.fetchLink(url, MAX_AGENT_FILE_BYTES);
+  if ('refused' in fetched) return fetched;
+  const { status } = fetched;
+  if (status >= 500 || status === 429) throw new GatewayError('transient', `attachment download: 8x8's storage answered ${status}`, { status });
+  // An expired (403) or vanished (404) link will not come back by retrying.
+  if (status < 200 || status >= 300) return { refused: `HTTP ${status}` };
+  return { content: fetched.content, mimeType: fetched.mimeType };
 }

@@ -6,6 +6,7 @@ import {
   AttachmentRef,
   EscalationContext,
   EscalationRequest,
+  fetchLinkUnder,
   PlatformEvent,
   PlatformSession,
   PlatformUpdate,
@@ -70,6 +71,8 @@ export class TestEscalation {
         if (!content) throw new Error(`no attachment ${ref.id}`);
         return content;
       },
+      // As the service fetches links (the simulator is on loopback); GMS hands over file ids, not links.
+      fetchLink: (url, maxBytes) => fetchLinkUnder({ allowPrivateNetworks: true, timeoutMs: this.timeoutMs }, url, maxBytes),
     };
   }
 

@@ -130,6 +130,8 @@ export function registerControlRoutes(router: SimulatorRouter, simulator: EightB
   json('POST', '/sim/reset', () => simulator.reset());
 
   router.on('GET', '/sim/files/:token/:fileName', (req, res) => {
+    const redirectTo = simulator.repository.presignedLinks.get(req.params.token)?.redirectTo;
+    if (redirectTo) return send(res, 307, undefined, undefined, { location: redirectTo });
     const file = simulator.presignedFile(req.params.token);
     send(res, 200, file.content, file.mimeType, { 'content-disposition': contentDisposition(file.filename) });
   });

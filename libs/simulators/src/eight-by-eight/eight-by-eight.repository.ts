@@ -13,6 +13,8 @@ export interface PresignedLink {
   conversationId: string;
   attachmentId: string;
   expiresAt: number;
+  /** Where the storage sends a download instead (307), as object stores do for a moved object; set by tests. */
+  redirectTo?: string;
 }
 
 const NO_AGENTS: QueueAgentCounts = { available: 0, busy: 0, wrapUp: 0, onBreak: 0, workingOffline: 0, loggedOut: 0 };

@@ -2,6 +2,7 @@ import { lookup as dnsLookup, LookupAddress, LookupOptions } from 'node:dns';
 import { IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { LookupFunction } from 'node:net';
+import { GatewayError } from './gateway-error';
 import { checkOutboundAddress, checkOutboundUrl } from './url-policy';
 
 /** A host name resolver with dns.lookup's `all: true` form. */
@@ -111,4 +112,44 @@ function readUpTo(res: IncomingMessage, maxBytes: number): Promise<Buffer> {
     res.once('end', () => resolve(Buffer.concat(chunks)));
     res.once('error', reject);
   });
+}
+
+/**
+ * A link a platform handed over (an agent's file), as `EscalationContext.fetchLink` answers it: the body of a 2xx
+ * answer, the status of any other, or why it was neither requested nor read to the end.
+ */
+export type FetchedLink = { status: number; content: Buffer; mimeType?: string } | { refused: string };
+
+/** The service's outbound policy for links from outside, as `fetchLinkUnder` applies it. */
+export interface LinkPolicy {
+  allowPrivateNetworks: boolean;
+  /** For the whole download, redirects included. */
+  timeoutMs: number;
+  resolve?: Resolver;
+}
+
+/**
+ * `EscalationContext.fetchLink` under `policy` (see `downloadOutbound`): a URL, redirect target or resolved address
+ * the policy denies, and a body over `maxBytes`, are `refused` (asking again would not change the answer); no answer
+ * in time or a failed connection is a transient GatewayError, which the caller's retry covers.
+ */
+export async function fetchLinkUnder(policy: LinkPolicy, url: string, maxBytes: number): Promise<FetchedLink> {
+  try {
+    const { status, body, contentType } = await downloadOutbound(url, { ...policy, maxBytes });
+    return { status, content: body, mimeType: contentType };
+  } catch (error) {
+    if (error instanceof OutboundRefused) return { refused: `url ${error.message}` };
+    if (error instanceof DownloadTooLarge) return { refused: error.message };
+    const name = (error as Error)?.name;
+    const reason = name === 'TimeoutError' || name === 'AbortError' ? 'no answer in time' : ((error as Error)?.message ?? String(error));
+    throw new GatewayError('transient', `link unreachable (${hostOf(url)}): ${reason}`, { cause: error });
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid URL';
+  }
 }

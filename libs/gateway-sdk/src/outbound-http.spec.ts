@@ -1,6 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { DownloadTooLarge, downloadOutbound, guardedLookup, OutboundRefused, Resolver } from './outbound-http';
+import { GatewayError } from './gateway-error';
+import { DownloadTooLarge, downloadOutbound, fetchLinkUnder, guardedLookup, OutboundRefused, Resolver } from './outbound-http';
 
 /** Names this test resolves itself (the machine's DNS knows none of them). */
 function resolverOf(names: Record<string, string[]>): Resolver {
@@ -65,6 +66,7 @@ describe('downloadOutbound', () => {
         return void res.end();
       }
       if (req.url === '/secret') return void res.writeHead(200).end('instance credentials');
+      if (req.url === '/silent') return; // never answers
       res.writeHead(404).end();
     });
     // On every interface, so that a request that reached 0.0.0.0 would be answered.
@@ -112,5 +114,30 @@ describe('downloadOutbound', () => {
     expect((await downloadOutbound(`http://127.0.0.1:${port}/gone`, options)).status).toBe(404);
     expect((await downloadOutbound(`http://127.0.0.1:${port}/loop`, options)).status).toBe(302);
     expect(served.filter((url) => url === '/loop')).toHaveLength(4);
+  });
+
+  describe('fetchLinkUnder (what a gateway\'s fetchLink answers)', () => {
+    const policy = { allowPrivateNetworks: true, timeoutMs: 5_000, resolve: options.resolve };
+
+    it('answers the content of a 2xx and the status of anything else', async () => {
+      await expect(fetchLinkUnder(policy, `http://127.0.0.1:${port}/moved`, 1024)).resolves.toEqual({ status: 200, content: Buffer.from('the file'), mimeType: 'text/plain' });
+      await expect(fetchLinkUnder(policy, `http://127.0.0.1:${port}/gone`, 1024)).resolves.toEqual({ status: 404, content: Buffer.alloc(0), mimeType: undefined });
+    });
+
+    it('answers why it refused what the policy denies or what is too large, without sending it on', async () => {
+      await expect(fetchLinkUnder(policy, `http://127.0.0.1:${port}/to-any`, 1024)).resolves.toEqual({ refused: 'url redirect target points at a link-local or reserved address' });
+      await expect(fetchLinkUnder({ ...policy, allowPrivateNetworks: false }, `http://files.test:${port}/file`, 1024)).resolves.toEqual({
+        refused: 'url files.test points at a private or loopback address',
+      });
+      await expect(fetchLinkUnder(policy, `http://127.0.0.1:${port}/streamed-big`, 1024)).resolves.toEqual({ refused: 'larger than 1024 bytes' });
+      expect(served).not.toContain('/secret');
+    });
+
+    it('throws a transient error when nothing answers, in time or at all', async () => {
+      const silent = fetchLinkUnder({ ...policy, timeoutMs: 200 }, `http://127.0.0.1:${port}/silent`, 1024);
+      await expect(silent).rejects.toBeInstanceOf(GatewayError);
+      await expect(silent).rejects.toMatchObject({ code: 'transient', message: `link unreachable (127.0.0.1:${port}): no answer in time` });
+      await expect(fetchLinkUnder(policy, `http://nowhere.test/file`, 1024)).rejects.toMatchObject({ code: 'transient', message: expect.stringContaining('ENOTFOUND nowhere.test') });
+    });
   });
 });
