@@ -43,4 +43,27 @@ describe('PassesHere', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(runs).toBe(2);
   });
+
+  it('lets a run take the triggers that came while it ran, so that they cost no further run', async () => {
+    const seen: boolean[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let runs = 0;
+    const passes = new PassesHere(
+      async (_key, again) => {
+        runs++;
+        if (runs > 1) return;
+        await gate;
+        seen.push(again(), again());
+      },
+      async () => undefined,
+    );
+    passes.trigger('k');
+    passes.trigger('k');
+    release();
+    await passes.close();
+    // Taken once (the second ask finds none), and the run it was taken by was the only one.
+    expect(seen).toEqual([true, false]);
+    expect(runs).toBe(1);
+  });
 });

@@ -9,7 +9,8 @@ export class PassesHere {
   private closed = false;
 
   constructor(
-    private readonly work: (key: string) => Promise<unknown>,
+    /** `again` answers whether a trigger came since the run started (and takes it): a run may serve it at once. */
+    private readonly work: (key: string, again: () => boolean) => Promise<unknown>,
     private readonly onFailure: (key: string, error: unknown) => Promise<unknown>,
   ) {}
 
@@ -26,11 +27,16 @@ export class PassesHere {
     }
     const state = { again: false, done: Promise.resolve() };
     this.running.set(key, state);
+    const takeAgain = () => {
+      const again = state.again;
+      state.again = false;
+      return again;
+    };
     state.done = (async () => {
       try {
         do {
           state.again = false;
-          await this.work(key);
+          await this.work(key, takeAgain);
         } while (state.again);
       } catch (error) {
         await this.onFailure(key, error).catch(() => undefined);

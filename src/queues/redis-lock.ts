@@ -52,18 +52,28 @@ export class RedisLock {
    * so a mark cannot fall between the holder's last run and its release; any number of calls during one run cost
    * one more run. A holder that dies leaves its lock to expire after `ttlMs`: so the caller that sets the mark also
    * calls `retryAfter` with a delay past that (scheduling a job to try again), in case the holder never runs.
+   * `moreHere` tells of triggers within this process (see `PassesHere`): while it answers true, the holder runs `fn`
+   * again still holding the lock, without the two Redis round trips of leaving and entering, unless a renewal found
+   * the lock no longer its own.
    */
-  async coalesce(name: string, ttlMs: number, fn: () => Promise<unknown>, retryAfter: (delayMs: number) => Promise<unknown>): Promise<CoalesceOutcome> {
+  async coalesce(
+    name: string,
+    ttlMs: number,
+    fn: () => Promise<unknown>,
+    retryAfter: (delayMs: number) => Promise<unknown>,
+    moreHere: () => boolean = () => false,
+  ): Promise<CoalesceOutcome> {
     const token = randomUUID();
     const key = this.redis.key('lock', name);
     const mark = this.redis.key('lock', name, 'again');
     const entered = Number(await this.redis.client.eval(ENTER, 2, key, mark, token, String(ttlMs), String(ttlMs * 6)));
     if (entered === 2) await retryAfter(ttlMs + 1_000);
     if (entered !== 1) return entered === 2 ? 'marked' : 'coalesced';
-    const renewal = this.keepAlive(key, token, ttlMs);
+    const held = { lost: false };
+    const renewal = this.keepAlive(key, token, ttlMs, held);
     try {
       do await fn();
-      while (Number(await this.redis.client.eval(LEAVE, 2, key, mark, token, String(ttlMs))) === 1);
+      while ((!held.lost && moreHere()) || Number(await this.redis.client.eval(LEAVE, 2, key, mark, token, String(ttlMs))) === 1);
       return 'ran';
     } catch (error) {
       // Let go at once, so that the job's retry (or anyone else) can take over.
@@ -91,10 +101,15 @@ export class RedisLock {
     }
   }
 
-  /** Renews the lock every third of its TTL until the returned timer is cleared. */
-  private keepAlive(key: string, token: string, ttlMs: number): NodeJS.Timeout {
+  /** Renews the lock every third of its TTL until the returned timer is cleared; notes in `held` a lock found lost. */
+  private keepAlive(key: string, token: string, ttlMs: number, held?: { lost: boolean }): NodeJS.Timeout {
     const renewal = setInterval(() => {
-      void this.redis.client.eval(EXTEND, 1, key, token, String(ttlMs)).catch(() => undefined);
+      void this.redis.client
+        .eval(EXTEND, 1, key, token, String(ttlMs))
+        .then((extended) => {
+          if (held && Number(extended) === 0) held.lost = true;
+        })
+        .catch(() => undefined);
     }, Math.max(100, Math.floor(ttlMs / 3)));
     renewal.unref();
     return renewal;

@@ -81,7 +81,7 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
    * fails is queued as a job, for BullMQ's retries.
    */
   private readonly passesHere = new PassesHere(
-    (gatewayId) => this.process(gatewayId),
+    (gatewayId, again) => this.process(gatewayId, again),
     (gatewayId, error) => {
       this.log.warn('inbound pass failed; queued instead', { gatewayId, error: (error as Error).message });
       return this.jobs.inboundNew(gatewayId);
@@ -201,14 +201,16 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
   /**
    * Turns a gateway's stored deliveries into events: one pass serves every platform conversation with deliveries
    * due, each in platform-time order, and stores their events in one transaction, so that its cost is a few round
-   * trips whatever the number of conversations. One pass runs at a time per gateway.
+   * trips whatever the number of conversations. One pass runs at a time per gateway. `moreHere`: triggers in this
+   * process since the pass began, served by another pass before the lock is let go.
    */
-  async process(gatewayId: string): Promise<void> {
+  async process(gatewayId: string, moreHere?: () => boolean): Promise<void> {
     await this.lock.coalesce(
       `inbound:${gatewayId}`,
       LOCK_TTL_MS,
       () => this.drain(gatewayId),
       (delayMs) => this.jobs.inboundPass(gatewayId, delayMs, `check-${Date.now()}`),
+      moreHere,
     );
   }
 

@@ -103,4 +103,37 @@ describe('RedisLock.coalesce', () => {
     expect(runs).toBe(1);
     expect(await redis.client.exists(redis.key('lock', name), redis.key('lock', name, 'again'))).toBe(0);
   });
+
+  it('runs again for triggers of its own process still holding the lock, and lets go once they stop', async () => {
+    const key = redis.key('lock', name);
+    const holders: (string | null)[] = [];
+    let asked = 0;
+    // Two more runs asked for in this process, then none.
+    const moreHere = () => ++asked <= 2;
+    const outcome = await lock.coalesce(name, 5_000, async () => void holders.push(await redis.client.get(key)), async () => undefined, moreHere);
+    expect(outcome).toBe('ran');
+    // One holder throughout: the lock was neither let go nor taken again between the runs.
+    expect(holders).toHaveLength(3);
+    expect(new Set(holders).size).toBe(1);
+    expect(holders[0]).not.toBeNull();
+    expect(await redis.client.exists(key)).toBe(0);
+  });
+
+  it('does not run again on its own triggers once a renewal found the lock gone', async () => {
+    let runs = 0;
+    const outcome = lock.coalesce(
+      name,
+      300,
+      async () => {
+        runs++;
+        // The lock vanishes (a Redis flush) and a renewal (every 100 ms here) finds it gone.
+        await redis.client.del(redis.key('lock', name));
+        await tick(250);
+      },
+      async () => undefined,
+      () => true,
+    );
+    await expect(outcome).resolves.toBe('ran');
+    expect(runs).toBe(1);
+  });
 });
