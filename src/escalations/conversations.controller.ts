@@ -5,7 +5,7 @@ import { RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { DomainError } from '../common/domain-error';
 import { EscalationQueriesService } from './escalation-queries.service';
-import { ConversationDto, EventDto } from './escalations.dto';
+import { ConversationDto, DeliveryAttemptDto, EventDto } from './escalations.dto';
 import { EscalationsService } from './escalations.service';
 import { eventDto } from './escalation-views';
 
@@ -43,7 +43,20 @@ export class ConversationsController implements BeforeApplicationShutdown {
       closedAt: c.closedAt?.toISOString() ?? null,
       lastSeq: c.lastSeq,
       deliveredSeq: c.deliveredSeq,
+      deliveryAttempts: c.deliveryAttempts,
+      nextDeliveryAt: c.nextDeliveryAt?.toISOString() ?? null,
     };
+  }
+
+  @Get('conversations/:id/events/:seq/attempts')
+  @RequireAuthority('conversations:observe')
+  @ApiOperation({ summary: 'The delivery attempts of one event to the bot platform, in order (why a callback failed)' })
+  @ApiOkResponse({ type: [DeliveryAttemptDto] })
+  async attempts(@Param('id', ParseUUIDPipe) id: string, @Param('seq') seq: string): Promise<DeliveryAttemptDto[]> {
+    const eventSeq = Number(seq);
+    if (!/^\d+$/.test(seq) || eventSeq < 1 || eventSeq > MAX_SEQ) throw DomainError.validation([{ field: 'seq', message: `must be an integer from 1 to ${MAX_SEQ}` }]);
+    await this.queries.conversation(id);
+    return this.queries.deliveryAttempts(id, eventSeq);
   }
 
   @Get('conversations/:id/events')

@@ -10,7 +10,7 @@ import {
   EventEntity,
   RelayCommandEntity,
 } from '../database/entities';
-import { EscalationDetailDto, EscalationDto, EscalationPageDto } from './escalations.dto';
+import { DeliveryAttemptDto, EscalationDetailDto, EscalationDto, EscalationPageDto } from './escalations.dto';
 import { deliveredSeqOf, escalationDto, eventDto, relayDto, withDelivery } from './escalation-views';
 
 export interface EscalationFilter {
@@ -80,6 +80,21 @@ export class EscalationQueriesService {
     if (!conversation) throw DomainError.notFound('Conversation', id);
     const domain = await this.db.getRepository(DomainEntity).findOneByOrFail({ id: conversation.domainId });
     return { conversation, domain: domain.name };
+  }
+
+  /** The delivery attempts of a conversation's event `seq`, in order; 404 when there is no such event. */
+  async deliveryAttempts(conversationId: string, seq: number): Promise<DeliveryAttemptDto[]> {
+    const rows: { event_id: string | null; attempt: number | null; at: Date | null; status_code: number | null; error: string | null; duration_ms: number | null }[] = await this.db.query(
+      `SELECT e.id AS event_id, a.attempt, a.at, a.status_code, a.error, a.duration_ms
+         FROM events e LEFT JOIN delivery_attempts a ON a.event_id = e.id
+        WHERE e.conversation_id = $1 AND e.seq = $2
+        ORDER BY a.attempt, a.id`,
+      [conversationId, seq],
+    );
+    if (rows.length === 0) throw DomainError.notFound('Event', `${seq} of conversation ${conversationId}`);
+    return rows
+      .filter((row) => row.attempt !== null)
+      .map((row) => ({ attempt: row.attempt!, at: row.at!.toISOString(), statusCode: row.status_code, error: row.error, durationMs: row.duration_ms! }));
   }
 
   async attachment(escalationId: string, attachmentId: string): Promise<{ name: string; mimeType: string; content: Buffer }> {

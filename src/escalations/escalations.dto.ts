@@ -253,4 +253,20 @@ export class ConversationDto {
   @ApiPropertyOptional({ nullable: true, type: String }) closedAt: string | null;
   @ApiProperty() lastSeq: number;
   @ApiProperty() deliveredSeq: number;
+  @ApiProperty({ description: 'Failed attempts at the next event to deliver (0 when the last attempt succeeded or none was made).' })
+  deliveryAttempts: number;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'When the next event is tried again after a failed attempt (exponential backoff); null when delivery is not waiting.',
+  })
+  nextDeliveryAt: string | null;
+}
+
+export class DeliveryAttemptDto {
+  @ApiProperty({ description: 'From 1, per event.' }) attempt: number;
+  @ApiProperty({ description: 'When the request was answered, or given up on.' }) at: string;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: "The callback's HTTP status; null when nothing answered." }) statusCode: number | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'Why the attempt failed; null for a 2xx.' }) error: string | null;
+  @ApiProperty({ description: 'How long the request took.' }) durationMs: number;
 }

@@ -70,7 +70,7 @@ describe('inbound and delivery passes', () => {
   /** The conversation's agent message as the replay API reports it. */
   async function replayedMessage(t: TestApp, conversationId: string) {
     const replay = await t.request('GET', `/v1/conversations/${conversationId}/events`);
-    return (replay.body as { type: string; deliveryStatus: string; deliveryAttempts: number }[]).find((v) => v.type === 'agent_message');
+    return (replay.body as { type: string; seq: number; deliveryStatus: string; deliveryAttempts: number }[]).find((v) => v.type === 'agent_message');
   }
 
   /** Whether a holder has the conversation claimed now. */
@@ -233,6 +233,44 @@ describe('inbound and delivery passes', () => {
       expect(conversation.rows).toEqual([{ next_delivery_at: null, delivery_attempts: 0 }]);
       expect(await replayedMessage(t, e.conversationId)).toMatchObject({ deliveryStatus: 'delivered', deliveryAttempts: 2 });
     }, 20_000);
+
+    it('shows operators a failing callback: the conversation waiting for its retry, and each attempt with its answer', async () => {
+      const { gatewayId, started } = await escalations(t, 1, 'attempts-api');
+      const [e] = started;
+      receiver.failNext(2, e.conversationId);
+      await push(t, gatewayId, e.sessionId, 101, 'third time lucky');
+      const seq = (await waitFor('the event stored', async () => (await replayedMessage(t, e.conversationId))?.seq as number | undefined))!;
+      // Between the failed attempts: the conversation says it waits, and for how long.
+      const waiting = await waitFor('waiting for a retry', async () => {
+        const res = await t.request('GET', `/v1/conversations/${e.conversationId}`);
+        return res.body.nextDeliveryAt ? res.body : null;
+      });
+      expect(waiting).toMatchObject({ deliveredSeq: seq - 1, lastSeq: seq, deliveryAttempts: expect.any(Number) });
+      expect(waiting.deliveryAttempts).toBeGreaterThanOrEqual(1);
+      expect(Date.parse(waiting.nextDeliveryAt)).toBeGreaterThan(Date.now() - 5_000);
+
+      await waitFor('delivered on the third attempt', () => texts(receiver.of(e.conversationId)).includes('third time lucky'), 15_000);
+      await waitFor('recorded', () => settled(e.conversationId));
+      const attempts = await t.request('GET', `/v1/conversations/${e.conversationId}/events/${seq}/attempts`);
+      expect(attempts.status).toBe(200);
+      expect(attempts.body).toEqual([
+        { attempt: 1, at: expect.any(String), statusCode: 503, error: expect.stringContaining('503'), durationMs: expect.any(Number) },
+        { attempt: 2, at: expect.any(String), statusCode: 503, error: expect.stringContaining('503'), durationMs: expect.any(Number) },
+        { attempt: 3, at: expect.any(String), statusCode: 204, error: null, durationMs: expect.any(Number) },
+      ]);
+      // The retry waited for its backoff (1 s after the first failure).
+      expect(Date.parse(attempts.body[1].at) - Date.parse(attempts.body[0].at)).toBeGreaterThanOrEqual(900);
+      expect((await t.request('GET', `/v1/conversations/${e.conversationId}`)).body).toMatchObject({ deliveredSeq: seq, deliveryAttempts: 0, nextDeliveryAt: null });
+
+      // An event delivered at once has its one attempt; one that does not exist, or a sequence number that is none, is said so.
+      expect((await t.request('GET', `/v1/conversations/${e.conversationId}/events/1/attempts`)).body).toEqual([expect.objectContaining({ attempt: 1, statusCode: 204 })]);
+      const missing = await t.request('GET', `/v1/conversations/${e.conversationId}/events/${seq + 1}/attempts`);
+      expect(missing.status).toBe(404);
+      expect(missing.body.message).toBe(`Event ${seq + 1} of conversation ${e.conversationId} was not found`);
+      const notSeq = await t.request('GET', `/v1/conversations/${e.conversationId}/events/first/attempts`);
+      expect(notSeq.status).toBe(400);
+      expect(notSeq.body.details).toEqual([{ field: 'seq', message: 'must be an integer from 1 to 2147483647' }]);
+    }, 30_000);
 
     it("stores the other conversations' events when the database refuses one conversation's", async () => {
       const { gatewayId, started } = await escalations(t, 2, 'refused');

@@ -115,6 +115,8 @@ describe('answers as the OpenAPI document describes them', () => {
     const detail = await call('GET', '/v1/escalations/{id}', `/v1/escalations/${id}`);
     await call('GET', '/v1/conversations/{id}', `/v1/conversations/${escalation.body.conversationId}`);
     await call('GET', '/v1/conversations/{id}/events', `/v1/conversations/${escalation.body.conversationId}/events?after=0`);
+    await call('GET', '/v1/conversations/{id}/events/{seq}/attempts', `/v1/conversations/${escalation.body.conversationId}/events/1/attempts`);
+    await call('GET', '/v1/conversations/{id}/events/{seq}/attempts', `/v1/conversations/${escalation.body.conversationId}/events/999/attempts`);
     const file = (detail.body.transcript as { type: string; data: { attachment?: { url: string } } }[]).find((e) => e.type === 'attachment')!;
     // A file, under its own content type: only the status is the document's.
     const download = await t.request('GET', file.data.attachment!.url);
