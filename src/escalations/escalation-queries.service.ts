@@ -13,6 +13,23 @@ import {
 import { DeliveryAttemptDto, EscalationDetailDto, EscalationDto, EscalationPageDto } from './escalations.dto';
 import { deliveredSeqOf, escalationDto, eventDto, relayDto, withDelivery } from './escalation-views';
 
+/**
+ * An escalation's events in order, as `EventEntity`s. Found through its conversation (the `(conversation_id, seq)`
+ * key): no index has `escalation_id` first but a partial one, so by that column alone every transcript read scanned
+ * the whole events table. `test/database/operator-reads.int-spec.ts` checks the plan.
+ */
+export const ESCALATION_EVENTS = `
+  SELECT id, conversation_id AS "conversationId", seq, escalation_id AS "escalationId", type, data, platform_key AS "platformKey",
+         occurred_at AS "occurredAt", created_at AS "createdAt", delivery_status AS "deliveryStatus", delivery_attempts AS "deliveryAttempts"
+    FROM events WHERE conversation_id = $1 AND escalation_id = $2 ORDER BY seq`;
+
+/** The delivery attempts of a conversation's event `seq` (one row with null attempt columns when it has none). */
+export const EVENT_ATTEMPTS = `
+  SELECT e.id AS event_id, a.attempt, a.at, a.status_code, a.error, a.duration_ms
+    FROM events e LEFT JOIN delivery_attempts a ON a.event_id = e.id
+   WHERE e.conversation_id = $1 AND e.seq = $2
+   ORDER BY a.attempt, a.id`;
+
 export interface EscalationFilter {
   state?: string;
   gatewayId?: string;
@@ -61,7 +78,7 @@ export class EscalationQueriesService {
     const base = await this.get(id);
     const [transitions, events, relay, escalation, deliveredSeq] = await Promise.all([
       this.db.getRepository(EscalationTransitionEntity).find({ where: { escalationId: id }, order: { id: 'ASC' } }),
-      this.db.getRepository(EventEntity).find({ where: { escalationId: id }, order: { seq: 'ASC' } }),
+      this.db.query(ESCALATION_EVENTS, [base.conversationId, id]) as Promise<EventEntity[]>,
       this.db.getRepository(RelayCommandEntity).find({ where: { escalationId: id }, order: { seq: 'ASC' } }),
       this.db.getRepository(EscalationEntity).findOneByOrFail({ id }),
       deliveredSeqOf(this.db, base.conversationId),
@@ -85,10 +102,7 @@ export class EscalationQueriesService {
   /** The delivery attempts of a conversation's event `seq`, in order; 404 when there is no such event. */
   async deliveryAttempts(conversationId: string, seq: number): Promise<DeliveryAttemptDto[]> {
     const rows: { event_id: string | null; attempt: number | null; at: Date | null; status_code: number | null; error: string | null; duration_ms: number | null }[] = await this.db.query(
-      `SELECT e.id AS event_id, a.attempt, a.at, a.status_code, a.error, a.duration_ms
-         FROM events e LEFT JOIN delivery_attempts a ON a.event_id = e.id
-        WHERE e.conversation_id = $1 AND e.seq = $2
-        ORDER BY a.attempt, a.id`,
+      EVENT_ATTEMPTS,
       [conversationId, seq],
     );
     if (rows.length === 0) throw DomainError.notFound('Event', `${seq} of conversation ${conversationId}`);
