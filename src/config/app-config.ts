@@ -110,6 +110,16 @@ export class AppConfig {
   INBOUND_WEBHOOK_RETENTION_HOURS = 168;
 
   /**
+   * Days an escalation is kept after it ended (or failed, or timed out); then it is deleted with its events, their
+   * delivery attempts, its files, relay commands and transitions (0 keeps them all). Its conversation stays, with its
+   * sequence numbers; an escalation whose events are not all delivered or given up is kept until they are.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  ESCALATION_RETENTION_DAYS = 0;
+
+  /**
    * Hours a domain's signing secret stays valid after a new one is set: deliveries carry a signature by each until then,
    * so the bot platform can switch without refusing any. A PATCH can give another period (0: the old secret ends at once).
    */

@@ -207,7 +207,7 @@ export class EscalationDto {
 export class EventDto {
   @ApiProperty({ description: 'Global event id (the SSE id).' }) id: string;
   @ApiProperty() conversationId: string;
-  @ApiProperty({ description: 'Per-conversation sequence number, from 1, without gaps.' }) seq: number;
+  @ApiProperty({ description: 'Per-conversation sequence number, from 1, without gaps (the events of escalations deleted by the retention, ESCALATION_RETENTION_DAYS, are gone).' }) seq: number;
   @ApiPropertyOptional({ nullable: true, type: String }) escalationId: string | null;
   @ApiProperty({
     enum: ['queued', 'agent_joined', 'agent_left', 'agent_message', 'agent_typing_started', 'agent_typing_stopped', 'push_url', 'attachment', 'transferred', 'notice', 'ended', 'failed'],

@@ -11,6 +11,7 @@ import { InboundProcessor } from '../workers/inbound.processor';
 import { PollsProcessor } from '../workers/polls.processor';
 import { ConversationsController } from './conversations.controller';
 import { EscalationPolicyResolver } from './escalation-policy';
+import { EscalationRetention } from './escalation-retention.service';
 import { EscalationQueriesService } from './escalation-queries.service';
 import { EscalationRunner } from './escalation-runner.service';
 import { EscalationsController } from './escalations.controller';
@@ -39,7 +40,7 @@ export class EscalationsModule {
       PollService,
     ];
     const workers = config.runsWorker
-      ? [EscalationsProcessor, DeliveriesProcessor, EscalationRequestsProcessor, InboundProcessor, PollsProcessor, ReconcileService, InboundWebhookRetention]
+      ? [EscalationsProcessor, DeliveriesProcessor, EscalationRequestsProcessor, InboundProcessor, PollsProcessor, ReconcileService, InboundWebhookRetention, EscalationRetention]
       : [];
     return {
       module: EscalationsModule,

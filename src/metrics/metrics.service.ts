@@ -71,6 +71,11 @@ export class MetricsService {
     help: 'Events given up after DELIVERY_MAX_AGE_SECONDS of failed deliveries (still replayable)',
     registers: [this.registry],
   });
+  readonly escalationsDeleted = new Counter({
+    name: 'chat_gateway_escalations_deleted_total',
+    help: 'Ended escalations deleted with their events, files and relay commands by the retention (ESCALATION_RETENTION_DAYS after they ended)',
+    registers: [this.registry],
+  });
   readonly webhooksDeleted = new Counter({
     name: 'chat_gateway_inbound_webhooks_deleted_total',
     help: 'Raw platform webhook deliveries deleted by the retention (INBOUND_WEBHOOK_RETENTION_HOURS after processing)',

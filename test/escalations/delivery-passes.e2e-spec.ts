@@ -4,6 +4,7 @@ import type { PlatformEvent } from '@app/gateway-sdk';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { DeliveryService } from '../../src/delivery/delivery.service';
 import { EscalationRunner } from '../../src/escalations/escalation-runner.service';
+import { EscalationRetention } from '../../src/escalations/escalation-retention.service';
 import { InboundWebhookRetention } from '../../src/webhooks/inbound-webhook-retention.service';
 import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
 import { resetState, startTestApp, TestApp } from '../support/test-app';
@@ -107,7 +108,7 @@ describe('inbound and delivery passes', () => {
   describe('with reconcile at boot only', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp({ POLL_TICK_MS: '100', RECONCILE_INTERVAL_SECONDS: '3600' });
+      t = await startTestApp({ POLL_TICK_MS: '100', RECONCILE_INTERVAL_SECONDS: '3600', ESCALATION_RETENTION_DAYS: '30' });
     });
     afterAll(() => t.close());
 
@@ -407,6 +408,56 @@ describe('inbound and delivery passes', () => {
       const stored = await db.query(`SELECT count(*)::int AS n FROM events WHERE escalation_id = $1 AND data->>'text' = 'old'`, [e.id]);
       expect(stored.rows).toEqual([{ n: 1 }]);
     }, 20_000);
+    it('deletes escalations ended before the retention period with what they stored, once their events are delivered', async () => {
+      const { gatewayId, started } = await escalations(t, 3, 'escalation-retention');
+      const [old, undelivered, recent] = started;
+      for (const [i, e] of started.entries()) {
+        await push(t, gatewayId, e.sessionId, 101, `message ${i}`);
+        const file = { eventId: `${e.sessionId}-102`, sessionId: e.sessionId, event: { index: 102, type: 'attachment', data: { attachment: { name: 'a.txt', mimeType: 'text/plain', base64: 'ZmlsZQ==' } }, at: Date.now() } };
+        expect((await t.request('POST', `/v1/webhooks/${gatewayId}`, { body: file })).status).toBe(200);
+        expect((await t.request('POST', `/v1/escalations/${e.id}/messages`, { body: { text: `user ${i}` } })).status).toBe(202);
+        await waitFor('message and file at the bot', () => receiver.of(e.conversationId).some((d) => d.type === 'attachment'));
+        expect((await t.request('POST', `/v1/escalations/${e.id}/steal`, { body: { reason: 'retention test' } })).status).toBe(200);
+        await waitFor('ended and delivered', () => settled(e.conversationId));
+      }
+      const count = async (sql: string, param: unknown) => (await db.query(`SELECT count(*)::int AS n FROM ${sql}`, [param])).rows[0].n as number;
+      const stored = async (id: string) => ({
+        events: await count(`events WHERE escalation_id = $1`, id),
+        attempts: await count(`delivery_attempts a JOIN events v ON v.id = a.event_id WHERE v.escalation_id = $1`, id),
+        files: await count(`attachments WHERE escalation_id = $1`, id),
+        relay: await count(`relay_commands WHERE escalation_id = $1`, id),
+        transitions: await count(`escalation_transitions WHERE escalation_id = $1`, id),
+      });
+      const before = await stored(old.id);
+      expect(Object.values(before).every((n) => n > 0)).toBe(true);
+      const oldEventIds = (await db.query(`SELECT id FROM events WHERE escalation_id = $1`, [old.id])).rows.map((r: { id: string }) => r.id);
+      const conversationBefore = (await t.request('GET', `/v1/conversations/${old.conversationId}`)).body;
+
+      // Two ended 40 days ago, one of them with its last event not delivered yet; the third ended now.
+      await db.query(`UPDATE escalations SET created_at = created_at - interval '40 days', ended_at = ended_at - interval '40 days' WHERE id = ANY($1::uuid[])`, [[old.id, undelivered.id]]);
+      await db.query(`UPDATE conversations SET delivered_seq = delivered_seq - 1 WHERE id = $1`, [undelivered.conversationId]);
+      const deletedTotal = async () => Number(/^chat_gateway_escalations_deleted_total (\d+)$/m.exec((await t.request('GET', '/metrics', { key: null })).text)?.[1]);
+      const totalBefore = await deletedTotal();
+
+      expect(await t.app.get(EscalationRetention).runOnce()).toBe(1);
+      expect(await deletedTotal()).toBe(totalBefore + 1);
+      expect((await t.request('GET', `/v1/escalations/${old.id}`)).status).toBe(404);
+      expect(await stored(old.id)).toEqual({ events: 0, attempts: 0, files: 0, relay: 0, transitions: 0 });
+      expect(await count(`delivery_attempts WHERE event_id = ANY($1::bigint[])`, oldEventIds)).toBe(0);
+      // The conversation stays, with its sequence numbers: the replay answers what is left (here, nothing).
+      expect((await t.request('GET', `/v1/conversations/${old.conversationId}`)).body).toEqual(conversationBefore);
+      expect((await t.request('GET', `/v1/conversations/${old.conversationId}/events`)).body).toEqual([]);
+      // Kept: the one whose last event is not delivered, and the one that ended now.
+      for (const kept of [undelivered, recent]) expect((await t.request('GET', `/v1/escalations/${kept.id}`)).status).toBe(200);
+      expect((await stored(recent.id)).events).toBeGreaterThan(0);
+
+      // Once its events are delivered (or given up), the other goes too.
+      await db.query(`UPDATE conversations SET delivered_seq = last_seq WHERE id = $1`, [undelivered.conversationId]);
+      expect(await t.app.get(EscalationRetention).runOnce()).toBe(1);
+      expect((await t.request('GET', `/v1/escalations/${undelivered.id}`)).status).toBe(404);
+      expect((await t.request('GET', `/v1/escalations/${recent.id}`)).status).toBe(200);
+    }, 30_000);
+
     it('works off a retention backlog larger than one statement in one run', async () => {
       const { gatewayId } = await escalations(t, 1, 'retention-backlog');
       // 12,000 deliveries processed 8 days ago: more than two statements' worth.
