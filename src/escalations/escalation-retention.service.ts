@@ -18,11 +18,11 @@ const BATCH = 200;
  * created_at bounds the scan (escalations_created_idx): an escalation ended after it was created. Answers the
  * escalations deleted.
  */
-const DELETE_BATCH = `
+export const ESCALATION_RETENTION_BATCH = `
   WITH due AS (
     SELECT x.id, x.conversation_id FROM escalations x JOIN conversations c ON c.id = x.conversation_id
      WHERE x.created_at < $1::timestamptz AND x.ended_at < $1::timestamptz AND x.state IN ('ended', 'failed', 'timed_out')
-       AND NOT EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = x.conversation_id AND e.escalation_id = x.id AND e.seq > c.delivered_seq)
+       AND c.delivered_seq >= (SELECT coalesce(max(e.seq), 0) FROM events e WHERE e.conversation_id = x.conversation_id AND e.escalation_id = x.id)
      ORDER BY x.created_at
      LIMIT $2
      FOR UPDATE OF x SKIP LOCKED),
@@ -55,7 +55,7 @@ export class EscalationRetention extends ScheduledPrune {
   protected async prune(): Promise<number> {
     const before = new Date(Date.now() - this.config.ESCALATION_RETENTION_DAYS * 86_400_000);
     const deleted = await this.inBatches(BATCH, async () => {
-      const rows = await prepared<{ id: string }>(this.db, DELETE_BATCH, [before, BATCH]);
+      const rows = await prepared<{ id: string }>(this.db, ESCALATION_RETENTION_BATCH, [before, BATCH]);
       this.metrics.escalationsDeleted.inc(rows.length);
       return rows.length;
     });

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/database';
 import { ESCALATION_EVENTS, EVENT_ATTEMPTS } from '../../src/escalations/escalation-queries.service';
+import { ESCALATION_RETENTION_BATCH } from '../../src/escalations/escalation-retention.service';
 import { resetState } from '../support/test-app';
 
 /**
- * Operators' reads must not grow with the events table: each is planned here with sequential scans priced out, so a
+ * Operators' reads (and the retention's search) must not grow with the events table: each is planned here with sequential scans priced out, so a
  * plan that still scans a table has no index to use (a small test table would otherwise be scanned anyway).
  */
 describe('operator reads of events', () => {
@@ -36,6 +37,17 @@ describe('operator reads of events', () => {
     expect(text).not.toMatch(/Seq Scan/);
     expect(text).toMatch(/events_conversation_id_seq_key/);
     expect(text).toMatch(/delivery_attempts_event_idx/);
+  });
+
+  it('finds the escalations the retention deletes, and their events, through indexes', async () => {
+    const text = await plan(ESCALATION_RETENTION_BATCH, [new Date(), 200]);
+    expect(text).not.toMatch(/Seq Scan/);
+    expect(text).toMatch(/escalations_created_idx/);
+    // Each escalation's events through its conversation's key, not by walking the whole index.
+    const lines = text.split('\n');
+    const uses = lines.flatMap((line, i) => (line.includes('events_conversation_id_seq_key') ? [lines.slice(i + 1).find((next) => next.includes('Index Cond'))] : []));
+    expect(uses.length).toBeGreaterThan(0);
+    for (const condition of uses) expect(condition).toMatch(/Index Cond: \(conversation_id = /);
   });
 
   it('would scan the events for the transcript by escalation alone (what the check above rules out)', async () => {
