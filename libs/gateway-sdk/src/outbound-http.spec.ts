@@ -67,6 +67,7 @@ describe('downloadOutbound', () => {
       }
       if (req.url === '/secret') return void res.writeHead(200).end('instance credentials');
       if (req.url === '/silent') return; // never answers
+      if (req.url === '/busy') return void res.writeHead(429, { 'retry-after': '7' }).end();
       res.writeHead(404).end();
     });
     // On every interface, so that a request that reached 0.0.0.0 would be answered.
@@ -122,6 +123,7 @@ describe('downloadOutbound', () => {
     it('answers the content of a 2xx and the status of anything else', async () => {
       await expect(fetchLinkUnder(policy, `http://127.0.0.1:${port}/moved`, 1024)).resolves.toEqual({ status: 200, content: Buffer.from('the file'), mimeType: 'text/plain' });
       await expect(fetchLinkUnder(policy, `http://127.0.0.1:${port}/gone`, 1024)).resolves.toEqual({ status: 404, content: Buffer.alloc(0), mimeType: undefined });
+      await expect(fetchLinkUnder(policy, `http://127.0.0.1:${port}/busy`, 1024)).resolves.toEqual({ status: 429, content: Buffer.alloc(0), mimeType: undefined, retryAfter: '7' });
     });
 
     it('answers why it refused what the policy denies or what is too large, without sending it on', async () => {

@@ -47,6 +47,8 @@ export interface Downloaded {
   /** The body of a 2xx answer (empty otherwise). */
   body: Buffer;
   contentType: string | undefined;
+  /** The Retry-After header of a non-2xx answer, as sent. */
+  retryAfter?: string;
 }
 
 /** An answer larger than the download's `maxBytes`: the transfer was cut. */
@@ -75,7 +77,8 @@ export async function downloadOutbound(url: string, options: DownloadOptions): P
     }
     if (status < 200 || status >= 300) {
       res.resume();
-      return { status, body: Buffer.alloc(0), contentType: undefined };
+      const retryAfter = res.headers['retry-after'];
+      return { status, body: Buffer.alloc(0), contentType: undefined, ...(retryAfter ? { retryAfter } : {}) };
     }
     return { status, body: await readUpTo(res, options.maxBytes), contentType: res.headers['content-type']?.split(';')[0].trim() || undefined };
   }
@@ -118,7 +121,7 @@ function readUpTo(res: IncomingMessage, maxBytes: number): Promise<Buffer> {
  * A link a platform handed over (an agent's file), as `EscalationContext.fetchLink` answers it: the body of a 2xx
  * answer, the status of any other, or why it was neither requested nor read to the end.
  */
-export type FetchedLink = { status: number; content: Buffer; mimeType?: string } | { refused: string };
+export type FetchedLink = { status: number; content: Buffer; mimeType?: string; retryAfter?: string } | { refused: string };
 
 /** The service's outbound policy for links from outside, as `fetchLinkUnder` applies it. */
 export interface LinkPolicy {
@@ -135,8 +138,8 @@ export interface LinkPolicy {
  */
 export async function fetchLinkUnder(policy: LinkPolicy, url: string, maxBytes: number): Promise<FetchedLink> {
   try {
-    const { status, body, contentType } = await downloadOutbound(url, { ...policy, maxBytes });
-    return { status, content: body, mimeType: contentType };
+    const { status, body, contentType, retryAfter } = await downloadOutbound(url, { ...policy, maxBytes });
+    return { status, content: body, mimeType: contentType, ...(retryAfter ? { retryAfter } : {}) };
   } catch (error) {
     if (error instanceof OutboundRefused) return { refused: `url ${error.message}` };
     if (error instanceof DownloadTooLarge) return { refused: error.message };

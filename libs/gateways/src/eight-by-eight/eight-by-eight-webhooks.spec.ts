@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { ReceivedWebhook } from '@app/simulators/eight-by-eight';
 import { seedEscalation } from './eight-by-eight.fixtures';
 import { EightByEightGateway } from './eight-by-eight.gateway';
@@ -183,6 +185,21 @@ describe('8x8 gateway webhooks from the 8x8 simulator', () => {
     const { events } = await gateway.handleWebhook(ctx, inboundFrom(sneaky.webhook));
     expect(events.map((event) => event.type)).toEqual(['agent_message']);
     expect(ctx.logger.messages('warn')).toContain('8x8 agent file sneaky.txt not fetched: url redirect target points at a link-local or reserved address');
+  });
+
+  it('has the delivery handled again after the storage\'s Retry-After when it answers 429, and after a 5xx', async () => {
+    let status = 429;
+    const storage = createServer((_req, res) => void res.writeHead(status, status === 429 ? { 'retry-after': '3' } : {}).end());
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    try {
+      const busy = await agentFile('busy.txt', 'never served');
+      busy.link.redirectTo = `http://127.0.0.1:${(storage.address() as AddressInfo).port}/busy.txt`;
+      await expect(gateway.handleWebhook(ctx, inboundFrom(busy.webhook))).rejects.toMatchObject({ code: 'rate_limited', retryAfterMs: 3_000 });
+      status = 503;
+      await expect(gateway.handleWebhook(ctx, inboundFrom(busy.webhook))).rejects.toMatchObject({ code: 'transient', message: "attachment download: 8x8's storage answered 503" });
+    } finally {
+      await new Promise((resolve) => storage.close(resolve));
+    }
   });
 
   it('fetches links under the service\'s policy: a loopback link is refused where private networks are not allowed', async () => {

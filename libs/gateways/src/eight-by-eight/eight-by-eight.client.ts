@@ -60,7 +60,7 @@ export const AVAILABLE_METRIC = 'availableIdle.rt';
 /** 8x8 answers are small JSON documents; anything past this is not 8x8 talking. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 /** When a 429 comes without Retry-After, wait this long. */
-const DEFAULT_RATE_LIMIT_MS = 5_000;
+export const DEFAULT_RATE_LIMIT_MS = 5_000;
 const ACCEPT = 'application/hal+json, application/json;q=0.9, application/problem+json;q=0.8';
 
 /**
