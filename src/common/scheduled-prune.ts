@@ -18,17 +18,20 @@ const LOCK_TTL_MS = 2 * 60_000;
 export abstract class ScheduledPrune implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
 
+  /** `periodMs`: how long rows are kept, read at each run (0 switches the retention off). */
   protected constructor(
     private readonly lockName: string,
-    protected readonly lock: RedisLock,
+    private readonly periodMs: () => number,
+    private readonly lock: RedisLock,
     protected readonly log: ComponentLogger,
   ) {}
 
-  /** False when the retention is switched off (its period set to 0). */
-  protected abstract get enabled(): boolean;
+  /** Deletes what fell out of the period before `before` (under the lock); answers the rows deleted. */
+  protected abstract prune(before: Date): Promise<number>;
 
-  /** Deletes what is due now (under the lock); answers the rows deleted. */
-  protected abstract prune(): Promise<number>;
+  private get enabled(): boolean {
+    return this.periodMs() > 0;
+  }
 
   onApplicationBootstrap(): void {
     if (!this.enabled) return;
@@ -44,7 +47,7 @@ export abstract class ScheduledPrune implements OnApplicationBootstrap, OnApplic
   /** Deletes what is due now; answers the rows deleted, or null when another worker was running it. */
   async runOnce(): Promise<number | null> {
     if (!this.enabled) return 0;
-    const outcome = await this.lock.withLock(this.lockName, LOCK_TTL_MS, () => this.prune());
+    const outcome = await this.lock.withLock(this.lockName, LOCK_TTL_MS, () => this.prune(new Date(Date.now() - this.periodMs())));
     return outcome.ran ? outcome.value : null;
   }
 

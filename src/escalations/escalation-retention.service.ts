@@ -41,19 +41,14 @@ export class EscalationRetention extends ScheduledPrune {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     lock: RedisLock,
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly metrics: MetricsService,
     logger: AppLogger,
   ) {
-    super('retention:escalations', lock, logger.child('retention'));
+    super('retention:escalations', () => config.ESCALATION_RETENTION_DAYS * 86_400_000, lock, logger.child('retention'));
   }
 
-  protected get enabled(): boolean {
-    return this.config.ESCALATION_RETENTION_DAYS > 0;
-  }
-
-  protected async prune(): Promise<number> {
-    const before = new Date(Date.now() - this.config.ESCALATION_RETENTION_DAYS * 86_400_000);
+  protected async prune(before: Date): Promise<number> {
     const deleted = await this.inBatches(BATCH, async () => {
       const rows = await prepared<{ id: string }>(this.db, ESCALATION_RETENTION_BATCH, [before, BATCH]);
       this.metrics.escalationsDeleted.inc(rows.length);

@@ -11,9 +11,9 @@ import { GatewayContextFactory } from './gateway-context.factory';
 import { GatewayRegistry, RegisteredGateway } from './gateway-registry';
 import { GatewaySettingsStore, StoredSettings } from './gateway-settings.store';
 import { conflictOnDuplicate } from '../database/unique-violation';
+import { AuditRecordDto, ConnectionTestDto, GatewayDto, ListGatewaysQuery } from './gateways.dto';
 
 const nameTaken = (name: string) => `A gateway named '${name}' already exists in this domain`;
-import { AuditRecordDto, ConnectionTestDto, GatewayDto, ListGatewaysQuery } from './gateways.dto';
 
 type Settings = Record<string, Record<string, unknown>>;
 

@@ -33,19 +33,14 @@ export class InboundWebhookRetention extends ScheduledPrune {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     lock: RedisLock,
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly metrics: MetricsService,
     logger: AppLogger,
   ) {
-    super('retention:inbound-webhooks', lock, logger.child('retention'));
+    super('retention:inbound-webhooks', () => config.INBOUND_WEBHOOK_RETENTION_HOURS * 3_600_000, lock, logger.child('retention'));
   }
 
-  protected get enabled(): boolean {
-    return this.config.INBOUND_WEBHOOK_RETENTION_HOURS > 0;
-  }
-
-  protected async prune(): Promise<number> {
-    const before = new Date(Date.now() - this.config.INBOUND_WEBHOOK_RETENTION_HOURS * 3_600_000);
+  protected async prune(before: Date): Promise<number> {
     const pool = (this.db.driver as PostgresDriver).master as Pool;
     // Pages written since the last summary (autovacuum's or this) are not in the index yet, and every batch's scan
     // would read them. Only the index's owner may summarize; without it the deletes still work, reading more.

@@ -1,8 +1,7 @@
 import { EscalationProducer } from '@app/client';
-import { FakePlatform } from '@app/simulators/fake/fake-platform';
-import { BotReceiver, waitFor } from '../support/bot-receiver';
-import { resetState, startTestApp, TestApp } from '../support/test-app';
-import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+import { waitFor } from '../support/bot-receiver';
+import { TestApp } from '../support/test-app';
+import { escalationBody, fakeGateway, fakeSuite } from './fake-setup';
 
 interface Probe {
   method: string;
@@ -43,21 +42,10 @@ async function answersTo(t: TestApp, cases: Case[], label = ''): Promise<string[
  * with a 400 naming the field. Concurrent creates of one name get a 409. Never a 5xx.
  */
 describe('awkward input', () => {
+  const suite = fakeSuite({});
+  const { platform, receiver } = suite;
   let t: TestApp;
-  const platform = new FakePlatform();
-  const receiver = new BotReceiver(SIGNING_SECRET);
-
-  beforeAll(async () => {
-    await resetState();
-    await platform.start();
-    await receiver.start();
-    t = await startTestApp({});
-  });
-  afterAll(async () => {
-    await t.close();
-    await platform.stop();
-    await receiver.stop();
-  });
+  beforeAll(() => (t = suite.t));
 
   it('answers null in any body field with a 2xx, or a 400 naming the field', async () => {
     const { domain, gatewayId, domainId } = await fakeGateway(t, platform, receiver);

@@ -1,14 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { PlatformEvent } from '@app/gateway-sdk';
-import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { DeliveryService } from '../../src/delivery/delivery.service';
 import { EscalationRunner } from '../../src/escalations/escalation-runner.service';
 import { EscalationRetention } from '../../src/escalations/escalation-retention.service';
 import { InboundWebhookRetention } from '../../src/webhooks/inbound-webhook-retention.service';
-import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
-import { resetState, startTestApp, TestApp } from '../support/test-app';
-import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+import { Delivery, waitFor } from '../support/bot-receiver';
+import { startTestApp, TestApp } from '../support/test-app';
+import { escalationBody, fakeGateway, fakeSuite } from './fake-setup';
 
 /**
  * Inbound and delivery passes: one pass serves many conversations of a gateway (inbound) or a domain (delivery), and
@@ -16,22 +15,14 @@ import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
  * so nothing below is rescued by the periodic reconcile pass unless a test asks for it.
  */
 describe('inbound and delivery passes', () => {
-  const platform = new FakePlatform();
-  const receiver = new BotReceiver(SIGNING_SECRET);
+  const { platform, receiver } = fakeSuite();
   let db: Client;
 
   beforeAll(async () => {
-    await resetState();
-    await platform.start();
-    await receiver.start();
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
   });
-  afterAll(async () => {
-    await db.end();
-    await platform.stop();
-    await receiver.stop();
-  });
+  afterAll(() => db.end());
 
   /** Starts `count` escalations in a new domain and answers them with their platform sessions. */
   async function escalations(t: TestApp, count: number, name: string) {

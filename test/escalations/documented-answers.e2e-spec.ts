@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { normalizeOasSchema } from '@app/simulators/eight-by-eight/openapi-request-validator';
-import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import Ajv, { ValidateFunction } from 'ajv';
 import { buildOpenApi } from '../../src/app.factory';
-import { BotReceiver, waitFor } from '../support/bot-receiver';
+import { waitFor } from '../support/bot-receiver';
 import { closed, documentAjv } from '../support/documented-events';
-import { resetState, startTestApp, TestApp, TestResponse } from '../support/test-app';
-import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+import { TestApp, TestResponse } from '../support/test-app';
+import { escalationBody, fakeGateway, fakeSuite, SIGNING_SECRET } from './fake-setup';
 
 type Json = Record<string, unknown>;
 
@@ -16,27 +15,19 @@ type Json = Record<string, unknown>;
  * gives its operation and status, with every documented object closed to fields it does not name.
  */
 describe('answers as the OpenAPI document describes them', () => {
+  const suite = fakeSuite({});
+  const { platform, receiver } = suite;
   let t: TestApp;
-  const platform = new FakePlatform();
-  const receiver = new BotReceiver(SIGNING_SECRET);
   let document: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
   let ajv: Ajv;
   const validators = new Map<string, ValidateFunction>();
   const findings: string[] = [];
   const checked: string[] = [];
 
-  beforeAll(async () => {
-    await resetState();
-    await platform.start();
-    await receiver.start();
-    t = await startTestApp({});
+  beforeAll(() => {
+    t = suite.t;
     document = JSON.parse(JSON.stringify(buildOpenApi(t.app)));
     ajv = documentAjv(document as unknown as { components: { schemas: Json } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await platform.stop();
-    await receiver.stop();
   });
 
   /** Checks one answer against its operation's schema for that status; returns it. */

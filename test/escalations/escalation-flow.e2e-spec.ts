@@ -1,28 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { Client } from 'pg';
-import { BotReceiver, waitFor } from '../support/bot-receiver';
-import { resetState, startTestApp, TestApp } from '../support/test-app';
-import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+import { waitFor } from '../support/bot-receiver';
+import { TestApp } from '../support/test-app';
+import { escalationBody, fakeGateway, fakeSuite } from './fake-setup';
 
 describe('escalation through the fake gateway', () => {
+  const suite = fakeSuite({ POLL_TICK_MS: '100' });
+  const { platform, receiver } = suite;
   let t: TestApp;
-  const platform = new FakePlatform();
-  const receiver = new BotReceiver(SIGNING_SECRET);
-
-  beforeAll(async () => {
-    await resetState();
-    await platform.start();
-    await receiver.start();
-    t = await startTestApp({ POLL_TICK_MS: '100' });
-  });
-  afterAll(async () => {
-    await t.close();
-    await platform.stop();
-    await receiver.stop();
-  });
+  beforeAll(() => (t = suite.t));
 
   const start = async (domain: string, gatewayId: string, externalId: string, key = externalId) => {
     const res = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, externalId), headers: { 'idempotency-key': key } });

@@ -1,10 +1,40 @@
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { BotReceiver } from '../support/bot-receiver';
-import { TestApp } from '../support/test-app';
+import { resetState, startTestApp, TestApp } from '../support/test-app';
 
 export const SIGNING_SECRET = 'whsec_' + Buffer.from('bot-platform-signing-secret-32b!').toString('base64');
 
 let domainCounter = 0;
+
+/**
+ * The setup the fake-gateway suites share, registered as hooks of the calling `describe`: a reset state, a fake
+ * platform, a bot receiver and, given `env`, the service in this process (`t`, once the hooks ran). The suite's own
+ * `beforeAll` hooks, declared after this call, run after these.
+ */
+export function fakeSuite(env?: Record<string, string>): { platform: FakePlatform; receiver: BotReceiver; readonly t: TestApp } {
+  const platform = new FakePlatform();
+  const receiver = new BotReceiver(SIGNING_SECRET);
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    await resetState();
+    await platform.start();
+    await receiver.start();
+    if (env) app = await startTestApp(env);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await platform.stop();
+    await receiver.stop();
+  });
+  return {
+    platform,
+    receiver,
+    get t() {
+      if (!app) throw new Error('fakeSuite: the service is started in beforeAll, and only when given an env');
+      return app;
+    },
+  };
+}
 
 /** A domain whose callback is the receiver (or the one `inDomain` names), and a deployed fake gateway in it. */
 export async function fakeGateway(

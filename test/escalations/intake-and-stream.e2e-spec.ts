@@ -1,29 +1,20 @@
 import { EscalationProducer, verifyWebhook } from '@app/client';
-import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { Client } from 'pg';
 import { BotReceiver, waitFor } from '../support/bot-receiver';
-import { resetState, startTestApp, TestApp } from '../support/test-app';
-import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+import { TestApp } from '../support/test-app';
+import { escalationBody, fakeGateway, fakeSuite } from './fake-setup';
 
 describe('intake queue, replay, live stream and dedupe', () => {
+  const suite = fakeSuite({ POLL_TICK_MS: '100' });
+  const { platform, receiver } = suite;
   let t: TestApp;
   let producer: EscalationProducer;
-  const platform = new FakePlatform();
-  const receiver = new BotReceiver(SIGNING_SECRET);
 
-  beforeAll(async () => {
-    await resetState();
-    await platform.start();
-    await receiver.start();
-    t = await startTestApp({ POLL_TICK_MS: '100' });
+  beforeAll(() => {
+    t = suite.t;
     producer = new EscalationProducer({ connection: { host: '127.0.0.1', port: 6379 }, prefix: process.env.REDIS_PREFIX });
   });
-  afterAll(async () => {
-    await producer.close();
-    await t.close();
-    await platform.stop();
-    await receiver.stop();
-  });
+  afterAll(() => producer.close());
 
   it('creates an escalation from the escalation-requests queue, once per key', async () => {
     const { domain, gatewayId } = await fakeGateway(t, platform, receiver);

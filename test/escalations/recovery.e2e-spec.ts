@@ -1,10 +1,9 @@
 import { Redis } from 'ioredis';
-import { FakePlatform } from '@app/simulators/fake/fake-platform';
-import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
+import { Delivery, waitFor } from '../support/bot-receiver';
 import { PrivateRedis } from '../support/private-redis';
 import { ServiceProcess } from '../support/service-process';
-import { freePort, requestAgainst, resetState, startTestApp } from '../support/test-app';
-import { escalationBody, fakeGateway, SIGNING_SECRET } from './fake-setup';
+import { freePort, requestAgainst, startTestApp } from '../support/test-app';
+import { escalationBody, fakeGateway, fakeSuite } from './fake-setup';
 
 /**
  * A consumer that follows the Standard Webhooks advice and ignores a webhook-id it already processed. Delivery is
@@ -22,18 +21,7 @@ function expectExactlyOnceInOrder(deliveries: Delivery[]): void {
 }
 
 describe('recovery: PostgreSQL is the truth', () => {
-  const platform = new FakePlatform();
-  const receiver = new BotReceiver(SIGNING_SECRET);
-
-  beforeAll(async () => {
-    await resetState();
-    await platform.start();
-    await receiver.start();
-  });
-  afterAll(async () => {
-    await platform.stop();
-    await receiver.stop();
-  });
+  const { platform, receiver } = fakeSuite();
 
   it('loses, repeats and reorders nothing when a worker is killed with SIGKILL mid-relay', async () => {
     const port = await freePort();

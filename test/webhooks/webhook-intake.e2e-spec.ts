@@ -1,8 +1,7 @@
 import { Client } from 'pg';
-import { FakePlatform } from '@app/simulators/fake/fake-platform';
-import { BotReceiver } from '../support/bot-receiver';
-import { resetState, startTestApp, TestApp } from '../support/test-app';
-import { fakeGateway, SIGNING_SECRET } from '../escalations/fake-setup';
+
+import { TestApp } from '../support/test-app';
+import { fakeGateway, fakeSuite } from '../escalations/fake-setup';
 
 /**
  * The webhook route is served ahead of Nest's router (src/webhooks/webhook-intake.route.ts); what the rest of the API
@@ -10,27 +9,19 @@ import { fakeGateway, SIGNING_SECRET } from '../escalations/fake-setup';
  * covered per gateway type (eight-by-eight, escalation flow); these are the route's own answers.
  */
 describe('webhook intake route', () => {
-  const platform = new FakePlatform();
-  const receiver = new BotReceiver(SIGNING_SECRET);
+  const suite = fakeSuite({});
+  const { platform, receiver } = suite;
   let t: TestApp;
   let db: Client;
   let gatewayId: string;
 
   beforeAll(async () => {
-    await resetState();
-    await platform.start();
-    await receiver.start();
-    t = await startTestApp();
+    t = suite.t;
     ({ gatewayId } = await fakeGateway(t, platform, receiver));
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
   });
-  afterAll(async () => {
-    await db.end();
-    await t.close();
-    await platform.stop();
-    await receiver.stop();
-  });
+  afterAll(() => db.end());
 
   const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
     fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(async (res) => ({

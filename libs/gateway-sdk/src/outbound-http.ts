@@ -145,14 +145,7 @@ export async function fetchLinkUnder(policy: LinkPolicy, url: string, maxBytes: 
     if (error instanceof DownloadTooLarge) return { refused: error.message };
     const name = (error as Error)?.name;
     const reason = name === 'TimeoutError' || name === 'AbortError' ? 'no answer in time' : ((error as Error)?.message ?? String(error));
-    throw new GatewayError('transient', `link unreachable (${hostOf(url)}): ${reason}`, { cause: error });
-  }
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'invalid URL';
+    // The URL parsed: an unparsable one is refused before any request.
+    throw new GatewayError('transient', `link unreachable (${new URL(url).host}): ${reason}`, { cause: error });
   }
 }

@@ -40,9 +40,8 @@ export interface UploadFile {
   content: Buffer;
 }
 
-
 /** Whether a 404 means the escalation's conversation is gone or just that something is missing. */
-type Scope = 'conversation' | 'account';
+export type Scope = 'conversation' | 'account';
 
 type Json = Record<string, unknown>;
 
@@ -60,7 +59,7 @@ export const AVAILABLE_METRIC = 'availableIdle.rt';
 /** 8x8 answers are small JSON documents; anything past this is not 8x8 talking. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 /** When a 429 comes without Retry-After, wait this long. */
-export const DEFAULT_RATE_LIMIT_MS = 5_000;
+const DEFAULT_RATE_LIMIT_MS = 5_000;
 const ACCEPT = 'application/hal+json, application/json;q=0.9, application/problem+json;q=0.8';
 
 /**
@@ -238,9 +237,12 @@ export class EightByEightClient {
 
 /** Status -> GatewayError, with the problem+json message (8x8's several error shapes, B.4 Errors) for the record. */
 function errorFrom(response: Response, text: string, scope: Scope, what: string): GatewayError {
-  const status = response.status;
-  const detail = `${what}: 8x8 answered ${status}${problemMessage(text)}`;
-  const retryAfter = retryAfterMs(response.headers.get('retry-after'));
+  return statusError(response.status, response.headers.get('retry-after'), `${what}: 8x8 answered ${response.status}${problemMessage(text)}`, scope);
+}
+
+/** An 8x8 status (of its API or its file storage) as a GatewayError, with its Retry-After where it has one. */
+export function statusError(status: number, retryAfterHeader: string | null, detail: string, scope: Scope): GatewayError {
+  const retryAfter = retryAfterMs(retryAfterHeader);
   if (status === 429) return new GatewayError('rate_limited', detail, { status, retryAfterMs: retryAfter ?? DEFAULT_RATE_LIMIT_MS });
   if (status === 408 || status >= 500) return new GatewayError('transient', detail, { status, retryAfterMs: retryAfter });
   const code: GatewayErrorCode =

@@ -18,7 +18,7 @@ import {
   VerifiedWebhook,
 } from '@app/gateway-sdk';
 import { EightByEightSignatureVerifier } from './eight-by-eight-signature.verifier';
-import { DEFAULT_RATE_LIMIT_MS, EightByEightClient, retryAfterMs } from './eight-by-eight.client';
+import { EightByEightClient, statusError } from './eight-by-eight.client';
 import {
   followTransfers,
   isBareWebhookVerify,
@@ -257,9 +257,7 @@ async function agentFile(ctx: EscalationContext, url: string): Promise<{ content
   const fetched = await ctx.fetchLink(url, MAX_AGENT_FILE_BYTES);
   if ('refused' in fetched) return fetched;
   const { status } = fetched;
-  const retryAfter = retryAfterMs(fetched.retryAfter ?? null);
-  if (status === 429) throw new GatewayError('rate_limited', `attachment download: 8x8's storage answered 429`, { status, retryAfterMs: retryAfter ?? DEFAULT_RATE_LIMIT_MS });
-  if (status >= 500) throw new GatewayError('transient', `attachment download: 8x8's storage answered ${status}`, { status, retryAfterMs: retryAfter });
+  if (status === 429 || status >= 500) throw statusError(status, fetched.retryAfter ?? null, `attachment download: 8x8's storage answered ${status}`, 'account');
   // An expired (403) or vanished (404) link will not come back by retrying.
   if (status < 200 || status >= 300) return { refused: `HTTP ${status}` };
   return { content: fetched.content, mimeType: fetched.mimeType };
