@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { Foundation1763784000000 } from './migrations/1763784000000-Foundation';
@@ -9,9 +10,10 @@ import { DeliveredOnConversation1763784500000 } from './migrations/1763784500000
 import { InboundWebhookRetention1763784600000 } from './migrations/1763784600000-InboundWebhookRetention';
 import { SigningSecretRotation1763784700000 } from './migrations/1763784700000-SigningSecretRotation';
 import { RelayLease1763784800000 } from './migrations/1763784800000-RelayLease';
+import { ForeignKeyIndexes1763784900000 } from './migrations/1763784900000-ForeignKeyIndexes';
 import { ENTITIES } from './entities';
 
-export const MIGRATIONS = [Foundation1763784000000, Escalations1763784100000, PollShards1763784200000, AgentDirectory1763784300000, DeliveryClaims1763784400000, DeliveredOnConversation1763784500000, InboundWebhookRetention1763784600000, SigningSecretRotation1763784700000, RelayLease1763784800000];
+export const MIGRATIONS = [Foundation1763784000000, Escalations1763784100000, PollShards1763784200000, AgentDirectory1763784300000, DeliveryClaims1763784400000, DeliveredOnConversation1763784500000, InboundWebhookRetention1763784600000, SigningSecretRotation1763784700000, RelayLease1763784800000, ForeignKeyIndexes1763784900000];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
   return {
@@ -50,6 +52,8 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
+const MIGRATION_LOCK_POLL_MS = 200;
+
 /** Runs pending migrations under an advisory lock so API and worker processes starting together do not race. */
 export async function migrate(url: string): Promise<string[]> {
   const dataSource = new DataSource({ ...dataSourceOptions(url, 2), migrationsTransactionMode: 'each' });
@@ -57,7 +61,11 @@ export async function migrate(url: string): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock(727274)');
+    // Waits by polling, not inside pg_advisory_lock(): a session blocked in that statement holds a snapshot, and a
+    // migration building an index CONCURRENTLY in the process that holds the lock waits for every older snapshot to
+    // end, while the lock is released only after that migration: both would wait for ever. Between polls the waiting
+    // session holds nothing.
+    while (!(await runner.query('SELECT pg_try_advisory_lock(727274) AS taken'))[0].taken) await sleep(MIGRATION_LOCK_POLL_MS);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((m) => m.name);
   } finally {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource } from 'typeorm';
+import { Brackets, DataSource, SelectQueryBuilder } from 'typeorm';
 import { DomainError } from '../common/domain-error';
 import {
   ConversationEntity,
@@ -46,6 +46,14 @@ export class EscalationQueriesService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async list(filter: EscalationFilter): Promise<EscalationPageDto> {
+    const qb = this.listQuery(filter);
+    const total = await qb.getCount();
+    const rows = await qb.offset((filter.page - 1) * filter.pageSize).limit(filter.pageSize).getMany();
+    return { items: await this.views(rows), page: filter.page, pageSize: filter.pageSize, total };
+  }
+
+  /** The escalations a filter selects, newest first (without the page: planned as it is by the int tests). */
+  listQuery(filter: Omit<EscalationFilter, 'page' | 'pageSize'>): SelectQueryBuilder<EscalationEntity> {
     const qb = this.db
       .getRepository(EscalationEntity)
       .createQueryBuilder('e')
@@ -63,9 +71,7 @@ export class EscalationQueriesService {
         }),
       );
     }
-    const total = await qb.getCount();
-    const rows = await qb.offset((filter.page - 1) * filter.pageSize).limit(filter.pageSize).getMany();
-    return { items: await this.views(rows), page: filter.page, pageSize: filter.pageSize, total };
+    return qb;
   }
 
   async get(id: string): Promise<EscalationDto> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/database';
-import { ESCALATION_EVENTS, EVENT_ATTEMPTS } from '../../src/escalations/escalation-queries.service';
+import { ESCALATION_EVENTS, EVENT_ATTEMPTS, EscalationQueriesService } from '../../src/escalations/escalation-queries.service';
 import { ESCALATION_RETENTION_BATCH } from '../../src/escalations/escalation-retention.service';
 import { resetState } from '../support/test-app';
 
@@ -26,10 +26,35 @@ describe('operator reads of events', () => {
     });
   }
 
-  it("reads an escalation's transcript through its conversation's key, not by scanning the events", async () => {
+  /**
+   * The index scans of a plan on a table (plain, index-only or bitmap, as the table's statistics make the planner
+   * choose), each with its Index Cond: a scan without one walks the whole index.
+   */
+  function indexScans(text: string, table: string): { index: string; condition?: string }[] {
+    const lines = text.split('\n');
+    return lines.flatMap((line, i) => {
+      const scan = /(?:Index Scan|Index Only Scan) using (\S+) on (\S+)|Bitmap Index Scan on (\S+)/.exec(line);
+      if (!scan) return [];
+      const index = scan[1] ?? scan[3];
+      if (scan[2] !== undefined ? scan[2] !== table : !index.startsWith(`${table}_`)) return [];
+      const rest = lines.slice(i + 1);
+      const nextNode = rest.findIndex((next) => next.includes('->'));
+      const condition = rest.slice(0, nextNode < 0 ? undefined : nextNode).find((next) => next.includes('Index Cond'));
+      return [{ index, condition }];
+    });
+  }
+
+  /** Every scan of the events looks a conversation's or an escalation's rows up by key. */
+  function expectEventsByKey(text: string): void {
+    const scans = indexScans(text, 'events');
+    expect(scans.length).toBeGreaterThan(0);
+    for (const scan of scans) expect(scan.condition).toMatch(/Index Cond: \((conversation_id|escalation_id) = /);
+  }
+
+  it("reads an escalation's transcript by key, not by scanning the events", async () => {
     const text = await plan(ESCALATION_EVENTS, [randomUUID(), randomUUID()]);
     expect(text).not.toMatch(/Seq Scan/);
-    expect(text).toMatch(/Index Scan using events_conversation_id_seq_key on events/);
+    expectEventsByKey(text);
   });
 
   it("reads an event's delivery attempts through the event's key and the attempts' index", async () => {
@@ -43,14 +68,48 @@ describe('operator reads of events', () => {
     const text = await plan(ESCALATION_RETENTION_BATCH, [new Date(), 200]);
     expect(text).not.toMatch(/Seq Scan/);
     expect(text).toMatch(/escalations_created_idx/);
-    // Each escalation's events through its conversation's key, not by walking the whole index.
-    const lines = text.split('\n');
-    const uses = lines.flatMap((line, i) => (line.includes('events_conversation_id_seq_key') ? [lines.slice(i + 1).find((next) => next.includes('Index Cond'))] : []));
-    expect(uses.length).toBeGreaterThan(0);
-    for (const condition of uses) expect(condition).toMatch(/Index Cond: \(conversation_id = /);
+    // Each escalation's events by key, not by walking a whole index.
+    expectEventsByKey(text);
   });
 
-  it('would scan the events for the transcript by escalation alone (what the check above rules out)', async () => {
-    expect(await plan(`SELECT id FROM events WHERE escalation_id = $1 ORDER BY seq`, [randomUUID()])).toMatch(/Seq Scan on events/);
+  it('finds the events that still point at a deleted escalation through an index (the foreign key check)', async () => {
+    // What PostgreSQL runs for each escalation a retention batch deletes.
+    const text = await plan(`SELECT 1 FROM ONLY events x WHERE escalation_id = $1 FOR KEY SHARE OF x`, [randomUUID()]);
+    expect(text).not.toMatch(/Seq Scan/);
+    expect(text).toMatch(/events_escalation_key_idx/);
+  });
+
+  it('lists the escalations of a gateway or of a domain, newest first, through their own indexes', async () => {
+    const queries = new EscalationQueriesService(db);
+    for (const [filter, index] of [
+      [{ gatewayId: randomUUID() }, 'escalations_gateway_created_idx'],
+      [{ domain: 'acme' }, 'escalations_domain_created_idx'],
+    ] as const) {
+      const [sql, values] = queries.listQuery(filter).limit(50).getQueryAndParameters();
+      const text = await plan(sql, values);
+      expect(text).not.toMatch(/Seq Scan/);
+      expect(text).toContain(index);
+    }
+  });
+
+  it("leads an index that is not partial with every foreign key's columns", async () => {
+    const rows: { constraint: string; indexed: boolean }[] = await db.query(`
+      SELECT c.conname AS "constraint",
+             EXISTS (SELECT 1 FROM pg_index i
+                      WHERE i.indrelid = c.conrelid AND i.indpred IS NULL AND i.indisvalid
+                        AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
+                        AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey) AS indexed
+        FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+       WHERE c.contype = 'f' AND n.nspname = 'public'`);
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.filter((row) => !row.indexed).map((row) => row.constraint)).toEqual([]);
+  });
+
+  it('would scan the events for a column no index leads (what the checks above rule out)', async () => {
+    expect(await plan(`SELECT id FROM events WHERE type = $1`, ['agent.message'])).toMatch(/Seq Scan on events/);
+    // An index walked from end to end, without a key, is caught as well.
+    const walk = await plan(`SELECT id FROM events WHERE type = $1 ORDER BY conversation_id, seq LIMIT 5`, ['agent.message']);
+    expect(walk).not.toMatch(/Seq Scan/);
+    expect(() => expectEventsByKey(walk)).toThrow();
   });
 });

@@ -1,0 +1,50 @@
+import { Client } from 'pg';
+import { ensureDatabase, migrate, MIGRATIONS } from '../../src/database/database';
+
+/**
+ * Processes that start together (API and workers) all run `migrate`; one applies the migrations, the others wait for
+ * it. A migration that builds an index CONCURRENTLY waits for every older snapshot, including those of the sessions
+ * waiting for the migration lock: they must not wait inside a statement.
+ */
+describe('migrate', () => {
+  const base = new URL(process.env.DATABASE_URL!);
+  const url = new URL(base);
+  url.pathname = `${base.pathname}_migrate`;
+  const name = url.pathname.slice(1);
+
+  async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    const maintenance = new URL(base);
+    maintenance.pathname = '/postgres';
+    const client = new Client({ connectionString: maintenance.toString() });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  const drop = () => admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+
+  beforeAll(drop);
+  afterAll(drop);
+
+  it('applies every migration once when processes start together on an empty database, and builds valid indexes', async () => {
+    await ensureDatabase(url.toString());
+    const runs = await Promise.all([migrate(url.toString()), migrate(url.toString()), migrate(url.toString())]);
+    expect(runs.map((applied) => applied.length).sort((a, b) => a - b)).toEqual([0, 0, MIGRATIONS.length]);
+
+    const client = new Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ name: string; valid: boolean }>(
+        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE c.relname IN ('events_escalation_key_idx', 'events_platform_key_idx')`,
+      );
+      // The partial unique index on the events' platform keys was replaced by a whole one.
+      expect(rows).toEqual([{ name: 'events_escalation_key_idx', valid: true }]);
+    } finally {
+      await client.end();
+    }
+  }, 60_000);
+});
