@@ -26,6 +26,24 @@ const LOCK_TTL_MS = 10_000;
 const MARK_PROCESSED = `
   UPDATE inbound_webhooks w SET processed_at = now(), outcome = d.outcome
     FROM unnest($1::bigint[], $2::text[]) AS d(id, outcome) WHERE w.id = d.id AND w.id = ANY($1::bigint[])`;
+
+/**
+ * A gateway's pending deliveries ($1; $2 the reorder window in ms, $3 at most this many) by conversation, each with
+ * its conversation's escalation (the latest; none yet is possible). A prepared statement: its generic plan must find
+ * each escalation with one probe of `escalations_gateway_platform_idx` (the int tests plan it).
+ */
+export const PENDING_WEBHOOKS = `
+  SELECT w.id, w.event_id, w.platform_conversation_id, w.headers, w.body, w.received_at,
+         greatest(0, ceil(extract(epoch FROM w.received_at + ($2 || ' milliseconds')::interval - now()) * 1000))::int AS wait_ms,
+         e.id AS escalation_id, e.session_enc
+    FROM inbound_webhooks w
+    LEFT JOIN LATERAL (
+      SELECT id, session_enc FROM escalations WHERE gateway_id = $1 AND platform_conversation_id = w.platform_conversation_id ORDER BY created_at DESC LIMIT 1
+    ) e ON true
+   WHERE w.gateway_id = $1 AND w.processed_at IS NULL AND w.platform_conversation_id IS NOT NULL
+   ORDER BY w.platform_conversation_id, coalesce(w.occurred_at, w.received_at), w.id
+   LIMIT $3`;
+
 /** Deliveries one pass reads. */
 const MAX_PER_PASS = 1_000;
 /** How long a gateway row (and what verifying its webhooks needs) is reused; settings changes show after this. */
@@ -220,20 +238,10 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
     const intake = await this.intake(gatewayId);
     if (!intake) return;
     const { windowMs } = intake;
-    // The pending deliveries by conversation, each with its conversation's escalation (the latest; none yet is
-    // possible). A full pass leaves the rest to the next one, which it triggers.
+    // A full pass leaves the rest to the next one, which it triggers.
     const stored = await prepared<StoredWebhook>(
       this.db,
-      `SELECT w.id, w.event_id, w.platform_conversation_id, w.headers, w.body, w.received_at,
-              greatest(0, ceil(extract(epoch FROM w.received_at + ($2 || ' milliseconds')::interval - now()) * 1000))::int AS wait_ms,
-              e.id AS escalation_id, e.session_enc
-         FROM inbound_webhooks w
-         LEFT JOIN LATERAL (
-           SELECT id, session_enc FROM escalations WHERE gateway_id = $1 AND platform_conversation_id = w.platform_conversation_id ORDER BY created_at DESC LIMIT 1
-         ) e ON true
-        WHERE w.gateway_id = $1 AND w.processed_at IS NULL AND w.platform_conversation_id IS NOT NULL
-        ORDER BY w.platform_conversation_id, coalesce(w.occurred_at, w.received_at), w.id
-        LIMIT $3`,
+      PENDING_WEBHOOKS,
       [gatewayId, String(windowMs), MAX_PER_PASS],
     );
     const byConversation = new Map<string, StoredWebhook[]>();
