@@ -21,7 +21,8 @@ export function machineLine(): string {
     `${Math.round(totalmem() / 2 ** 30)} GiB`,
     `Linux ${release()}`,
     `Node ${process.version}`,
-    `PostgreSQL ${version("psql -h 127.0.0.1 -U postgres -Atc 'SHOW server_version' postgres")}`,
+    // Autovacuum decides how far a table updated on every event bloats between vacuums (CONVERSATIONS_VACUUM_DEAD_ROWS).
+    `PostgreSQL ${version("psql -h 127.0.0.1 -U postgres -Atc 'SHOW server_version' postgres")} (autovacuum ${version("psql -h 127.0.0.1 -U postgres -Atc 'SHOW autovacuum' postgres")})`,
     `Redis ${version("redis-cli -h 127.0.0.1 INFO server | grep redis_version | cut -d: -f2")}`,
   ].join(', ');
 }

@@ -120,6 +120,15 @@ export class AppConfig {
   ESCALATION_RETENTION_DAYS = 0;
 
   /**
+   * Dead row versions at which a worker vacuums the conversations table (checked every 2 s; 0 leaves it to
+   * autovacuum). Each event and each delivery leaves one; between autovacuum's visits they slow the delivery passes.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  CONVERSATIONS_VACUUM_DEAD_ROWS = 10_000;
+
+  /**
    * Hours a domain's signing secret stays valid after a new one is set: deliveries carry a signature by each until then,
    * so the bot platform can switch without refusing any. A PATCH can give another period (0: the old secret ends at once).
    */

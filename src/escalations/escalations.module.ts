@@ -10,6 +10,7 @@ import { EscalationsProcessor } from '../workers/escalations.processor';
 import { InboundProcessor } from '../workers/inbound.processor';
 import { PollsProcessor } from '../workers/polls.processor';
 import { ConversationsController } from './conversations.controller';
+import { ConversationsVacuum } from './conversations-vacuum.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationRetention } from './escalation-retention.service';
 import { EscalationQueriesService } from './escalation-queries.service';
@@ -40,7 +41,7 @@ export class EscalationsModule {
       PollService,
     ];
     const workers = config.runsWorker
-      ? [EscalationsProcessor, DeliveriesProcessor, EscalationRequestsProcessor, InboundProcessor, PollsProcessor, ReconcileService, InboundWebhookRetention, EscalationRetention]
+      ? [EscalationsProcessor, DeliveriesProcessor, EscalationRequestsProcessor, InboundProcessor, PollsProcessor, ReconcileService, InboundWebhookRetention, EscalationRetention, ConversationsVacuum]
       : [];
     return {
       module: EscalationsModule,

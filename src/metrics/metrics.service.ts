@@ -76,6 +76,11 @@ export class MetricsService {
     help: 'Ended escalations deleted with their events, files and relay commands by the retention (ESCALATION_RETENTION_DAYS after they ended)',
     registers: [this.registry],
   });
+  readonly conversationVacuums = new Counter({
+    name: 'chat_gateway_conversation_vacuums_total',
+    help: 'VACUUMs of the conversations table run by a worker (CONVERSATIONS_VACUUM_DEAD_ROWS dead row versions reached)',
+    registers: [this.registry],
+  });
   readonly webhooksDeleted = new Counter({
     name: 'chat_gateway_inbound_webhooks_deleted_total',
     help: 'Raw platform webhook deliveries deleted by the retention (INBOUND_WEBHOOK_RETENTION_HOURS after processing)',
