@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { Express, NextFunction, Request, Response } from 'express';
+import type { Server } from 'node:http';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppLogger } from './common/app-logger';
@@ -47,6 +48,10 @@ export async function createApp(config: AppConfig, logger: AppLogger): Promise<N
     abortOnError: false,
   });
   app.enableShutdownHooks();
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = config.HTTP_KEEP_ALIVE_SECONDS * 1000;
+  // Never below the idle wait (Node's default, 60 s, is below the default wait).
+  server.headersTimeout = server.keepAliveTimeout + 1000;
   app.set('trust proxy', true);
   app.disable('x-powered-by');
   app.use(correlationMiddleware);

@@ -39,6 +39,17 @@ export class AppConfig {
   @Max(65535)
   PORT = 3000;
 
+  /**
+   * Seconds an idle keep-alive connection stays open. Longer than the idle timeout of the load balancers and clients
+   * in front (60 s is common): a server that closes first races their next request on that connection, which then
+   * fails with a reset.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  HTTP_KEEP_ALIVE_SECONDS = 65;
+
   /** PostgreSQL connection URL; the database is created when missing and migrated on start. */
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/chat_gateway';
