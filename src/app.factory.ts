@@ -50,7 +50,7 @@ export async function createApp(config: AppConfig, logger: AppLogger): Promise<N
   app.enableShutdownHooks();
   const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = config.HTTP_KEEP_ALIVE_SECONDS * 1000;
-  // Never below the idle wait (Node's default, 60 s, is below the default wait).
+  // Kept above the idle wait: Node's default headers timeout (60 s) is below this service's default keep-alive.
   server.headersTimeout = server.keepAliveTimeout + 1000;
   app.set('trust proxy', true);
   app.disable('x-powered-by');
