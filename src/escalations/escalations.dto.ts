@@ -230,7 +230,9 @@ export class EscalationPageDto {
   @ApiProperty({ type: [EscalationDto] }) items: EscalationDto[];
   @ApiProperty() page: number;
   @ApiProperty() pageSize: number;
-  @ApiProperty() total: number;
+  @ApiProperty({ description: 'Escalations matching the filter, counted up to 10,000 (see totalCapped)' }) total: number;
+  @ApiProperty({ description: 'True when more than 10,000 escalations match: total is then 10,000, a lower bound; narrow the filter (state, gateway, time) for an exact count' })
+  totalCapped: boolean;
 }
 
 export class AcceptedDto {

@@ -61,7 +61,7 @@ describe('intake queue, replay, live stream and dedupe', () => {
     expect((await list(`&to=${encodeURIComponent(started[1].createdAt)}`)).items.map((e) => e.id)).toEqual([started[0].id]);
     const page1 = await list('&pageSize=3&page=1');
     const page2 = await list('&pageSize=3&page=2');
-    expect(page1).toMatchObject({ page: 1, pageSize: 3, total: 4 });
+    expect(page1).toMatchObject({ page: 1, pageSize: 3, total: 4, totalCapped: false });
     expect([...page1.items, ...page2.items].map((e) => e.id)).toEqual(newestFirst);
     const bad = await t.request('GET', `/v1/escalations?pageSize=0`);
     expect(bad.status).toBe(400);
@@ -275,6 +275,35 @@ describe('intake queue, replay, live stream and dedupe', () => {
     expect(rows[0].n).toBe(1);
     expect(receiver.of(created.body.conversationId).filter((d) => d.type === 'agent_message')).toHaveLength(1);
   });
+
+  it('counts a list up to 10,000 escalations and says when more match', async () => {
+    const { domain, domainId, gatewayId } = await fakeGateway(t, platform, receiver);
+    const db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ id: string }>(`INSERT INTO conversations (domain_id, external_id, channel) VALUES ($1, 'many', 'web') RETURNING id`, [domainId]);
+      // 10,001 ended escalations of one conversation, a second apart, the newest an hour ago.
+      await db.query(
+        `INSERT INTO escalations (conversation_id, domain_id, gateway_id, state, request_hash, requested_by, timeout_at, created_at, ended_at)
+         SELECT $1, $2, $3, 'ended', 'h', 'test', now(), now() - interval '1 hour' - g * interval '1 second', now() - interval '1 hour'
+           FROM generate_series(1, 10001) g`,
+        [rows[0].id, domainId, gatewayId],
+      );
+    } finally {
+      await db.end();
+    }
+    const all = await t.request('GET', `/v1/escalations?domain=${domain}&pageSize=5`);
+    expect(all.status).toBe(200);
+    expect(all.body).toMatchObject({ total: 10_000, totalCapped: true, page: 1, pageSize: 5 });
+    expect(all.body.items).toHaveLength(5);
+    // Paging goes on past the count.
+    const far = await t.request('GET', `/v1/escalations?domain=${domain}&pageSize=5&page=2001`);
+    expect(far.body.items).toHaveLength(1);
+    // A narrower filter is counted exactly.
+    const from = new Date(Date.now() - 3_600_000 - 10_500).toISOString();
+    const recent = await t.request('GET', `/v1/escalations?domain=${domain}&from=${encodeURIComponent(from)}`);
+    expect(recent.body).toMatchObject({ total: 10, totalCapped: false });
+  }, 20_000);
 });
 
 async function collect(url: string, lastEventId: string, forMs: number): Promise<{ type: string }[]> {
