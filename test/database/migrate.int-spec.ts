@@ -43,6 +43,21 @@ describe('migrate', () => {
       );
       // The partial unique index on the events' platform keys was replaced by a whole one.
       expect(rows).toEqual([{ name: 'events_escalation_key_idx', valid: true }]);
+
+      // Run again after stopping half-way (its indexes built or left invalid, not recorded as applied): it completes.
+      await client.query(`DELETE FROM migrations WHERE name = 'ForeignKeyIndexes1763784900000'`);
+      await client.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'escalations_domain_created_idx'::regclass`);
+      await client.query(`DROP INDEX attachments_escalation_idx`);
+      expect(await migrate(url.toString())).toEqual(['ForeignKeyIndexes1763784900000']);
+      const { rows: again } = await client.query<{ name: string; valid: boolean }>(
+        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE c.relname IN ('escalations_domain_created_idx', 'attachments_escalation_idx', 'events_escalation_key_idx') ORDER BY 1`,
+      );
+      expect(again).toEqual([
+        { name: 'attachments_escalation_idx', valid: true },
+        { name: 'escalations_domain_created_idx', valid: true },
+        { name: 'events_escalation_key_idx', valid: true },
+      ]);
     } finally {
       await client.end();
     }

@@ -8,7 +8,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * domain index serves the operators' escalation list filtered by domain, newest first.
  *
  * Built CONCURRENTLY (outside a transaction), so that an upgrade does not stop the intake while the events' index is
- * built; a build interrupted half-way leaves an invalid index, dropped first when the migration runs again.
+ * built; a build interrupted half-way leaves an invalid index, built again when the migration runs again.
  * `events(escalation_id, platform_key)` replaces the partial unique index on the same columns: every stored event has
  * a platform key, so it is the same size, and it still refuses a key stored twice for an escalation. The gateway's
  * index replaces the partial `(gateway_id, platform_conversation_id)` one and ends with `created_at DESC`: the inbound
@@ -30,9 +30,12 @@ export class ForeignKeyIndexes1763784900000 implements MigrationInterface {
   ];
 
   async up(q: QueryRunner): Promise<void> {
-    // One statement per query: CREATE INDEX CONCURRENTLY refuses to run in a multi-statement string.
+    // One statement per query: CREATE INDEX CONCURRENTLY refuses to run in a multi-statement string. An index a
+    // previous run built is kept; one it left invalid is built again.
     for (const [name, definition] of this.indexes) {
-      await q.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+      const [found]: { valid: boolean }[] = await q.query(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)`, [name]);
+      if (found?.valid) continue;
+      if (found) await q.query(`DROP INDEX CONCURRENTLY ${name}`);
       await q.query(`CREATE ${definition}`);
     }
     await q.query(`DROP INDEX CONCURRENTLY IF EXISTS events_platform_key_idx`);
