@@ -259,9 +259,7 @@ async function main(): Promise<void> {
  * its webhook (accepted), and the one storing its event (processing: the pass marks the webhook processed in it).
  */
 async function storedAt(databaseUrl: string, keys: string[]): Promise<Map<string, { accepted: number; processing: number }>> {
-  const db = new Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
+  return withDb(databaseUrl, async (db) => {
     const { rows } = await db.query<{ event_id: string; accepted: number; processing: number }>(
       `SELECT event_id, extract(epoch FROM received_at)::float8 * 1000 AS accepted, extract(epoch FROM processed_at)::float8 * 1000 AS processing
          FROM inbound_webhooks WHERE event_id = ANY($1::text[])`,
@@ -271,21 +269,26 @@ async function storedAt(databaseUrl: string, keys: string[]): Promise<Map<string
     const missing = keys.filter((key) => !found.has(key));
     if (missing.length) throw new Error(`${missing.length} delivered events have no stored webhook (first: ${missing[0]})`);
     return found;
-  } finally {
-    await db.end();
-  }
+  });
 }
 
 /** The conversations table's dead row versions, manual VACUUMs (the service's) and size, from PostgreSQL's statistics. */
 async function conversationsTable(databaseUrl: string): Promise<{ dead: number; vacuums: number; size: string }> {
-  const db = new Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
+  return withDb(databaseUrl, async (db) => {
     const { rows } = await db.query<{ dead: number; vacuums: number; size: string }>(
       `SELECT n_dead_tup::int AS dead, vacuum_count::int AS vacuums, pg_size_pretty(pg_table_size(relid)) AS size
          FROM pg_stat_user_tables WHERE relid = 'conversations'::regclass`,
     );
     return rows[0];
+  });
+}
+
+/** `work` on a connection of its own, closed after it. */
+async function withDb<T>(databaseUrl: string, work: (db: Client) => Promise<T>): Promise<T> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    return await work(db);
   } finally {
     await db.end();
   }

@@ -14,9 +14,9 @@ import { DeliveryAttemptDto, EscalationDetailDto, EscalationDto, EscalationPageD
 import { deliveredSeqOf, escalationDto, eventDto, relayDto, withDelivery } from './escalation-views';
 
 /**
- * An escalation's events in order, as `EventEntity`s. Found through its conversation (the `(conversation_id, seq)`
- * key): no index has `escalation_id` first but a partial one, so by that column alone every transcript read scanned
- * the whole events table. `test/database/operator-reads.int-spec.ts` checks the plan.
+ * An escalation's events in order, as `EventEntity`s, looked up by key (the conversation's `(conversation_id, seq)`
+ * or the escalation's `(escalation_id, platform_key)`), never by scanning the events:
+ * `test/database/operator-reads.int-spec.ts` checks the plan.
  */
 export const ESCALATION_EVENTS = `
   SELECT id, conversation_id AS "conversationId", seq, escalation_id AS "escalationId", type, data, platform_key AS "platformKey",

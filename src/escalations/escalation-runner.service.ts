@@ -6,6 +6,7 @@ import {
   EscalationContext,
   EscalationRequest,
   fetchLinkUnder,
+  LinkPolicy,
   GatewayContext,
   GatewayError,
   HistoryEntry,
@@ -420,9 +421,14 @@ export class EscalationRunner {
       escalationId: escalation.id,
       session,
       readAttachment: (ref) => this.readAttachment(escalation.id, ref),
-      fetchLink: (url, maxBytes) => fetchLinkUnder({ allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs: PLATFORM_LINK_TIMEOUT_MS }, url, maxBytes),
+      fetchLink: (url, maxBytes) => fetchLinkUnder(this.linkPolicy(PLATFORM_LINK_TIMEOUT_MS), url, maxBytes),
     };
     return typeof signal === 'function' ? signalOnRead(ctx, signal) : ctx;
+  }
+
+  /** The outbound policy for links from outside (platforms' files, users' attachment URLs). */
+  private linkPolicy(timeoutMs: number): LinkPolicy {
+    return { allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs };
   }
 
   private async readAttachment(escalationId: string, ref: AttachmentRef): Promise<Buffer> {
@@ -433,7 +439,7 @@ export class EscalationRunner {
     }
     if (!ref.url) throw new GatewayError('invalid_request', 'attachment has neither id nor url');
     // The link, each redirect and the addresses they resolve to are held to the outbound policy.
-    const fetched = await fetchLinkUnder({ allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs: 20_000 }, ref.url, MAX_ATTACHMENT_BYTES);
+    const fetched = await fetchLinkUnder(this.linkPolicy(20_000), ref.url, MAX_ATTACHMENT_BYTES);
     if ('refused' in fetched) throw new GatewayError('invalid_request', `attachment ${fetched.refused}`);
     if (fetched.status < 200 || fetched.status >= 300) throw new GatewayError(fetched.status >= 500 ? 'transient' : 'invalid_request', `attachment download answered ${fetched.status}`);
     return fetched.content;

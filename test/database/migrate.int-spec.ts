@@ -1,5 +1,5 @@
-import { Client } from 'pg';
 import { ensureDatabase, migrate, MIGRATIONS } from '../../src/database/database';
+import { withDatabase } from '../support/test-app';
 
 /**
  * Processes that start together (API and workers) all run `migrate`; one applies the migrations, the others wait for
@@ -12,19 +12,9 @@ describe('migrate', () => {
   url.pathname = `${base.pathname}_migrate`;
   const name = url.pathname.slice(1);
 
-  async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    const maintenance = new URL(base);
-    maintenance.pathname = '/postgres';
-    const client = new Client({ connectionString: maintenance.toString() });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  }
-
-  const drop = () => admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  const maintenance = new URL(base);
+  maintenance.pathname = '/postgres';
+  const drop = () => withDatabase((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`), maintenance.toString());
 
   beforeAll(drop);
   afterAll(drop);
@@ -34,32 +24,28 @@ describe('migrate', () => {
     const runs = await Promise.all([migrate(url.toString()), migrate(url.toString()), migrate(url.toString())]);
     expect(runs.map((applied) => applied.length).sort((a, b) => a - b)).toEqual([0, 0, MIGRATIONS.length]);
 
-    const client = new Client({ connectionString: url.toString() });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ name: string; valid: boolean }>(
-        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-          WHERE c.relname IN ('events_escalation_key_idx', 'events_platform_key_idx')`,
-      );
+    await withDatabase(async (client) => {
+      const indexes = async (names: string[]) =>
+        (
+          await client.query<{ name: string; valid: boolean }>(
+            `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+              WHERE c.relname = ANY($1) ORDER BY 1`,
+            [names],
+          )
+        ).rows;
       // The partial unique index on the events' platform keys was replaced by a whole one.
-      expect(rows).toEqual([{ name: 'events_escalation_key_idx', valid: true }]);
+      expect(await indexes(['events_escalation_key_idx', 'events_platform_key_idx'])).toEqual([{ name: 'events_escalation_key_idx', valid: true }]);
 
       // Run again after stopping half-way (its indexes built or left invalid, not recorded as applied): it completes.
       await client.query(`DELETE FROM migrations WHERE name = 'ForeignKeyIndexes1763784900000'`);
       await client.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'escalations_domain_created_idx'::regclass`);
       await client.query(`DROP INDEX attachments_escalation_idx`);
       expect(await migrate(url.toString())).toEqual(['ForeignKeyIndexes1763784900000']);
-      const { rows: again } = await client.query<{ name: string; valid: boolean }>(
-        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-          WHERE c.relname IN ('escalations_domain_created_idx', 'attachments_escalation_idx', 'events_escalation_key_idx') ORDER BY 1`,
-      );
-      expect(again).toEqual([
+      expect(await indexes(['escalations_domain_created_idx', 'attachments_escalation_idx', 'events_escalation_key_idx'])).toEqual([
         { name: 'attachments_escalation_idx', valid: true },
         { name: 'escalations_domain_created_idx', valid: true },
         { name: 'events_escalation_key_idx', valid: true },
       ]);
-    } finally {
-      await client.end();
-    }
+    }, url.toString());
   }, 60_000);
 });

@@ -1,20 +1,8 @@
-import { Client } from 'pg';
 import { ConversationsVacuum } from '../../src/escalations/conversations-vacuum.service';
-import { resetState, startTestApp, TestApp } from '../support/test-app';
+import { resetState, startTestApp, TestApp, withDatabase as sql } from '../support/test-app';
 import { fakeGateway, fakeSuite } from './fake-setup';
 
 const THRESHOLD = 300;
-
-async function sql<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    // A session's statistics reach the shared counters at the latest when it ends.
-    await client.end();
-  }
-}
 
 const stats = () =>
   sql(async (client) => {

@@ -1,7 +1,7 @@
 import { EscalationProducer, verifyWebhook } from '@app/client';
 import { Client } from 'pg';
 import { BotReceiver, waitFor } from '../support/bot-receiver';
-import { TestApp } from '../support/test-app';
+import { TestApp, withDatabase } from '../support/test-app';
 import { escalationBody, fakeGateway, fakeSuite } from './fake-setup';
 
 describe('intake queue, replay, live stream and dedupe', () => {
@@ -278,9 +278,7 @@ describe('intake queue, replay, live stream and dedupe', () => {
 
   it('counts a list up to 10,000 escalations and says when more match', async () => {
     const { domain, domainId, gatewayId } = await fakeGateway(t, platform, receiver);
-    const db = new Client({ connectionString: process.env.DATABASE_URL });
-    await db.connect();
-    try {
+    await withDatabase(async (db) => {
       const { rows } = await db.query<{ id: string }>(`INSERT INTO conversations (domain_id, external_id, channel) VALUES ($1, 'many', 'web') RETURNING id`, [domainId]);
       // 10,001 ended escalations of one conversation, a second apart, the newest an hour ago.
       await db.query(
@@ -289,9 +287,7 @@ describe('intake queue, replay, live stream and dedupe', () => {
            FROM generate_series(1, 10001) g`,
         [rows[0].id, domainId, gatewayId],
       );
-    } finally {
-      await db.end();
-    }
+    });
     const all = await t.request('GET', `/v1/escalations?domain=${domain}&pageSize=5`);
     expect(all.status).toBe(200);
     expect(all.body).toMatchObject({ total: 10_000, totalCapped: true, page: 1, pageSize: 5 });

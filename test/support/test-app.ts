@@ -14,15 +14,25 @@ export async function resetState(): Promise<void> {
   const url = process.env.DATABASE_URL!;
   await ensureDatabase(url);
   await migrate(url);
+  await withDatabase(async (client) => {
+    const { rows } = await client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`);
+    await client.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`);
+  }, url);
+  await flushRedisPrefix();
+}
+
+/**
+ * Runs `work` on a connection of its own to `url` (this worker's test database by default), closed after it: the
+ * session's statistics reach PostgreSQL's shared counters at the latest then.
+ */
+export async function withDatabase<T>(work: (client: Client) => Promise<T>, url = process.env.DATABASE_URL!): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`);
-    await client.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`);
+    return await work(client);
   } finally {
     await client.end();
   }
-  await flushRedisPrefix();
 }
 
 export async function flushRedisPrefix(prefix = process.env.REDIS_PREFIX!): Promise<void> {
