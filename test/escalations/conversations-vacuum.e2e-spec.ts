@@ -70,7 +70,7 @@ describe('conversations vacuum', () => {
 
 describe('conversations vacuum, the service connected as a user that does not own the tables', () => {
   // Roles belong to the whole server: one per Jest worker.
-  const role = `cg_not_owner_${process.env.JEST_WORKER_ID ?? '1'}`;
+  const role = `cg_not_owner_${process.env.TEST_NAMESPACE ?? ''}${process.env.JEST_WORKER_ID ?? '1'}`;
   let t: TestApp;
 
   beforeAll(async () => {
