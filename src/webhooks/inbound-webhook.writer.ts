@@ -5,7 +5,7 @@ import { GroupedWrites } from '../database/grouped-writes';
 export interface InboundWebhookRow {
   gatewayId: string;
   eventId: string;
-  platformConversationId: string | null;
+  platformConversationId: string;
   /** The request headers as JSON. */
   headers: string;
   body: Buffer;
@@ -22,11 +22,9 @@ const MAX_IN_FLIGHT = 1;
 const MAX_ROWS = 200;
 const MAX_BYTES = 2 * 1024 * 1024;
 
-// A delivery about no conversation (8x8's WEB_HOOK_VERIFY) is stored as already processed in the same statement.
 const INSERT = `
-  INSERT INTO inbound_webhooks (gateway_id, event_id, platform_conversation_id, headers, body, occurred_at, processed_at, outcome)
-  SELECT r.gateway_id, r.event_id, r.conversation, r.headers, r.body, r.occurred_at,
-         CASE WHEN r.conversation IS NULL THEN now() END, CASE WHEN r.conversation IS NULL THEN 'no conversation' END
+  INSERT INTO inbound_webhooks (gateway_id, event_id, platform_conversation_id, headers, body, occurred_at)
+  SELECT r.gateway_id, r.event_id, r.conversation, r.headers, r.body, r.occurred_at
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[], $6::timestamptz[])
          WITH ORDINALITY AS r(gateway_id, event_id, conversation, headers, body, occurred_at, n)
    ORDER BY r.n

@@ -137,6 +137,9 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
       if (gatewayError.code === 'invalid_request') throw DomainError.validation([{ field: 'body', message: gatewayError.message }]);
       throw new DomainError('gateway_unavailable', `Webhook could not be verified now: ${gatewayError.message}`);
     }
+    // About no conversation (an endpoint verification, which may come unsigned): nothing to process, so nothing is
+    // stored, and a flood of them costs no writes.
+    if (verified.platformConversationId === null) return { duplicate: false };
     // Refused at the door (a 400 the platform does not retry): stored, it would fail its statement and be retried for ever.
     const unfit = unstorableConversationId(verified.platformConversationId);
     if (unfit) throw DomainError.validation([{ field: 'body', message: unfit }]);
@@ -151,7 +154,7 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
       occurredAt: verified.occurredAt ?? null,
     });
     if (!isNew) return { duplicate: true };
-    if (verified.platformConversationId) this.trigger(gatewayId, intake.windowMs);
+    this.trigger(gatewayId, intake.windowMs);
     return { duplicate: false };
   }
 

@@ -195,9 +195,21 @@ describe('8x8 Chat Gateway escalation end to end', () => {
     expect(channel).toMatchObject({ type: 'ChatAPI', routingOptions: { type: 'queue', id: '101' } });
     const hello = front.seen.filter((record) => record.path === `/v1/webhooks/${gatewayId}` && record.eventType === 'WEB_HOOK_VERIFY');
     expect(hello.map((record) => [record.status, record.forwarded])).toEqual([[200, true]]);
-    expect((await db.query(`SELECT outcome FROM inbound_webhooks WHERE gateway_id = $1`, [gatewayId])).rows).toEqual([{ outcome: 'no conversation' }]);
+    expect((await db.query(`SELECT count(*)::int AS n FROM inbound_webhooks WHERE gateway_id = $1`, [gatewayId])).rows).toEqual([{ n: 0 }]);
     const detail = await t.request('GET', `/v1/gateways/${gatewayId}`);
     expect(detail.body.deployed).toBe(true);
+  });
+
+  it('answers unsigned endpoint verifications without storing them, however many come', async () => {
+    const { gatewayId } = await eightByEightGateway(false);
+    const hello = JSON.stringify({ notificationVersion: 'Chat Gateway v1.0', eventType: 'WEB_HOOK_VERIFY' });
+    const stored = async () => (await db.query(`SELECT count(*)::int AS n FROM inbound_webhooks`)).rows[0].n as number;
+    const before = await stored();
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => fetch(`${t.url}/v1/webhooks/${gatewayId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: hello }).then((res) => res.status)),
+    );
+    expect(answers.every((status) => status === 200)).toBe(true);
+    expect(await stored()).toBe(before);
   });
 
   it('hands a conversation to 8x8 agents through two transfers, relays messages, typing and files both ways, and hands it back to the bot', async () => {
@@ -386,7 +398,9 @@ describe('8x8 Chat Gateway escalation end to end', () => {
     expect(bot.filter((d) => d.type === 'agent_message').map((d) => d.data.text)).toEqual(['one', 'two', 'three', 'four']);
     const stored = await storedWebhooks(gatewayId);
     expect(stored.rows).toBe(stored.eventIds);
-    expect(stored.rows).toBe(new Set(sim.deliveries().filter((d) => d.uri === webhookUrl).map((d) => d.eventId)).size);
+    // Every event about the conversation is stored once; the endpoint verification is answered, not stored.
+    const aboutConversations = sim.deliveries().filter((d) => d.uri === webhookUrl && d.eventType !== 'WEB_HOOK_VERIFY');
+    expect(stored.rows).toBe(new Set(aboutConversations.map((d) => d.eventId)).size);
   }, 25_000);
 
   it('refuses a tampered or stale signature with 401 and stores nothing, and stores a replayed delivery only once', async () => {

@@ -49,14 +49,6 @@ describe('inbound webhook writer', () => {
     expect(await writer.store(row('e-3'))).toBe(false);
   });
 
-  it('stores a delivery about no conversation as already processed', async () => {
-    expect(await writer.store(row('hello', { platformConversationId: null }))).toBe(true);
-    const [stored] = (await pool.query(`SELECT processed_at, outcome, body FROM inbound_webhooks WHERE event_id = 'hello'`)).rows;
-    expect(stored.processed_at).not.toBeNull();
-    expect(stored.outcome).toBe('no conversation');
-    expect(stored.body.toString()).toBe('{"eventType":"MESSAGE","n":"hello"}');
-  });
-
   it('fails only the delivery the database refuses, not the ones written with it', async () => {
     const results = await Promise.allSettled([
       writer.store(row('a-1')),

@@ -128,7 +128,10 @@ export interface InboundWebhook {
 export interface VerifiedWebhook {
   /** Platform delivery/event id used to store the delivery once. */
   eventId: string;
-  /** Platform conversation id it concerns, or null for gateway-level events (e.g. endpoint verification). */
+  /**
+   * Platform conversation id it concerns, or null for gateway-level events (e.g. endpoint verification): those are
+   * answered 2xx and not stored, since there is nothing to process.
+   */
   platformConversationId: string | null;
   /** Platform time of the event, for ordering. */
   occurredAt?: Date;
