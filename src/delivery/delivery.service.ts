@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { signWebhook } from '@app/client';
 import { DataSource } from 'typeorm';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
+import { eventId } from '../common/event-id';
 import { PassesHere } from '../common/passes-here';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
@@ -172,7 +173,7 @@ const RECORD = `
 /** The body POSTed to the bot platform for each event. */
 export function deliveryBody(conversation: ConversationRow, event: EventRow): string {
   return JSON.stringify({
-    id: `evt_${event.id}`,
+    id: eventId(event.id),
     type: event.type,
     domain: conversation.domain,
     conversationId: conversation.id,
@@ -393,7 +394,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
       return true;
     }
     const body = deliveryBody(conversation, event);
-    const webhookId = `evt_${event.id}`;
+    const webhookId = eventId(event.id);
     const timestamp = Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = {
       'content-type': 'application/json',

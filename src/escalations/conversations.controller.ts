@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { DomainError } from '../common/domain-error';
+import { eventRowId } from '../common/event-id';
 import { EscalationQueriesService } from './escalation-queries.service';
 import { ConversationDto, DeliveryAttemptDto, EventDto } from './escalations.dto';
 import { EscalationsService } from './escalations.service';
@@ -78,13 +79,13 @@ export class ConversationsController implements BeforeApplicationShutdown {
   @Get('events/stream')
   @RequireAuthority('conversations:observe')
   @ApiOkResponse({
-    description: 'Server-sent events: per event, `id` (the global event id), `event` (its type) and `data` (the event as in the replay, JSON); a comment line every few seconds keeps the connection open.',
+    description: 'Server-sent events: per event, `id` (the event id, `evt_<n>`, as in deliveries and the replay), `event` (its type) and `data` (the event as in the replay, JSON); a comment line every few seconds keeps the connection open.',
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
   @ApiOperation({ summary: 'Live events of every conversation as server-sent events; resumes after Last-Event-ID' })
-  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received (global event id).' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received (`evt_<n>`, from the stream or a delivery).' })
   @ApiQuery({ name: 'domain', required: false })
-  @ApiQuery({ name: 'after', required: false, description: 'Start after this global event id (default: only new events).' })
+  @ApiQuery({ name: 'after', required: false, description: 'Start after this event id (`evt_<n>`; default: only new events). Last-Event-ID wins when both are sent.' })
   async stream(
     @Req() req: Request,
     @Res() res: Response,
@@ -92,9 +93,10 @@ export class ConversationsController implements BeforeApplicationShutdown {
     @Query('domain') domain?: string,
     @Query('after') after?: string,
   ): Promise<void> {
-    const start = lastEventId ?? after;
-    if (start !== undefined && !/^\d{1,18}$/.test(start)) throw DomainError.validation([{ field: 'Last-Event-ID', message: 'must be an event id' }]);
-    let cursor = start ?? (await this.queries.latestEventId());
+    const [field, start] = lastEventId !== undefined ? ['Last-Event-ID', lastEventId] : ['after', after];
+    const startRow = start === undefined ? undefined : eventRowId(start);
+    if (startRow === null) throw DomainError.validation([{ field, message: 'must be an event id (evt_<n>)' }]);
+    let cursor = startRow ?? (await this.queries.latestEventId());
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(`retry: 2000\n\n`);
     let open = true;
@@ -104,7 +106,8 @@ export class ConversationsController implements BeforeApplicationShutdown {
     while (open) {
       const events = await this.queries.streamAfter(cursor, domain).catch(() => []);
       for (const event of events) {
-        res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(eventDto(event))}\n\n`);
+        const dto = eventDto(event);
+        res.write(`id: ${dto.id}\nevent: ${event.type}\ndata: ${JSON.stringify(dto)}\n\n`);
         cursor = String(event.id);
         lastWrite = Date.now();
       }

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { eventId } from '../common/event-id';
 import { ConversationEntity, EscalationEntity, EventEntity, RelayCommandEntity } from '../database/entities';
 import { EscalationDto, EventDto, RelayCommandDto } from './escalations.dto';
 
@@ -26,7 +27,7 @@ export async function deliveredSeqOf(db: Pick<DataSource, 'query'>, conversation
 
 export function eventDto(e: EventEntity): EventDto {
   return {
-    id: String(e.id),
+    id: eventId(e.id),
     conversationId: e.conversationId,
     seq: e.seq,
     escalationId: e.escalationId,

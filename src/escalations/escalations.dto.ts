@@ -205,7 +205,11 @@ export class EscalationDto {
 }
 
 export class EventDto {
-  @ApiProperty({ description: 'Global event id (the SSE id).' }) id: string;
+  @ApiProperty({
+    example: 'evt_1042',
+    description: "The event's id, the same everywhere: a delivery's body `id` and `webhook-id`, replay, the transcript and the stream's SSE `id` (send it back as `Last-Event-ID`).",
+  })
+  id: string;
   @ApiProperty() conversationId: string;
   @ApiProperty({ description: 'Per-conversation sequence number, from 1, without gaps (the events of escalations deleted by the retention, ESCALATION_RETENTION_DAYS, are gone).' }) seq: number;
   @ApiPropertyOptional({ nullable: true, type: String }) escalationId: string | null;

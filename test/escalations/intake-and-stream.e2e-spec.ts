@@ -253,11 +253,27 @@ describe('intake queue, replay, live stream and dedupe', () => {
       [4, 'agent_message'],
     ]);
 
-    // Resume: a client that saw the agent_joined event gets only what followed.
-    const resumeFrom = mine[2].id;
-    const resumed = await collect(`${t.url}/v1/events/stream?domain=${domain}`, resumeFrom, 800);
+    // One id for an event everywhere: the delivery's body id and webhook-id, the replay and the stream.
+    await waitFor('delivered', () => receiver.of(escalation.conversationId).length >= 4);
+    const delivered = receiver.of(escalation.conversationId).slice(0, 4);
+    expect(delivered.map((d) => d.raw.headers['webhook-id'])).toEqual(delivered.map((d) => d.id));
+    expect(mine.map((e) => e.id)).toEqual(delivered.map((d) => d.id));
+    expect(replay.body.map((e: { id: string }) => e.id)).toEqual(delivered.slice(2).map((d) => d.id));
+    expect(delivered[0].id).toMatch(/^evt_\d+$/);
+
+    // Resume: a client that saw the agent_joined event (here: was delivered it) gets only what followed.
+    const resumed = await collect(`${t.url}/v1/events/stream?domain=${domain}`, delivered[2].id, (events) => events.length >= 1);
     expect(resumed.map((e) => e.type)).toEqual(['agent_message']);
   }, 20_000);
+
+  it('refuses a stream start that is not an event id, naming the header or parameter', async () => {
+    const header = await t.request('GET', '/v1/events/stream', { headers: { 'last-event-id': '9' } });
+    expect(header.status).toBe(400);
+    expect(header.body.details).toEqual([{ field: 'Last-Event-ID', message: 'must be an event id (evt_<n>)' }]);
+    const query = await t.request('GET', '/v1/events/stream?after=abc');
+    expect(query.status).toBe(400);
+    expect(query.body.details).toEqual([{ field: 'after', message: 'must be an event id (evt_<n>)' }]);
+  });
 
   it('stores a platform event seen twice once', async () => {
     const { domain, gatewayId } = await fakeGateway(t, platform, receiver);
@@ -302,10 +318,10 @@ describe('intake queue, replay, live stream and dedupe', () => {
   }, 20_000);
 });
 
-async function collect(url: string, lastEventId: string, forMs: number): Promise<{ type: string }[]> {
+/** Follows the stream from `lastEventId` until `enough` of the events are in, then closes it. */
+async function collect(url: string, lastEventId: string, enough: (events: { type: string }[]) => boolean): Promise<{ type: string }[]> {
   const out: { type: string }[] = [];
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), forMs);
   try {
     const res = await fetch(url, { headers: { authorization: `Bearer ${process.env.BOOTSTRAP_API_KEY}`, 'last-event-id': lastEventId }, signal: controller.signal });
     const decoder = new TextDecoder();
@@ -317,11 +333,10 @@ async function collect(url: string, lastEventId: string, forMs: number): Promise
         if (data) out.push(JSON.parse(data.slice(6)));
       }
       buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 2);
+      if (enough(out)) break;
     }
-  } catch {
-    // aborted on purpose
   } finally {
-    clearTimeout(timer);
+    controller.abort();
   }
   return out;
 }
