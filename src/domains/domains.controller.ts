@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, P
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
-import { AgentEntryDto, CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
+import { AgentEntryDto, CreatedDomainDto, CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
 import { DomainsService } from './domains.service';
 
 @ApiTags('domains')
@@ -14,10 +14,11 @@ export class DomainsController {
 
   @Post()
   @RequireAuthority('gateways:configure')
-  @ApiOperation({ summary: 'Create a domain (bot-platform tenant) with its callback URL and signing secret' })
-  @ApiCreatedResponse({ type: DomainDto })
-  async create(@Body() body: CreateDomainDto): Promise<DomainDto> {
-    return this.domains.toDto(await this.domains.create(body));
+  @ApiOperation({ summary: 'Create a domain (bot-platform tenant) with its callback URL and signing secret (generated and shown once when not given)' })
+  @ApiCreatedResponse({ type: CreatedDomainDto })
+  async create(@Body() body: CreateDomainDto): Promise<CreatedDomainDto> {
+    const { domain, generatedSecret } = await this.domains.create(body);
+    return { ...this.domains.toDto(domain), ...(generatedSecret ? { signingSecret: generatedSecret } : {}) };
   }
 
   @Get()

@@ -1,6 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsEmail, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf } from 'class-validator';
+import { isWebhookSecret } from '@app/client';
 import { MAX_SECRET_OVERLAP_HOURS } from '../config/app-config';
+
+/** A Standard Webhooks secret: `whsec_` and the base64 of 24 to 64 random bytes, as the standard's own libraries read it. */
+const IsWebhookSecret = () =>
+  ValidateBy({
+    name: 'isWebhookSecret',
+    validator: { validate: (value) => typeof value === 'string' && isWebhookSecret(value), defaultMessage: () => 'must be whsec_ followed by the base64 of 24 to 64 bytes' },
+  });
 
 export class CreateDomainDto {
   @ApiProperty({ example: 'acme-retail', description: 'Unique name; gateways name their domain by it.' })
@@ -21,12 +29,14 @@ export class CreateDomainDto {
 
   @ApiPropertyOptional({
     writeOnly: true,
-    description: 'Standard Webhooks signing secret (`whsec_` + base64, or any 24+ character string). Write-only.',
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    description:
+      'Standard Webhooks signing secret: `whsec_` followed by the base64 of 24 to 64 random bytes. Write-only. When ' +
+      'omitted, the service generates one and returns it in this response only.',
   })
   @IsOptional()
   @IsString()
-  @MinLength(24)
-  @MaxLength(200)
+  @IsWebhookSecret()
   signingSecret?: string;
 }
 
@@ -51,8 +61,7 @@ export class UpdateDomainDto {
   // Validated when present, null included: deliveries cannot be left unsigned by a PATCH.
   @ValidateIf((_, value) => value !== undefined)
   @IsString({ message: 'must be a string: a signing secret can be replaced, not removed' })
-  @MinLength(24)
-  @MaxLength(200)
+  @IsWebhookSecret()
   signingSecret?: string;
 
   @ApiPropertyOptional({
@@ -84,6 +93,14 @@ export class DomainDto {
   previousSigningSecretValidUntil: string | null;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
+}
+
+export class CreatedDomainDto extends DomainDto {
+  @ApiPropertyOptional({
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    description: 'The signing secret the service generated because the request gave none. Shown only in this response.',
+  })
+  signingSecret?: string;
 }
 
 export class AgentEntryDto {

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { checkOutboundUrl } from '@app/gateway-sdk';
+import { generateWebhookSecret } from '@app/client';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { DomainEntity } from '../database/entities';
 import { conflictOnDuplicate } from '../database/unique-violation';
@@ -31,23 +32,27 @@ export class DomainsService {
     };
   }
 
-  async create(body: CreateDomainDto): Promise<DomainEntity> {
+  /** Creates a domain; `generatedSecret` is the signing secret made for it when the request gave none (shown once). */
+  async create(body: CreateDomainDto): Promise<{ domain: DomainEntity; generatedSecret?: string }> {
     this.checkUrl(body.callbackUrl);
     const repo = this.db.getRepository(DomainEntity);
     const taken = `A domain named '${body.name}' already exists`;
     if (await repo.findOneBy({ name: body.name })) throw new DomainError('conflict', taken);
-    return conflictOnDuplicate(
+    // null as omitted: a domain is never left without a secret to sign with.
+    const generatedSecret = body.signingSecret ? undefined : generateWebhookSecret();
+    const domain = await conflictOnDuplicate(
       () =>
         repo.save(
           repo.create({
             name: body.name,
             description: body.description ?? '',
             callbackUrl: body.callbackUrl ?? null,
-            signingSecret: body.signingSecret ? this.cipher.encrypt(body.signingSecret) : null,
+            signingSecret: this.cipher.encrypt(body.signingSecret ?? generatedSecret!),
           }),
         ),
       taken,
     );
+    return { domain, generatedSecret };
   }
 
   list(): Promise<DomainEntity[]> {

@@ -1,6 +1,6 @@
-import { EscalationProducer, verifyWebhook } from '@app/client';
+import { EscalationProducer } from '@app/client';
 import { Client } from 'pg';
-import { BotReceiver, waitFor } from '../support/bot-receiver';
+import { BotReceiver, verifiesWith, waitFor } from '../support/bot-receiver';
 import { TestApp, withDatabase } from '../support/test-app';
 import { escalationBody, fakeGateway, fakeSuite } from './fake-setup';
 
@@ -117,6 +117,39 @@ describe('intake queue, replay, live stream and dedupe', () => {
     }
   }, 20_000);
 
+  it('takes only Standard Webhooks secrets, and generates one (shown once) when none is given', async () => {
+    for (const [bad, why] of [
+      ['a-long-passphrase-that-is-no-whsec-secret', 'no prefix'],
+      ['whsec_not base64 at all!!!!!!!!!!!!!!!!', 'not base64'],
+      ['whsec_' + Buffer.alloc(16, 7).toString('base64'), 'under 24 bytes'],
+      ['whsec_' + Buffer.alloc(65, 7).toString('base64'), 'over 64 bytes'],
+    ]) {
+      const created = await t.request('POST', '/v1/domains', { body: { name: `bad-secret-${Date.now()}`, signingSecret: bad } });
+      expect([why, created.status, created.body.details]).toEqual([why, 400, [{ field: 'signingSecret', message: 'must be whsec_ followed by the base64 of 24 to 64 bytes' }]]);
+    }
+    const created = await t.request('POST', '/v1/domains', { body: { name: `generated-secret-${Date.now()}` } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ signingSecretSet: true, signingSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/) });
+    const secret = created.body.signingSecret as string;
+    expect((await t.request('GET', `/v1/domains/${created.body.id}`)).text).not.toContain(secret.slice(6));
+    const refused = await t.request('PATCH', `/v1/domains/${created.body.id}`, { body: { signingSecret: 'x'.repeat(40) } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details).toEqual([{ field: 'signingSecret', message: 'must be whsec_ followed by the base64 of 24 to 64 bytes' }]);
+
+    // What is delivered to the domain verifies, with the generated secret, in the reference library.
+    const bot = new BotReceiver(secret);
+    await bot.start();
+    try {
+      await t.request('PATCH', `/v1/domains/${created.body.id}`, { body: { callbackUrl: bot.url } });
+      const { gatewayId, domain } = await fakeGateway(t, platform, bot, { name: 'generated', inDomain: { domain: created.body.name, domainId: created.body.id } });
+      const e = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'generated-conv'), headers: { 'idempotency-key': 'generated-conv' } });
+      const delivered = await waitFor('delivered', () => bot.of(e.body.conversationId)[0]);
+      expect(delivered.verified).toBe(true);
+    } finally {
+      await bot.stop();
+    }
+  });
+
   it("rotates a domain's signing secret: the replaced one signs beside the new one until its end", async () => {
     const secretOf = (text: string) => 'whsec_' + Buffer.from(text).toString('base64');
     const [a, b, c] = [secretOf('rotation-secret-a-of-32-bytes!!!'), secretOf('rotation-secret-b-of-32-bytes!!!'), secretOf('rotation-secret-c-of-32-bytes!!!')];
@@ -140,13 +173,7 @@ describe('intake queue, replay, live stream and dedupe', () => {
         platform.push(session.id, 'agent_message', { agent: { id: 'a-1', name: 'Grace' }, text });
         const got = await waitFor(text, () => bot.of(conversationId).find((d) => d.data.text === text));
         const signatures = got.raw.headers['webhook-signature'].split(' ');
-        const verifies = [a, b, c].map((secret) => {
-          try {
-            return verifyWebhook(secret, got.raw.headers, got.raw.body) !== undefined;
-          } catch {
-            return false;
-          }
-        });
+        const verifies = [a, b, c].map((secret) => verifiesWith(secret, got.raw));
         return { signatures: signatures.length, a: verifies[0], b: verifies[1], c: verifies[2] };
       };
       expect(await next()).toEqual({ signatures: 1, a: true, b: false, c: false });

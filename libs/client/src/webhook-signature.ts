@@ -1,11 +1,29 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature: `v1,<base64 HMAC-SHA256>` over
- * `${id}.${timestamp}.${body}`). The secret is `whsec_<base64 key>`; any other string is used as raw bytes.
+ * `${id}.${timestamp}.${body}`). The secret is `whsec_<base64 key>`; the key is its bytes, as the standard's own
+ * libraries decode it.
  */
 export function secretBytes(secret: string): Buffer {
-  return secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+}
+
+const SECRET_PREFIX = 'whsec_';
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Whether `secret` is a Standard Webhooks secret: `whsec_` and the base64 of 24 to 64 bytes (the standard's bounds). */
+export function isWebhookSecret(secret: string): boolean {
+  if (!secret.startsWith(SECRET_PREFIX)) return false;
+  const encoded = secret.slice(SECRET_PREFIX.length);
+  if (!BASE64.test(encoded)) return false;
+  const bytes = Buffer.from(encoded, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
+
+/** A new Standard Webhooks secret of 32 random bytes. */
+export function generateWebhookSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString('base64');
 }
 
 export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
