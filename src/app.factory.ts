@@ -8,7 +8,9 @@ import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppLogger } from './common/app-logger';
 import { ErrorBodyDto } from './common/error-body.dto';
+import { DomainError } from './common/domain-error';
 import { correlationMiddleware } from './common/http-context.middleware';
+import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/nesting-depth';
 import { createValidationPipe } from './common/validation.pipe';
 import { describeDeliveredEvents } from './delivery/event-schemas';
 import { AppConfig } from './config/app-config';
@@ -63,6 +65,10 @@ export async function createApp(config: AppConfig, logger: AppLogger): Promise<N
   if (config.runsApi) mountWebhookIntake(app);
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    if (nestsDeeperThan(req.body, MAX_BODY_DEPTH)) return next(DomainError.validation([{ field: 'body', message: `nests deeper than ${MAX_BODY_DEPTH} levels` }]));
+    next();
+  });
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(createValidationPipe());
 

@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
+import { ParseUuid } from '../common/parse-uuid.pipe';
 import { ApiKeyEntity, RoleEntity, ServiceAccountEntity } from '../database/entities';
 import { AccountDto, ApiKeyDto, CreateAccountDto, CreatedAccountDto, CreatedApiKeyDto, CreateKeyDto, RoleDto } from './accounts.dto';
 import { ApiKeysService } from './api-keys.service';
@@ -62,7 +63,7 @@ export class AccountsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Get a service account' })
   @ApiOkResponse({ type: AccountDto })
-  async get(@Param('id', ParseUUIDPipe) id: string): Promise<AccountDto> {
+  async get(@Param('id', ParseUuid) id: string): Promise<AccountDto> {
     const { account, role, keys } = await this.keys.getAccount(id);
     return accountDto(account, role, keys);
   }
@@ -72,7 +73,7 @@ export class AccountsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Disable a service account (all its keys stop working)' })
   @ApiNoContentResponse({ description: 'Disabled.' })
-  async disable(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
+  async disable(@Param('id', ParseUuid) id: string): Promise<void> {
     await this.keys.disableAccount(id);
   }
 
@@ -80,7 +81,7 @@ export class AccountsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Issue another API key for an account (shown once)' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  async createKey(@Param('id', ParseUUIDPipe) id: string, @Body() body: CreateKeyDto): Promise<CreatedApiKeyDto> {
+  async createKey(@Param('id', ParseUuid) id: string, @Body() body: CreateKeyDto): Promise<CreatedApiKeyDto> {
     const { key, entity } = await this.keys.createKey(id, body.label ?? '');
     return { ...keyDto(entity), key };
   }
@@ -90,7 +91,7 @@ export class AccountsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Revoke an API key' })
   @ApiNoContentResponse({ description: 'Revoked.' })
-  async revokeKey(@Param('id', ParseUUIDPipe) id: string, @Param('keyId', ParseUUIDPipe) keyId: string): Promise<void> {
+  async revokeKey(@Param('id', ParseUuid) id: string, @Param('keyId', ParseUuid) keyId: string): Promise<void> {
     await this.keys.revokeKey(id, keyId);
   }
 }

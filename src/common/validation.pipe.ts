@@ -13,10 +13,10 @@ function problems(errors: ValidationError[], prefix = ''): FieldProblem[] {
   });
 }
 
-/** Text that cannot be stored is refused first, in any field of a body or a query, whatever its DTO. */
+/** Text that cannot be stored is refused first, in any field of a body, a query or a path, whatever its DTO. */
 class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' || metadata.type === 'query') {
+    if (metadata.type === 'body' || metadata.type === 'query' || metadata.type === 'param') {
       // A parameter read alone (`@Query('domain')`) is named by its own name.
       const problems = unstorableTextFields(value, metadata.data ?? '');
       if (problems.length) throw DomainError.validation(problems);

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
+import { ParseUuid } from '../common/parse-uuid.pipe';
 import { AgentEntryDto, CreatedDomainDto, CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
 import { DomainsService } from './domains.service';
 
@@ -33,7 +34,7 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Get a domain' })
   @ApiOkResponse({ type: DomainDto })
-  async get(@Param('id', ParseUUIDPipe) id: string): Promise<DomainDto> {
+  async get(@Param('id', ParseUuid) id: string): Promise<DomainDto> {
     return this.domains.toDto(await this.domains.get(id));
   }
 
@@ -41,7 +42,7 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Update a domain; an omitted signing secret is kept' })
   @ApiOkResponse({ type: DomainDto })
-  async update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateDomainDto): Promise<DomainDto> {
+  async update(@Param('id', ParseUuid) id: string, @Body() body: UpdateDomainDto): Promise<DomainDto> {
     return this.domains.toDto(await this.domains.update(id, body));
   }
 
@@ -50,7 +51,7 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Delete a domain that has no gateways or conversations' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  async remove(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
+  async remove(@Param('id', ParseUuid) id: string): Promise<void> {
     await this.domains.remove(id);
   }
 
@@ -58,7 +59,7 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Agent directory of the domain (used by the "Lookup Agent by Email" agent override)' })
   @ApiOkResponse({ type: [AgentEntryDto] })
-  agents(@Param('id', ParseUUIDPipe) id: string): Promise<AgentEntryDto[]> {
+  agents(@Param('id', ParseUuid) id: string): Promise<AgentEntryDto[]> {
     return this.domains.agents(id);
   }
 
@@ -67,7 +68,7 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Add or change an agent of the directory' })
   @ApiNoContentResponse({ description: 'Stored.' })
-  async putAgent(@Param('id', ParseUUIDPipe) id: string, @Body() body: AgentEntryDto): Promise<void> {
+  async putAgent(@Param('id', ParseUuid) id: string, @Body() body: AgentEntryDto): Promise<void> {
     await this.domains.putAgent(id, body.email, body.displayName);
   }
 
@@ -76,7 +77,7 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Remove an agent from the directory' })
   @ApiNoContentResponse({ description: 'Removed.' })
-  async removeAgent(@Param('id', ParseUUIDPipe) id: string, @Param('email') email: string): Promise<void> {
+  async removeAgent(@Param('id', ParseUuid) id: string, @Param('email') email: string): Promise<void> {
     await this.domains.removeAgent(id, email);
   }
 }

@@ -1,17 +1,15 @@
-import { BeforeApplicationShutdown, Controller, Get, Headers, Param, ParseUUIDPipe, Query, Req, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
+import { ParseUuid } from '../common/parse-uuid.pipe';
 import { DomainError } from '../common/domain-error';
 import { eventRowId } from '../common/event-id';
 import { EscalationQueriesService } from './escalation-queries.service';
-import { ConversationDto, DeliveryAttemptDto, EventDto } from './escalations.dto';
+import { ConversationDto, DeliveryAttemptDto, EventDto, MAX_SEQ, ReplayQuery } from './escalations.dto';
 import { EscalationsService } from './escalations.service';
 import { eventDto } from './escalation-views';
-
-/** The largest sequence number (an `integer` column). */
-const MAX_SEQ = 2_147_483_647;
 
 const STREAM_POLL_MS = 200;
 const HEARTBEAT_MS = 15_000;
@@ -33,7 +31,7 @@ export class ConversationsController implements BeforeApplicationShutdown {
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'A conversation: who controls it (bot or agent) and how far delivery got' })
   @ApiOkResponse({ type: ConversationDto })
-  async conversation(@Param('id', ParseUUIDPipe) id: string): Promise<ConversationDto> {
+  async conversation(@Param('id', ParseUuid) id: string): Promise<ConversationDto> {
     const { conversation: c, domain } = await this.queries.conversation(id);
     return {
       id: c.id,
@@ -53,7 +51,7 @@ export class ConversationsController implements BeforeApplicationShutdown {
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'The delivery attempts of one event to the bot platform, in order (why a callback failed)' })
   @ApiOkResponse({ type: [DeliveryAttemptDto] })
-  async attempts(@Param('id', ParseUUIDPipe) id: string, @Param('seq') seq: string): Promise<DeliveryAttemptDto[]> {
+  async attempts(@Param('id', ParseUuid) id: string, @Param('seq') seq: string): Promise<DeliveryAttemptDto[]> {
     const eventSeq = Number(seq);
     if (!/^\d+$/.test(seq) || eventSeq < 1 || eventSeq > MAX_SEQ) throw DomainError.validation([{ field: 'seq', message: `must be an integer from 1 to ${MAX_SEQ}` }]);
     await this.queries.conversation(id);
@@ -63,17 +61,10 @@ export class ConversationsController implements BeforeApplicationShutdown {
   @Get('conversations/:id/events')
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'Replay the events of a conversation after a sequence number' })
-  @ApiQuery({ name: 'after', required: false, description: `Sequence number already seen (default 0; at most ${MAX_SEQ}).` })
-  @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 200.' })
   @ApiOkResponse({ type: [EventDto] })
-  async events(@Param('id', ParseUUIDPipe) id: string, @Query('after') after?: string, @Query('limit') limit?: string): Promise<EventDto[]> {
-    const afterSeq = after === undefined ? 0 : Number(after);
-    const max = limit === undefined ? 200 : Number(limit);
-    // Sequence numbers are PostgreSQL integers: a larger one is refused here, not by the query.
-    if (!Number.isInteger(afterSeq) || afterSeq < 0 || afterSeq > MAX_SEQ) throw DomainError.validation([{ field: 'after', message: `must be an integer from 0 to ${MAX_SEQ}` }]);
-    if (!Number.isInteger(max) || max < 1 || max > 1000) throw DomainError.validation([{ field: 'limit', message: 'must be an integer from 1 to 1000' }]);
+  async events(@Param('id', ParseUuid) id: string, @Query() query: ReplayQuery): Promise<EventDto[]> {
     await this.queries.conversation(id);
-    return (await this.escalations.events(id, afterSeq, max)).map(eventDto);
+    return (await this.escalations.events(id, query.after ?? 0, query.limit ?? 200)).map(eventDto);
   }
 
   @Get('events/stream')
@@ -89,10 +80,12 @@ export class ConversationsController implements BeforeApplicationShutdown {
   async stream(
     @Req() req: Request,
     @Res() res: Response,
-    @Headers('last-event-id') lastEventId?: string,
     @Query('domain') domain?: string,
     @Query('after') after?: string,
   ): Promise<void> {
+    // Read here rather than as a parameter, which the document would list a second time under its lower-case name.
+    const lastEventId = req.header('last-event-id');
+    if (domain !== undefined && typeof domain !== 'string') throw DomainError.validation([{ field: 'domain', message: 'must be one domain name' }]);
     const [field, start] = lastEventId !== undefined ? ['Last-Event-ID', lastEventId] : ['after', after];
     const startRow = start === undefined ? undefined : eventRowId(start);
     if (startRow === null) throw DomainError.validation([{ field, message: 'must be an event id (evt_<n>)' }]);

@@ -37,8 +37,8 @@ export interface EscalationFilter {
   state?: string;
   gatewayId?: string;
   domain?: string;
-  from?: string;
-  to?: string;
+  from?: Date;
+  to?: Date;
   page: number;
   pageSize: number;
 }

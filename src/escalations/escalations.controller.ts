@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, Principal, RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
+import { ParseUuid } from '../common/parse-uuid.pipe';
 import { DomainError } from '../common/domain-error';
 import { attachmentDisposition, fileContentType } from '../common/file-headers';
 import { EscalationQueriesService } from './escalation-queries.service';
@@ -14,6 +15,7 @@ import {
   EscalationDetailDto,
   EscalationDto,
   EscalationPageDto,
+  ListEscalationsQuery,
   RelayMessageDto,
   StealDto,
   TransferDto,
@@ -22,13 +24,6 @@ import {
 import { EscalationsService } from './escalations.service';
 
 const accepted = (c: { id: string; seq: number; status: string }): AcceptedDto => ({ id: c.id, seq: c.seq, status: c.status });
-
-function pageOf(value: string | undefined, fallback: number, max: number, field: string): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw DomainError.validation([{ field, message: `must be an integer from 1 to ${max}` }]);
-  return n;
-}
 
 @ApiTags('escalations')
 @ApiExtraModels(EndedDto)
@@ -63,35 +58,16 @@ export class EscalationsController {
   @Get()
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'List escalations (newest first; filter by state, gateway, domain, creation time)' })
-  @ApiQuery({ name: 'state', required: false, description: 'One state or several, comma-separated.' })
-  @ApiQuery({ name: 'gatewayId', required: false })
-  @ApiQuery({ name: 'domain', required: false })
-  @ApiQuery({ name: 'from', required: false, description: 'ISO-8601, inclusive.' })
-  @ApiQuery({ name: 'to', required: false, description: 'ISO-8601, exclusive.' })
-  @ApiQuery({ name: 'page', required: false })
-  @ApiQuery({ name: 'pageSize', required: false })
   @ApiOkResponse({ type: EscalationPageDto })
-  list(
-    @Query('state') state?: string,
-    @Query('gatewayId') gatewayId?: string,
-    @Query('domain') domain?: string,
-    @Query('from') from?: string,
-    @Query('to') to?: string,
-    @Query('page') page?: string,
-    @Query('pageSize') pageSize?: string,
-  ): Promise<EscalationPageDto> {
-    for (const [field, value] of [['from', from], ['to', to]] as const) {
-      if (value && Number.isNaN(Date.parse(value))) throw DomainError.validation([{ field, message: 'must be an ISO-8601 time' }]);
-    }
-    if (gatewayId && !/^[0-9a-f-]{36}$/i.test(gatewayId)) throw DomainError.validation([{ field: 'gatewayId', message: 'must be a UUID' }]);
-    return this.queries.list({ state, gatewayId, domain, from, to, page: pageOf(page, 1, 100_000, 'page'), pageSize: pageOf(pageSize, 20, 100, 'pageSize') });
+  list(@Query() query: ListEscalationsQuery): Promise<EscalationPageDto> {
+    return this.queries.list({ ...query, page: query.page ?? 1, pageSize: query.pageSize ?? 20 });
   }
 
   @Get(':id')
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'An escalation with its transcript, transitions, history and relay status' })
   @ApiOkResponse({ type: EscalationDetailDto })
-  get(@Param('id', ParseUUIDPipe) id: string): Promise<EscalationDetailDto> {
+  get(@Param('id', ParseUuid) id: string): Promise<EscalationDetailDto> {
     return this.queries.detail(id);
   }
 
@@ -99,7 +75,7 @@ export class EscalationsController {
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'Download a file of the escalation (sent by the agent or the user)' })
   @ApiOkResponse({ description: 'The file, under its own content type.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
-  async attachment(@Param('id', ParseUUIDPipe) id: string, @Param('attachmentId', ParseUUIDPipe) attachmentId: string, @Res() res: Response): Promise<void> {
+  async attachment(@Param('id', ParseUuid) id: string, @Param('attachmentId', ParseUuid) attachmentId: string, @Res() res: Response): Promise<void> {
     const file = await this.queries.attachment(id, attachmentId);
     // Files come from users and agents: always a download, never a page of this origin (where Swagger UI keeps keys).
     res.setHeader('content-type', fileContentType(file.mimeType));
@@ -114,7 +90,7 @@ export class EscalationsController {
   @RequireAuthority('conversations:start')
   @ApiOperation({ summary: 'Relay a user message to the agent (sent in order; waits until the platform session is ready)' })
   @ApiResponse({ status: 202, type: AcceptedDto })
-  async message(@Param('id', ParseUUIDPipe) id: string, @Body() body: RelayMessageDto): Promise<AcceptedDto> {
+  async message(@Param('id', ParseUuid) id: string, @Body() body: RelayMessageDto): Promise<AcceptedDto> {
     return accepted(await this.escalations.relayMessage(id, body));
   }
 
@@ -123,7 +99,7 @@ export class EscalationsController {
   @RequireAuthority('conversations:start')
   @ApiOperation({ summary: "Relay the user's typing state" })
   @ApiResponse({ status: 202, type: AcceptedDto })
-  async typing(@Param('id', ParseUUIDPipe) id: string, @Body() body: TypingDto): Promise<AcceptedDto> {
+  async typing(@Param('id', ParseUuid) id: string, @Body() body: TypingDto): Promise<AcceptedDto> {
     return accepted(await this.escalations.typing(id, body.state));
   }
 
@@ -132,7 +108,7 @@ export class EscalationsController {
   @RequireAuthority('conversations:start')
   @ApiOperation({ summary: 'The user left: close the platform session after the messages already accepted' })
   @ApiAcceptedResponse({ description: 'The end is queued after the messages already accepted; `{status: "ended"}` when the escalation had already ended.', schema: { oneOf: [{ $ref: getSchemaPath(AcceptedDto) }, { $ref: getSchemaPath(EndedDto) }] } })
-  async end(@Param('id', ParseUUIDPipe) id: string, @Body() body: EndDto): Promise<AcceptedDto | EndedDto> {
+  async end(@Param('id', ParseUuid) id: string, @Body() body: EndDto): Promise<AcceptedDto | EndedDto> {
     const command = await this.escalations.end(id, body.reason);
     return command ? accepted(command) : { status: 'ended' };
   }
@@ -142,7 +118,7 @@ export class EscalationsController {
   @RequireAuthority('conversations:transfer')
   @ApiOperation({ summary: 'Move the waiting conversation to another queue (where the gateway type can)' })
   @ApiResponse({ status: 202, type: AcceptedDto })
-  async transfer(@Param('id', ParseUUIDPipe) id: string, @Body() body: TransferDto): Promise<AcceptedDto> {
+  async transfer(@Param('id', ParseUuid) id: string, @Body() body: TransferDto): Promise<AcceptedDto> {
     return accepted(await this.escalations.transfer(id, body.queue));
   }
 
@@ -151,7 +127,7 @@ export class EscalationsController {
   @RequireAuthority('conversations:steal')
   @ApiOperation({ summary: 'The bot takes the conversation back now: the escalation ends and control returns to the bot' })
   @ApiOkResponse({ type: EscalationDto })
-  async steal(@Param('id', ParseUUIDPipe) id: string, @Body() body: StealDto): Promise<EscalationDto> {
+  async steal(@Param('id', ParseUuid) id: string, @Body() body: StealDto): Promise<EscalationDto> {
     await this.escalations.steal(id, body.reason);
     return this.queries.get(id);
   }

@@ -7,6 +7,7 @@ import {
   IsDefined,
   IsEmail,
   IsIn,
+  IsInt,
   IsISO8601,
   IsObject,
   IsOptional,
@@ -15,10 +16,14 @@ import {
   IsUUID,
   Length,
   Matches,
+  Max,
   MaxLength,
+  Min,
   ValidateNested,
 } from 'class-validator';
 import { MEDIA_TYPE } from '../common/file-headers';
+import { PageQuery, QueryDateTime, QueryInteger } from '../common/query.dto';
+import { EscalationState, FINAL_STATES, OPEN_STATES } from '../database/entities';
 
 /** An optional array of at most `max` nested objects, each validated as `type` and documented as such. */
 function OptionalArrayOf(type: new () => object, max: number, description?: string): PropertyDecorator {
@@ -276,3 +281,58 @@ export class DeliveryAttemptDto {
   @ApiPropertyOptional({ nullable: true, type: String, description: 'Why the attempt failed; null for a 2xx.' }) error: string | null;
   @ApiProperty({ description: 'How long the request took.' }) durationMs: number;
 }
+
+const ESCALATION_STATES: readonly EscalationState[] = [...OPEN_STATES, ...FINAL_STATES];
+
+/** Filters and paging of `GET /v1/escalations`. */
+export class ListEscalationsQuery extends PageQuery {
+  @ApiPropertyOptional({ description: `One state or several, comma-separated (${ESCALATION_STATES.join(', ')}).`, example: 'queued,active' })
+  @IsOptional()
+  @IsString()
+  @Matches(new RegExp(`^(${ESCALATION_STATES.join('|')})(,(${ESCALATION_STATES.join('|')}))*$`), { message: `must be one or more of ${ESCALATION_STATES.join(', ')}, comma-separated` })
+  state?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID('all', { message: 'must be a UUID' })
+  gatewayId?: string;
+
+  @ApiPropertyOptional({ description: 'Domain name.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  domain?: string;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'Created at or after (ISO-8601).' })
+  @IsOptional()
+  @QueryDateTime()
+  from?: Date;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'Created before (ISO-8601).' })
+  @IsOptional()
+  @QueryDateTime()
+  to?: Date;
+}
+
+/** The largest sequence number (an `integer` column). */
+export const MAX_SEQ = 2_147_483_647;
+
+/** `GET /v1/conversations/{id}/events`: where the replay starts and how much it answers. */
+export class ReplayQuery {
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: MAX_SEQ, description: 'Sequence number already seen.' })
+  @IsOptional()
+  @QueryInteger()
+  @IsInt({ message: `must be an integer from 0 to ${MAX_SEQ}` })
+  @Min(0, { message: `must be an integer from 0 to ${MAX_SEQ}` })
+  @Max(MAX_SEQ, { message: `must be an integer from 0 to ${MAX_SEQ}` })
+  after?: number;
+
+  @ApiPropertyOptional({ default: 200, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @QueryInteger()
+  @IsInt({ message: 'must be an integer from 1 to 1000' })
+  @Min(1, { message: 'must be an integer from 1 to 1000' })
+  @Max(1000, { message: 'must be an integer from 1 to 1000' })
+  limit?: number;
+}
+

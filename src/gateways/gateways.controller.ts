@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, Principal, RequireAuthority } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
+import { ParseUuid } from '../common/parse-uuid.pipe';
 import { DomainError } from '../common/domain-error';
 import { GatewayEntity } from '../database/entities';
 import { groupJsonSchema } from './settings-validator';
@@ -81,7 +82,7 @@ export class GatewaysController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Get a gateway (secrets masked); the ETag header carries its version' })
   @ApiOkResponse({ type: GatewayDto, description: 'The gateway; its version is in the ETag header.' })
-  async get(@Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) res: Response): Promise<GatewayDto> {
+  async get(@Param('id', ParseUuid) id: string, @Res({ passthrough: true }) res: Response): Promise<GatewayDto> {
     return this.send(res, await this.gateways.get(id));
   }
 
@@ -91,7 +92,7 @@ export class GatewaysController {
   @ApiOperation({ summary: 'Change settings; omitted fields, secrets included, keep their values' })
   @ApiOkResponse({ type: GatewayDto })
   async update(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseUuid) id: string,
     @Body() body: UpdateGatewayDto,
     @Headers('if-match') ifMatch: string | undefined,
     @CurrentPrincipal() who: Principal,
@@ -106,7 +107,7 @@ export class GatewaysController {
   @ApiHeader(IF_MATCH)
   @ApiOperation({ summary: 'Delete a gateway that never carried an escalation' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  async remove(@Param('id', ParseUUIDPipe) id: string, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() who: Principal): Promise<void> {
+  async remove(@Param('id', ParseUuid) id: string, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() who: Principal): Promise<void> {
     await this.gateways.remove(id, who.accountName, parseIfMatch(ifMatch));
   }
 
@@ -117,7 +118,7 @@ export class GatewaysController {
   @ApiOperation({ summary: 'Deploy: the gateway takes escalations (platform resources are provisioned first)' })
   @ApiOkResponse({ type: GatewayDto })
   async deploy(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseUuid) id: string,
     @Headers('if-match') ifMatch: string | undefined,
     @CurrentPrincipal() who: Principal,
     @Res({ passthrough: true }) res: Response,
@@ -132,7 +133,7 @@ export class GatewaysController {
   @ApiOperation({ summary: 'Undeploy: no new escalations; open ones continue to their end' })
   @ApiOkResponse({ type: GatewayDto })
   async undeploy(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseUuid) id: string,
     @Headers('if-match') ifMatch: string | undefined,
     @CurrentPrincipal() who: Principal,
     @Res({ passthrough: true }) res: Response,
@@ -145,7 +146,7 @@ export class GatewaysController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Check the connection to the platform with the stored settings' })
   @ApiOkResponse({ type: ConnectionTestDto })
-  test(@Param('id', ParseUUIDPipe) id: string, @CurrentPrincipal() who: Principal): Promise<ConnectionTestDto> {
+  test(@Param('id', ParseUuid) id: string, @CurrentPrincipal() who: Principal): Promise<ConnectionTestDto> {
     return this.gateways.test(id, who.accountName);
   }
 
@@ -153,7 +154,7 @@ export class GatewaysController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Audit trail of the gateway: who changed which fields when (secrets masked)' })
   @ApiOkResponse({ type: [AuditRecordDto] })
-  audit(@Param('id', ParseUUIDPipe) id: string): Promise<AuditRecordDto[]> {
+  audit(@Param('id', ParseUuid) id: string): Promise<AuditRecordDto[]> {
     return this.gateways.auditTrail(id);
   }
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageQuery } from '../common/query.dto';
 
 const SETTINGS_DESCRIPTION =
   'Settings per group (`basic`, `configuration`, `additional`) as declared by the type in `GET /v1/gateway-types`. ' +
@@ -32,30 +33,15 @@ export class UpdateGatewayDto {
   settings: Record<string, Record<string, unknown>>;
 }
 
-export class ListGatewaysQuery {
-  @ApiPropertyOptional() @IsOptional() @IsString() type?: string;
-  @ApiPropertyOptional({ description: 'Domain name.' }) @IsOptional() @IsString() domain?: string;
+export class ListGatewaysQuery extends PageQuery {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(100) type?: string;
+  @ApiPropertyOptional({ description: 'Domain name.' }) @IsOptional() @IsString() @MaxLength(100) domain?: string;
 
   @ApiPropertyOptional({ type: Boolean })
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
   deployed?: boolean;
-
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
-  @IsOptional()
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(1)
-  page?: number;
-
-  @ApiPropertyOptional({ default: 20, minimum: 1, maximum: 100 })
-  @IsOptional()
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  pageSize?: number;
 }
 
 export class GatewayDto {

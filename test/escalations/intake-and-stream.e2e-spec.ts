@@ -321,14 +321,16 @@ describe('intake queue, replay, live stream and dedupe', () => {
 
   it('counts a list up to 10,000 escalations and says when more match', async () => {
     const { domain, domainId, gatewayId } = await fakeGateway(t, platform, receiver);
+    // Created a second apart back from one base time that the test holds, so that the window below is exact.
+    const newest = new Date(Date.now() - 3_600_000);
     await withDatabase(async (db) => {
       const { rows } = await db.query<{ id: string }>(`INSERT INTO conversations (domain_id, external_id, channel) VALUES ($1, 'many', 'web') RETURNING id`, [domainId]);
       // 10,001 ended escalations of one conversation, a second apart, the newest an hour ago.
       await db.query(
         `INSERT INTO escalations (conversation_id, domain_id, gateway_id, state, request_hash, requested_by, timeout_at, created_at, ended_at)
-         SELECT $1, $2, $3, 'ended', 'h', 'test', now(), now() - interval '1 hour' - g * interval '1 second', now() - interval '1 hour'
+         SELECT $1, $2, $3, 'ended', 'h', 'test', now(), $4::timestamptz - g * interval '1 second', $4::timestamptz
            FROM generate_series(1, 10001) g`,
-        [rows[0].id, domainId, gatewayId],
+        [rows[0].id, domainId, gatewayId, newest],
       );
     });
     const all = await t.request('GET', `/v1/escalations?domain=${domain}&pageSize=5`);
@@ -339,7 +341,7 @@ describe('intake queue, replay, live stream and dedupe', () => {
     const far = await t.request('GET', `/v1/escalations?domain=${domain}&pageSize=5&page=2001`);
     expect(far.body.items).toHaveLength(1);
     // A narrower filter is counted exactly.
-    const from = new Date(Date.now() - 3_600_000 - 10_500).toISOString();
+    const from = new Date(newest.getTime() - 10_500).toISOString();
     const recent = await t.request('GET', `/v1/escalations?domain=${domain}&from=${encodeURIComponent(from)}`);
     expect(recent.body).toMatchObject({ total: 10, totalCapped: false });
   }, 20_000);

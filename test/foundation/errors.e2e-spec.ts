@@ -50,4 +50,53 @@ describe('error bodies', () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
   });
+
+  it('refuses a body nested deeper than 64 levels with a 400 naming the body', async () => {
+    for (const raw of ['['.repeat(5000) + ']'.repeat(5000), '{"a":'.repeat(65) + '1' + '}'.repeat(65)]) {
+      const res = await t.request('POST', '/v1/domains', { raw });
+      expect(res.status).toBe(400);
+      expect(res.body.details).toEqual([{ field: 'body', message: 'nests deeper than 64 levels' }]);
+    }
+    // 64 levels are still read (and refused for what they say, not how deep they are).
+    const deepest = await t.request('POST', '/v1/domains', { raw: '{"a":'.repeat(63) + '1' + '}'.repeat(63) });
+    expect(deepest.status).toBe(400);
+    expect(deepest.body.details).toEqual(expect.arrayContaining([{ field: 'a', message: 'property a should not exist' }]));
+  });
+
+  it('names each malformed path parameter', async () => {
+    const account = await t.request('POST', '/v1/accounts', { body: { name: 'param-names', role: 'Observer' } });
+    const cases: [string, string, string][] = [
+      ['GET', '/v1/escalations/x', 'id'],
+      ['GET', '/v1/escalations/00000000-0000-4000-8000-000000000000/attachments/x', 'attachmentId'],
+      ['DELETE', `/v1/accounts/${account.body.id}/keys/x`, 'keyId'],
+      ['GET', '/v1/conversations/1e30', 'id'],
+    ];
+    for (const [method, path, field] of cases) {
+      const res = await t.request(method, path);
+      expect([path, res.status, res.body.details]).toEqual([path, 400, [{ field, message: 'must be a UUID' }]]);
+    }
+    const nul = await t.request('DELETE', '/v1/domains/00000000-0000-4000-8000-000000000000/agents/a%00b');
+    expect(nul.status).toBe(400);
+    expect(nul.body.details).toEqual([{ field: 'email', message: 'has a NUL character or an unpaired UTF-16 surrogate, which cannot be stored' }]);
+  });
+
+  it('refuses query values a number or a time conversion would take but the database would not', async () => {
+    for (const from of ['0', '-1', '1.5', '2026', '2026-02-30']) {
+      const res = await t.request('GET', `/v1/escalations?from=${from}`);
+      expect([from, res.status, res.body.details]).toEqual([from, 400, [{ field: 'from', message: 'must be an ISO-8601 date or date-time, e.g. 2026-11-22T10:00:00Z' }]]);
+    }
+    const repeated = await t.request('GET', '/v1/escalations?to=2026-11-22&to=2026-11-23');
+    expect(repeated.status).toBe(400);
+    expect([...new Set(repeated.body.details.map((d: { field: string }) => d.field))]).toEqual(['to']);
+    for (const page of ['1e30', '1.5', '0', '100001']) {
+      const res = await t.request('GET', `/v1/gateways?page=${page}`);
+      expect([page, res.status, [...new Set(res.body.details.map((d: { field: string }) => d.field))]]).toEqual([page, 400, ['page']]);
+    }
+    const state = await t.request('GET', '/v1/escalations?state=queued,nonsense');
+    expect(state.status).toBe(400);
+    expect(state.body.details.map((d: { field: string }) => d.field)).toEqual(['state']);
+    const good = await t.request('GET', '/v1/escalations?state=queued,active&from=2026-11-22T10:00:00Z&to=2026-11-23&page=2&pageSize=5');
+    expect(good.status).toBe(200);
+    expect(good.body).toMatchObject({ page: 2, pageSize: 5, items: [] });
+  });
 });
