@@ -4,10 +4,13 @@ export interface DemoOptions {
   keep: boolean;
   /** Bound on the scripted part (start-up included), in seconds. */
   timeoutSeconds: number;
-  /** The demo's own database, dropped and recreated on every run. */
-  database: string;
-  /** The demo's own Redis key prefix, emptied on every run. */
-  redisPrefix: string;
+  /**
+   * A database of the run's own, dropped when the demo ends (so that two demos at once never meet); a name given
+   * with --database is dropped at the start instead and kept at the end, to be looked at.
+   */
+  database?: string;
+  /** The Redis key prefix, by the same rule as the database. */
+  redisPrefix?: string;
   /** PostgreSQL server, without a database name. */
   postgresUrl: string;
   redisUrl: string;
@@ -18,20 +21,19 @@ export interface DemoOptions {
   help: boolean;
 }
 
-export const DEMO_USAGE = `npm run demo -- [--keep] [--timeout 90] [--port 0] [--database chat_gateway_demo] [--redis-prefix {cgdemo}]
+export const DEMO_USAGE = `npm run demo -- [--keep] [--timeout 90] [--port 0] [--database NAME] [--redis-prefix PREFIX]
                 [--postgres postgres://postgres@127.0.0.1:5432] [--redis redis://127.0.0.1:6379] [--verbose]
 
 Starts the service (API and worker), the GMS and 8x8 simulators and a bot-platform receiver, configures a gateway of
 each type through the admin API and runs a scripted escalation through each. Exits 0 when every expected step was
 observed, 1 naming the first missing step of each platform. --keep leaves everything running for you to play the agent
-in the simulators' consoles (Ctrl+C stops it). See docs/demo.md.`;
+in the simulators' consoles (Ctrl+C stops it). Each run has a database and Redis prefix of its own, removed at its end,
+unless --database or --redis-prefix name one to keep. See docs/demo.md.`;
 
 export function parseDemoOptions(argv: string[]): DemoOptions {
   const options: DemoOptions = {
     keep: false,
     timeoutSeconds: 90,
-    database: 'chat_gateway_demo',
-    redisPrefix: '{cgdemo}',
     postgresUrl: 'postgres://postgres@127.0.0.1:5432',
     redisUrl: 'redis://127.0.0.1:6379',
     port: 0,

@@ -40,6 +40,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const checklist = new DemoChecklist(timeline, deadline);
   const resources = new DemoResources();
   const runId = Date.now().toString(36);
+  // The run's own database and prefix unless the options name them: two demos at once never share state.
+  const ownState = `${runId}_${randomBytes(3).toString('hex')}`;
+  const database = options.database ?? `chat_gateway_demo_${ownState}`;
+  const redisPrefix = options.redisPrefix ?? `{cgdemo_${ownState}}`;
   const apiKey = `demo-${randomBytes(16).toString('hex')}`;
   const signingSecret = `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -96,6 +100,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     timeline.text('\ndemo: stopping.');
   }
   await resources.stopAll();
+  if (options.database === undefined || options.redisPrefix === undefined) {
+    await resetDemoState(options.postgresUrl, options.database === undefined ? database : undefined, options.redisUrl, options.redisPrefix === undefined ? redisPrefix : undefined).catch(
+      (error: unknown) => timeline.text(`demo: could not remove its database or Redis keys: ${(error as Error).message}`),
+    );
+  }
   process.off('exit', onExit);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -103,7 +112,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
   async function setUp(): Promise<ScenarioContext> {
     try {
-      await resetDemoState(options.postgresUrl, options.database, options.redisUrl, options.redisPrefix);
+      await resetDemoState(options.postgresUrl, database, options.redisUrl, redisPrefix);
     } catch (error) {
       throw checklist.fail('', 'PostgreSQL and Redis are reachable', `${(error as Error).message} (expected at ${options.postgresUrl} and ${options.redisUrl})`);
     }
@@ -118,9 +127,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
     const port = options.port || (await freePort());
     const service = new DemoServiceProcess({
-      databaseUrl: `${options.postgresUrl}/${options.database}`,
+      databaseUrl: `${options.postgresUrl}/${database}`,
       redisUrl: options.redisUrl,
-      redisPrefix: options.redisPrefix,
+      redisPrefix,
       port,
       apiKey,
       secretsKey: randomBytes(32).toString('base64'),
@@ -134,7 +143,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       throw checklist.fail('', 'the service started', (error as Error).message);
     }
     checklist.pass('', 'the service started');
-    timeline.line('', 'setup', `service (API + worker) ready at ${service.url}, pid ${service.pid}, database ${options.database}, Redis prefix ${options.redisPrefix}`);
+    timeline.line('', 'setup', `service (API + worker) ready at ${service.url}, pid ${service.pid}, database ${database}, Redis prefix ${redisPrefix}`);
 
     const api = new AdminApiClient(service.url, apiKey);
     const domain = `demo-${runId}`;

@@ -97,15 +97,21 @@ export class DemoServiceProcess {
   }
 }
 
-/** Starts every run from nothing: the demo's database is dropped (the service recreates and migrates it) and its Redis keys deleted. */
-export async function resetDemoState(postgresUrl: string, database: string, redisUrl: string, redisPrefix: string): Promise<void> {
-  const client = new Client({ connectionString: `${postgresUrl}/postgres`, connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  } finally {
-    await client.end();
+/**
+ * Removes the demo's state: its database (the service recreates and migrates a missing one) and its Redis keys.
+ * Either may be left out (undefined).
+ */
+export async function resetDemoState(postgresUrl: string, database: string | undefined, redisUrl: string, redisPrefix: string | undefined): Promise<void> {
+  if (database !== undefined) {
+    const client = new Client({ connectionString: `${postgresUrl}/postgres`, connectionTimeoutMillis: 5_000 });
+    await client.connect();
+    try {
+      await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    } finally {
+      await client.end();
+    }
   }
+  if (redisPrefix === undefined) return;
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   try {
@@ -119,4 +125,3 @@ export async function resetDemoState(postgresUrl: string, database: string, redi
     redis.disconnect();
   }
 }
-

@@ -1,11 +1,10 @@
 import { execSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { withDatabase } from '../support/test-app';
 
 const ROOT = resolve(__dirname, '..', '..');
 const DEMO = join(ROOT, 'dist', 'scripts', 'demo.js');
-// Its own database and Redis prefix, so a person's `npm run demo -- --keep` survives the test suite.
-const ISOLATION = ['--database', 'chat_gateway_demo_test', '--redis-prefix', '{cgdemotest}'];
 
 /** Newest modification time of the TypeScript the build compiles. */
 function newestSourceMtime(dir = ROOT, folders = ['src', 'libs', 'scripts']): number {
@@ -40,13 +39,23 @@ async function serviceStillAnswers(output: string): Promise<boolean> {
     .catch(() => false);
 }
 
+/** Whether the database the demo printed it ran on still exists. */
+async function databaseRemains(output: string): Promise<boolean> {
+  const database = /database (chat_gateway_demo_\w+), Redis prefix/.exec(output)?.[1];
+  if (!database) throw new Error('the demo did not say which database it ran on');
+  const { rows } = await withDatabase((client) => client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]), 'postgres://postgres@127.0.0.1:5432/postgres');
+  return rows.length > 0;
+}
+
 describe('npm run demo', () => {
   beforeAll(() => {
     if (!existsSync(DEMO) || statSync(DEMO).mtimeMs < newestSourceMtime()) execSync('npm run -s build', { cwd: ROOT, stdio: 'pipe' });
   }, 180_000);
 
   it('runs a scripted escalation through GMS and through 8x8 and exits 0 when the bot saw every step', async () => {
-    const { code, output } = await runDemo(ISOLATION);
+    // Each run on a database and Redis prefix of its own, removed at its end: a person's `npm run demo -- --keep`
+    // survives the test suite, and two test runs at once do not meet.
+    const { code, output } = await runDemo([]);
     if (code !== 0) process.stderr.write(output);
     expect(code).toBe(0);
     expect(output).toContain('== Genesys PureEngage through the GMS Chat API v2 simulator ==');
@@ -64,10 +73,11 @@ describe('npm run demo', () => {
     expect(output).toMatch(/8x8  -> bot  #\d+ queued  queue Cards \(102\)/);
     expect(output).toMatch(/GMS  -> bot  #\d+ notice  "The chat has been transferred to card-services/);
     expect(await serviceStillAnswers(output)).toBe(false);
+    expect(await databaseRemains(output)).toBe(false);
   }, 150_000);
 
   it('exits 1 naming the step it missed when the total timeout cuts the script short, and stops the service', async () => {
-    const { code, output } = await runDemo([...ISOLATION, '--timeout', '10']);
+    const { code, output } = await runDemo(['--timeout', '10']);
     expect(code).toBe(1);
     expect(output).toMatch(/FAIL after \d+\.\d s\. Missing:\n {2}- (set-up|GMS|8x8): .+/);
     expect(output).not.toContain('PASS:');
