@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import {
+  AgentInfo,
   AttachmentRef,
   ChatGateway,
   EscalationContext,
@@ -289,8 +290,8 @@ export class EscalationRunner {
         await this.setCommand(command, 'sent', 'platform session was already gone');
         await this.record(escalation.id, { events: [serviceEvent('ended', 'user-end', { by: 'user' })] });
       } else {
-        await this.setCommand(command, 'failed', error.message);
-        await this.sessionGone(escalation);
+        await this.setCommand(command, 'failed', `not sent: the platform session had ended (${error.message})`.slice(0, 500));
+        await this.sessionEndedUnderRelay(escalation);
       }
       return 'stop';
     }
@@ -343,13 +344,32 @@ export class EscalationRunner {
   }
 
   /**
-   * The platform lost the session. Before an agent joined, the escalation is retriggered (seed 001); afterwards
-   * the escalation ends and control returns to the bot.
+   * A relayed command found the platform session over: most often the agent closed the chat and the platform's
+   * report of it had not reached us yet. The end is learnt from the platform the way the poller would learn it (a
+   * poll from the stored cursor), so its events carry the platform's keys and are stored once whichever of the two
+   * sees them first, and the gateway's close behaviour applies. A poll that fails for a while leaves the end to the
+   * poller, which keeps polling an open escalation.
+   */
+  private async sessionEndedUnderRelay(escalation: EscalationEntity): Promise<void> {
+    const fresh = await this.repo.get(escalation.id);
+    // The poller (or a webhook) recorded the end first.
+    if (fresh.state !== 'queued' && fresh.state !== 'active') return;
+    const { gateway, entity } = await this.gatewayOf(fresh);
+    if (gateway.poll) await this.pollOne(fresh, gateway, entity);
+    else await this.sessionGone(fresh);
+  }
+
+  /**
+   * The platform lost the session and says no more. Before an agent joined, the escalation is retriggered (seed
+   * 001). With an agent, it ends as the agent's close would (the agent left, then `ended` by the agent, so the
+   * gateway's "transfer back" setting decides), under fixed keys, so that a second report of the loss adds nothing.
    */
   async sessionGone(escalation: EscalationEntity): Promise<void> {
     const fresh = await this.repo.get(escalation.id);
     if (fresh.state === 'active') {
-      await this.record(fresh.id, { events: [serviceEvent('ended', `gone:${Date.now()}`, { by: 'system', reason: 'platform session ended' })] });
+      const left = fresh.agent ? [serviceEvent('agent_left', 'session-gone:agent-left', { agent: fresh.agent as AgentInfo })] : [];
+      const reason = 'the platform ended the session while the agent had the conversation, without saying how';
+      await this.record(fresh.id, { events: [...left, serviceEvent('ended', 'session-gone', { by: 'agent', reason })] });
       return;
     }
     if (fresh.state !== 'queued' && fresh.state !== 'starting') return;
