@@ -44,6 +44,15 @@ const PLATFORM_LINK_TIMEOUT_MS = 30_000;
 const RELAY_LOCK_TTL_MS = 10_000;
 /** How long a relay drainer's lease lasts unless renewed (every third of it); a drainer that died frees it after this. */
 const RELAY_LEASE_MS = 10_000;
+/**
+ * How long, beyond a webhook platform's reorder window, the service waits for the platform's close after a relay
+ * found the session over: the close was sent when it happened, before our refused call, so it is stored or nearly.
+ */
+const CLOSE_WEBHOOK_GRACE_MS = 5_000;
+
+function closeGraceMs(gateway: ChatGateway): number {
+  return (gateway.definition.inboundReorderWindowMs ?? 0) + CLOSE_WEBHOOK_GRACE_MS;
+}
 
 /** A relay drainer's lease on its escalation (see `EscalationRunner.relayLease`). */
 interface RelayLease {
@@ -249,6 +258,8 @@ export class EscalationRunner {
         continue;
       }
       await this.setCommand(command, 'sent', null);
+      // The platform took a command after all: its session is not over, and no end is awaited.
+      if (escalation.sessionGoneAt) await this.repo.db.query(`UPDATE escalations SET session_gone_at = NULL WHERE id = $1`, [escalationId]);
       const extra: PlatformEvent[] = command.kind === 'end' ? [serviceEvent('ended', 'user-end', { by: 'user' })] : [];
       await this.record(escalationId, { events: [...update.events, ...extra], cursor: update.cursor, session: update.session });
     }
@@ -355,8 +366,47 @@ export class EscalationRunner {
     // The poller (or a webhook) recorded the end first.
     if (fresh.state !== 'queued' && fresh.state !== 'active') return;
     const { gateway, entity } = await this.gatewayOf(fresh);
-    if (gateway.poll) await this.pollOne(fresh, gateway, entity);
-    else await this.sessionGone(fresh);
+    if (gateway.poll) {
+      await this.pollOne(fresh, gateway, entity);
+      return;
+    }
+    if (fresh.state !== 'active') return this.sessionGone(fresh);
+    // A webhook platform reports the close by itself: give its webhook time to arrive and be processed, so that its
+    // events (under its keys) make the end. `session_gone_at` lets the reconcile pass schedule the check again.
+    const [marked] = await prepared<{ session_gone_at: Date }>(
+      this.repo.db,
+      `UPDATE escalations SET session_gone_at = coalesce(session_gone_at, now()) WHERE id = $1 AND state = 'active' RETURNING session_gone_at`,
+      [fresh.id],
+    );
+    if (marked) await this.jobs.sessionGone(fresh.id, new Date(marked.session_gone_at.getTime() + closeGraceMs(gateway)));
+  }
+
+  /**
+   * The wait for a webhook platform's close (see `sessionEndedUnderRelay`) is over, or the reconcile pass asks. A
+   * delivery of the conversation still unprocessed may be that close: its pass ends the escalation, so the check
+   * looks again after it. Without a close, the escalation ends as a lost session.
+   */
+  async awaitedCloseDue(escalationId: string): Promise<void> {
+    const escalation = await this.repo.get(escalationId);
+    if (!escalation.sessionGoneAt) return;
+    if (escalation.state === 'active') {
+      const { gateway } = await this.gatewayOf(escalation);
+      const due = escalation.sessionGoneAt.getTime() + closeGraceMs(gateway);
+      if (due > Date.now()) {
+        await this.jobs.sessionGone(escalationId, new Date(due));
+        return;
+      }
+      const [{ pending }] = await this.repo.db.query(
+        `SELECT EXISTS (SELECT 1 FROM inbound_webhooks WHERE gateway_id = $1 AND platform_conversation_id = $2 AND processed_at IS NULL) AS pending`,
+        [escalation.gatewayId, escalation.platformConversationId],
+      );
+      if (pending) {
+        await this.jobs.sessionGone(escalationId, new Date(Date.now() + (gateway.definition.inboundReorderWindowMs ?? 0) + 1_000));
+        return;
+      }
+      await this.sessionGone(escalation);
+    }
+    await this.repo.db.query(`UPDATE escalations SET session_gone_at = NULL WHERE id = $1`, [escalationId]);
   }
 
   /**
