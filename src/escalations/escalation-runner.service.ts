@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import {
+  AgentInfo,
   AttachmentRef,
   ChatGateway,
   EscalationContext,
@@ -43,6 +44,15 @@ const PLATFORM_LINK_TIMEOUT_MS = 30_000;
 const RELAY_LOCK_TTL_MS = 10_000;
 /** How long a relay drainer's lease lasts unless renewed (every third of it); a drainer that died frees it after this. */
 const RELAY_LEASE_MS = 10_000;
+/**
+ * How long, beyond a webhook platform's reorder window, the service waits for the platform's close after a relay
+ * found the session over: the close was sent when it happened, before our refused call, so it is stored or nearly.
+ */
+const CLOSE_WEBHOOK_GRACE_MS = 5_000;
+
+function closeGraceMs(gateway: ChatGateway): number {
+  return (gateway.definition.inboundReorderWindowMs ?? 0) + CLOSE_WEBHOOK_GRACE_MS;
+}
 
 /** A relay drainer's lease on its escalation (see `EscalationRunner.relayLease`). */
 interface RelayLease {
@@ -248,6 +258,8 @@ export class EscalationRunner {
         continue;
       }
       await this.setCommand(command, 'sent', null);
+      // The platform took a command after all: its session is not over, and no end is awaited.
+      if (escalation.sessionGoneAt) await this.repo.db.query(`UPDATE escalations SET session_gone_at = NULL WHERE id = $1`, [escalationId]);
       const extra: PlatformEvent[] = command.kind === 'end' ? [serviceEvent('ended', 'user-end', { by: 'user' })] : [];
       await this.record(escalationId, { events: [...update.events, ...extra], cursor: update.cursor, session: update.session });
     }
@@ -289,8 +301,8 @@ export class EscalationRunner {
         await this.setCommand(command, 'sent', 'platform session was already gone');
         await this.record(escalation.id, { events: [serviceEvent('ended', 'user-end', { by: 'user' })] });
       } else {
-        await this.setCommand(command, 'failed', error.message);
-        await this.sessionGone(escalation);
+        await this.setCommand(command, 'failed', `not sent: the platform session had ended (${error.message})`.slice(0, 500));
+        await this.sessionEndedUnderRelay(escalation);
       }
       return 'stop';
     }
@@ -343,13 +355,71 @@ export class EscalationRunner {
   }
 
   /**
-   * The platform lost the session. Before an agent joined, the escalation is retriggered (seed 001); afterwards
-   * the escalation ends and control returns to the bot.
+   * A relayed command found the platform session over: most often the agent closed the chat and the platform's
+   * report of it had not reached us yet. The end is learnt from the platform the way the poller would learn it (a
+   * poll from the stored cursor), so its events carry the platform's keys and are stored once whichever of the two
+   * sees them first, and the gateway's close behaviour applies. A poll that fails for a while leaves the end to the
+   * poller, which keeps polling an open escalation.
+   */
+  private async sessionEndedUnderRelay(escalation: EscalationEntity): Promise<void> {
+    const fresh = await this.repo.get(escalation.id);
+    // The poller (or a webhook) recorded the end first.
+    if (fresh.state !== 'queued' && fresh.state !== 'active') return;
+    const { gateway, entity } = await this.gatewayOf(fresh);
+    if (gateway.poll) {
+      await this.pollOne(fresh, gateway, entity);
+      return;
+    }
+    if (fresh.state !== 'active') return this.sessionGone(fresh);
+    // A webhook platform reports the close by itself: give its webhook time to arrive and be processed, so that its
+    // events (under its keys) make the end. `session_gone_at` lets the reconcile pass schedule the check again.
+    const [marked] = await prepared<{ session_gone_at: Date }>(
+      this.repo.db,
+      `UPDATE escalations SET session_gone_at = coalesce(session_gone_at, now()) WHERE id = $1 AND state = 'active' RETURNING session_gone_at`,
+      [fresh.id],
+    );
+    if (marked) await this.jobs.sessionGone(fresh.id, new Date(marked.session_gone_at.getTime() + closeGraceMs(gateway)));
+  }
+
+  /**
+   * The wait for a webhook platform's close (see `sessionEndedUnderRelay`) is over, or the reconcile pass asks. A
+   * delivery of the conversation still unprocessed may be that close: its pass ends the escalation, so the check
+   * looks again after it. Without a close, the escalation ends as a lost session.
+   */
+  async awaitedCloseDue(escalationId: string): Promise<void> {
+    const escalation = await this.repo.get(escalationId);
+    if (!escalation.sessionGoneAt) return;
+    if (escalation.state === 'active') {
+      const { gateway } = await this.gatewayOf(escalation);
+      const due = escalation.sessionGoneAt.getTime() + closeGraceMs(gateway);
+      if (due > Date.now()) {
+        await this.jobs.sessionGone(escalationId, new Date(due));
+        return;
+      }
+      const [{ pending }] = await this.repo.db.query(
+        `SELECT EXISTS (SELECT 1 FROM inbound_webhooks WHERE gateway_id = $1 AND platform_conversation_id = $2 AND processed_at IS NULL) AS pending`,
+        [escalation.gatewayId, escalation.platformConversationId],
+      );
+      if (pending) {
+        await this.jobs.sessionGone(escalationId, new Date(Date.now() + (gateway.definition.inboundReorderWindowMs ?? 0) + 1_000));
+        return;
+      }
+      await this.sessionGone(escalation);
+    }
+    await this.repo.db.query(`UPDATE escalations SET session_gone_at = NULL WHERE id = $1`, [escalationId]);
+  }
+
+  /**
+   * The platform lost the session and says no more. Before an agent joined, the escalation is retriggered (seed
+   * 001). With an agent, it ends as the agent's close would (the agent left, then `ended` by the agent, so the
+   * gateway's "transfer back" setting decides), under fixed keys, so that a second report of the loss adds nothing.
    */
   async sessionGone(escalation: EscalationEntity): Promise<void> {
     const fresh = await this.repo.get(escalation.id);
     if (fresh.state === 'active') {
-      await this.record(fresh.id, { events: [serviceEvent('ended', `gone:${Date.now()}`, { by: 'system', reason: 'platform session ended' })] });
+      const left = fresh.agent ? [serviceEvent('agent_left', 'session-gone:agent-left', { agent: fresh.agent as AgentInfo })] : [];
+      const reason = 'the platform ended the session while the agent had the conversation, without saying how';
+      await this.record(fresh.id, { events: [...left, serviceEvent('ended', 'session-gone', { by: 'agent', reason })] });
       return;
     }
     if (fresh.state !== 'queued' && fresh.state !== 'starting') return;

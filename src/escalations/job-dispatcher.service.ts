@@ -45,6 +45,12 @@ export class JobDispatcher {
     return this.escalations.add(JOBS.timeout, { escalationId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('timeout', escalationId, at.getTime()), delay });
   }
 
+  /** Whether the platform's close of an escalation whose session a relay found over has come (once `at` is reached). */
+  sessionGone(escalationId: string, at: Date): Promise<unknown> {
+    const delay = Math.max(0, at.getTime() - Date.now());
+    return this.escalations.add(JOBS.sessionGone, { escalationId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('session-gone', escalationId, at.getTime()), delay });
+  }
+
   /** A delivery pass over a domain's conversations for one trigger (a retry, a reconcile pass), possibly delayed. */
   deliver(domainId: string, token: string | number, delayMs = 0): Promise<unknown> {
     return this.deliveries.add(JOBS.deliver, { domainId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('deliver', domainId, token), delay: delayMs });

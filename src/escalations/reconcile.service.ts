@@ -13,7 +13,8 @@ import { JobDispatcher } from './job-dispatcher.service';
 /**
  * PostgreSQL is the truth; Redis only holds work derived from it. At boot and every RECONCILE_INTERVAL_SECONDS one
  * worker re-creates what open escalations and pending deliveries need: poll schedulers, start, timeout, relay,
- * delivery and inbound jobs. Every enqueue is idempotent, so a pass over healthy state adds nothing that matters.
+ * session-gone, delivery and inbound jobs. Every enqueue is idempotent, so a pass over healthy state adds nothing
+ * that matters.
  */
 @Injectable()
 export class ReconcileService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -83,6 +84,12 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     );
     for (const row of waiting) await this.jobs.timeout(row.id, row.timeout_at);
     counts.timeouts = waiting.length;
+
+    const awaitingClose: { id: string; session_gone_at: Date }[] = await this.db.query(
+      `SELECT id, session_gone_at FROM escalations WHERE state = 'active' AND session_gone_at IS NOT NULL`,
+    );
+    for (const row of awaitingClose) await this.jobs.sessionGone(row.id, row.session_gone_at);
+    counts.awaitingClose = awaitingClose.length;
 
     const relays: { escalation_id: string }[] = await this.db.query(
       `SELECT DISTINCT r.escalation_id FROM relay_commands r JOIN escalations e ON e.id = r.escalation_id

@@ -22,6 +22,7 @@ export const JOBS = {
   start: 'start',
   relay: 'relay',
   timeout: 'timeout',
+  sessionGone: 'session-gone',
   pollTick: 'poll-tick',
   inbound: 'inbound',
   deliver: 'deliver',
@@ -35,6 +36,9 @@ export interface RelayJob {
   escalationId: string;
 }
 export interface TimeoutJob {
+  escalationId: string;
+}
+export interface SessionGoneJob {
   escalationId: string;
 }
 export interface InboundJob {

@@ -4,11 +4,11 @@ import { Job } from 'bullmq';
 import { AppLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { EscalationRunner } from '../escalations/escalation-runner.service';
-import { JOBS, QUEUES, RelayJob, StartJob, TimeoutJob } from '../queues/queues';
+import { JOBS, QUEUES, RelayJob, SessionGoneJob, StartJob, TimeoutJob } from '../queues/queues';
 import { inJobContext } from './job-context';
 import { logQueueErrors } from '../queues/queue-errors';
 
-/** Start, relay and timeout work per escalation. Thin: errors propagate so BullMQ retries. */
+/** Start, relay, timeout and session-gone work per escalation. Thin: errors propagate so BullMQ retries. */
 @Processor(QUEUES.escalations, { metrics: { maxDataPoints: 1440 }, lockDuration: 10_000 })
 export class EscalationsProcessor extends WorkerHost implements OnModuleInit {
   constructor(
@@ -24,7 +24,7 @@ export class EscalationsProcessor extends WorkerHost implements OnModuleInit {
     this.worker.concurrency = this.config.WORKER_CONCURRENCY;
   }
 
-  process(job: Job<StartJob | RelayJob | TimeoutJob>): Promise<unknown> {
+  process(job: Job<StartJob | RelayJob | TimeoutJob | SessionGoneJob>): Promise<unknown> {
     return inJobContext(job, async () => {
       switch (job.name) {
         case JOBS.start:
@@ -33,6 +33,8 @@ export class EscalationsProcessor extends WorkerHost implements OnModuleInit {
           return this.runner.relay(job.data.escalationId);
         case JOBS.timeout:
           return this.runner.timeout(job.data.escalationId);
+        case JOBS.sessionGone:
+          return this.runner.awaitedCloseDue(job.data.escalationId);
         default:
           throw new Error(`No handler for job '${job.name}' on ${QUEUES.escalations}`);
       }

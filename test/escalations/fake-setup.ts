@@ -41,7 +41,15 @@ export async function fakeGateway(
   t: Pick<TestApp, 'request'>,
   platform: FakePlatform,
   receiver: BotReceiver,
-  options: { transferBack?: boolean; timeoutSeconds?: number; name?: string; agentOverride?: string; inDomain?: { domain: string; domainId: string } } = {},
+  options: {
+    transferBack?: boolean;
+    timeoutSeconds?: number;
+    name?: string;
+    agentOverride?: string;
+    /** 0: the service does not poll the gateway (its events must be pushed as webhooks). */
+    pollIntervalMs?: number;
+    inDomain?: { domain: string; domainId: string };
+  } = {},
 ): Promise<{ domain: string; gatewayId: string; domainId: string }> {
   let domain: string;
   let domainId: string;
@@ -59,7 +67,7 @@ export async function fakeGateway(
         basic: { name: options.name ?? 'fake', domain, deployed: true, platformUrl: platform.baseUrl },
         configuration: { transferBackOnAgentClose: options.transferBack ?? false, escalationTimeoutSeconds: options.timeoutSeconds ?? 120 },
         additional: {
-          pollIntervalMs: 100,
+          pollIntervalMs: options.pollIntervalMs ?? 100,
           apiRetryInitialDelayMs: 100,
           apiRetryMultiplier: 2,
           apiRetryMaxAttempts: 3,

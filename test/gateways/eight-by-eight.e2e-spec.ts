@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import { getQueueToken } from '@nestjs/bullmq';
+import { Queue } from 'bullmq';
 import { ConversationRecord, EightByEightSimulator } from '@app/simulators/eight-by-eight';
+import { ReconcileService } from '../../src/escalations/reconcile.service';
+import { JOBS, QUEUES } from '../../src/queues/queues';
 import { escalationBody, SIGNING_SECRET } from '../escalations/fake-setup';
 import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
 import { ADMIN_KEY, freePort, resetState, startTestApp, TestApp } from '../support/test-app';
@@ -31,6 +35,8 @@ interface FrontRecord {
 class WebhookFront {
   readonly seen: FrontRecord[] = [];
   private readonly refusals: { eventType: string; afterForwarding: boolean }[] = [];
+  /** While set, deliveries wait here before they are forwarded (a slow network between 8x8 and the service). */
+  private held?: { release: () => void; released: Promise<void>; count: number };
   private server?: Server;
   url = '';
 
@@ -40,12 +46,34 @@ class WebhookFront {
     this.refusals.push({ eventType, afterForwarding: when === 'after-forwarding' });
   }
 
+  /** Holds every delivery from now on until `release`. */
+  hold(): void {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.held = { release, released, count: 0 };
+  }
+
+  /** Deliveries waiting in the hold. */
+  get holding(): number {
+    return this.held?.count ?? 0;
+  }
+
+  release(): void {
+    this.held?.release();
+    this.held = undefined;
+  }
+
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         void (async () => {
+          const held = this.held;
+          if (held) {
+            held.count++;
+            await held.released;
+          }
           const body = Buffer.concat(chunks);
           const headers: Record<string, string> = {};
           for (const [name, value] of Object.entries(req.headers)) {
@@ -327,6 +355,95 @@ describe('8x8 Chat Gateway escalation end to end', () => {
     expect((await t.request('GET', `/v1/conversations/${escalation.conversationId}`)).body.closedAt).not.toBeNull();
     expect(sim.repository.conversations.get(id)).toMatchObject({ state: 'idle', phase: 'ended' });
   }, 20_000);
+
+  const sessionGoneAt = async (escalationId: string): Promise<Date | null> =>
+    (await db.query(`SELECT session_gone_at FROM escalations WHERE id = $1`, [escalationId])).rows[0].session_gone_at;
+
+  it.each([
+    { transferBack: true, reason: 'agent closed; 8x8 handed the conversation back to the bot', controlReturnedToBot: true, conversationClosed: false },
+    { transferBack: false, reason: '8x8 conversation went idle', controlReturnedToBot: false, conversationClosed: true },
+  ])(
+    'ends as the agent closed it when 8x8 refuses a message relayed as the agent closes, once its close webhook comes (transfer back $transferBack)',
+    async ({ transferBack, reason, controlReturnedToBot, conversationClosed }) => {
+      const { domain, gatewayId } = await eightByEightGateway(transferBack);
+      const escalation = await escalate(domain, gatewayId, `conv-8x8-race-${transferBack}`);
+      const conversation = await conversationOf(escalation.id);
+      if (transferBack) await waitFor('the hand-back arranged on 8x8', () => conversation.postAgentAssignment);
+      await agent(conversation.id, 'accept', { agentId: 'agent-5' });
+      await waitFor('agent at the bot', () => receiver.of(escalation.conversationId).some((d) => d.type === 'agent_joined'));
+
+      // The agent closes; 8x8's webhooks about it are on their way but not at the service yet. The user's message
+      // reaches 8x8 after the close, and 8x8 answers that it no longer knows the conversation.
+      front.hold();
+      await agent(conversation.id, 'leave');
+      await waitFor('the close on its way', () => front.holding > 0);
+      sim.injectHttpFault({ kind: 'error', status: 404, method: 'POST', path: `/conversations/${conversation.id}/messages$` });
+      await relay(escalation.id, 'messages', { text: 'thanks!' });
+      await waitFor('the message refused', async () => (await escalationDetail(escalation.id)).relay[0]?.status === 'failed');
+      front.release();
+
+      await waitFor('ended at the bot', () => receiver.of(escalation.conversationId).some((d) => d.type === 'ended'));
+      // The service's own wait for the close has ended without adding anything.
+      await waitFor('the wait for the close over', async () => (await sessionGoneAt(escalation.id)) === null, 15_000);
+      const delivered = receiver.of(escalation.conversationId);
+      expectExactlyOnceInOrder(delivered);
+      expect(delivered.map((d) => d.type)).toEqual(['queued', 'queued', 'agent_joined', 'agent_left', 'ended']);
+      expect(delivered.at(-1)!.data).toEqual({ by: 'agent', reason, controlReturnedToBot, conversationClosed });
+      const detail = await escalationDetail(escalation.id);
+      expect(detail).toMatchObject({ state: 'ended', control: 'bot' });
+      expect(detail.relay).toEqual([expect.objectContaining({ status: 'failed', lastError: expect.stringContaining('the platform session had ended') })]);
+    },
+    30_000,
+  );
+
+  it('ends as an agent close under the transfer back setting when 8x8 refuses a relayed message as an unknown conversation and sends no close', async () => {
+    const { domain, gatewayId } = await eightByEightGateway(false);
+    const escalation = await escalate(domain, gatewayId, 'conv-8x8-gone');
+    const { id } = await conversationOf(escalation.id);
+    await agent(id, 'accept', { agentId: 'agent-6' });
+    await waitFor('agent at the bot', () => receiver.of(escalation.conversationId).some((d) => d.type === 'agent_joined'));
+    sim.injectHttpFault({ kind: 'error', status: 404, method: 'POST', path: `/conversations/${id}/messages$` });
+    await relay(escalation.id, 'messages', { text: 'anyone?' });
+    await waitFor('the message refused', async () => (await escalationDetail(escalation.id)).relay[0]?.status === 'failed');
+    expect(await sessionGoneAt(escalation.id)).not.toBeNull();
+
+    // Redis loses the job that would end the wait; the reconcile pass makes it again from PostgreSQL.
+    const escalations = t.app.get<Queue>(getQueueToken(QUEUES.escalations));
+    const waiting = (await escalations.getDelayed()).filter((job) => job.name === JOBS.sessionGone && job.data.escalationId === escalation.id);
+    expect(waiting).toHaveLength(1);
+    await waiting[0].remove();
+    await waitFor('a reconcile pass', () => t.app.get(ReconcileService).runOnce());
+    await waitFor('ended at the bot', () => receiver.of(escalation.conversationId).some((d) => d.type === 'ended'), 20_000);
+    const delivered = receiver.of(escalation.conversationId);
+    expectExactlyOnceInOrder(delivered);
+    expect(delivered.map((d) => d.type)).toEqual(['queued', 'queued', 'agent_joined', 'agent_left', 'ended']);
+    expect(delivered[3].data.agent).toEqual({ id: 'agent-6', displayName: null });
+    expect(delivered[4].data).toEqual({ by: 'agent', reason: expect.stringContaining('without saying how'), controlReturnedToBot: false, conversationClosed: true });
+    expect(await sessionGoneAt(escalation.id)).toBeNull();
+  }, 30_000);
+
+  it('stops waiting for a close when 8x8 takes the next relayed message after refusing one, and keeps the escalation', async () => {
+    const { domain, gatewayId } = await eightByEightGateway(false);
+    const escalation = await escalate(domain, gatewayId, 'conv-8x8-not-gone');
+    const { id } = await conversationOf(escalation.id);
+    await agent(id, 'accept', { agentId: 'agent-7' });
+    await waitFor('agent at the bot', () => receiver.of(escalation.conversationId).some((d) => d.type === 'agent_joined'));
+    sim.injectHttpFault({ kind: 'error', status: 404, method: 'POST', path: `/conversations/${id}/messages$` });
+    await relay(escalation.id, 'messages', { text: 'lost' });
+    await relay(escalation.id, 'messages', { text: 'taken' });
+    await waitFor('the second message sent', async () => (await escalationDetail(escalation.id)).relay[1]?.status === 'sent');
+    expect(await sessionGoneAt(escalation.id)).toBeNull();
+
+    // The check that would have ended the escalation runs when due and finds nothing to wait for.
+    const escalations = t.app.get<Queue>(getQueueToken(QUEUES.escalations));
+    const checks = async () => [...(await escalations.getDelayed()), ...(await escalations.getCompleted())].filter((job) => job.name === JOBS.sessionGone && job.data.escalationId === escalation.id);
+    const check = (await checks())[0];
+    expect(check).toBeDefined();
+    await waitFor('the check done', async () => escalations.getJobState(check.id!).then((state) => state === 'completed'), 20_000);
+    expect(await escalationDetail(escalation.id)).toMatchObject({ state: 'active', control: 'agent' });
+    expect(receiver.of(escalation.conversationId).map((d) => d.type)).toEqual(['queued', 'queued', 'agent_joined']);
+    expect(sim.repository.conversations.get(id)!.messages.filter((m) => m.authorType === 'user' && !m.fromHistory).map((m) => m.text)).toEqual(['taken']);
+  }, 30_000);
 
   it('ends an escalation of a legacy account (Chat API v2 events, no idle update) when the agent leaves, not when the agent transfers', async () => {
     const { domain, gatewayId, webhookUrl } = await eightByEightGateway(false);

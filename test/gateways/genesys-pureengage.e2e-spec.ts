@@ -176,6 +176,60 @@ describe('Genesys PureEngage escalation end to end', () => {
     20_000,
   );
 
+  /** Polls the service's poller has finished, whatever their outcome (from /metrics). */
+  const pollsDone = async (): Promise<number> => {
+    const text = (await t.request('GET', '/metrics', { key: null })).text;
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith('chat_gateway_polls_total{'))
+      .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+  };
+
+  it.each([
+    { transferBack: true, controlReturnedToBot: true, conversationClosed: false },
+    { transferBack: false, controlReturnedToBot: false, conversationClosed: true },
+  ])(
+    'ends as the agent closed it when the close races a relayed message, and the poller seeing it too adds nothing (transfer back $transferBack)',
+    async ({ transferBack, controlReturnedToBot, conversationClosed }) => {
+      const { domain, gatewayId } = await gmsGateway(gms, transferBack);
+      const escalation = await escalate(domain, gatewayId, `conv-gms-race-${transferBack}`);
+      const types = () => receiver.of(escalation.conversationId).map((d) => d.type);
+      const chatId = (await waitFor('the chat on GMS', () => chatsOf(gms, escalation.id)[0])).chatId;
+      gms.agentJoin(chatId, { nickname: 'Grace' });
+      await waitFor('agent joined at the bot', () => types().includes('agent_joined'));
+
+      // The poller's next Refresh of the chat is held unanswered (only the poller refreshes: nothing is being relayed),
+      // so it has not seen the close when the user's message goes out. Later Refreshes are served.
+      const heldBefore = gms.requestLog().faults.hold ?? 0;
+      const hold = gms.injectFault({ kind: 'hold', operation: 'refresh', chatId, count: 1 });
+      await waitFor('the poller held in a Refresh', () => (gms.requestLog().faults.hold ?? 0) > heldBefore);
+      gms.agentClose(chatId);
+      await relay(escalation.id, { text: 'thank you!' });
+
+      // GMS refused the send (8201, the chat has ended); the service read how it ended from GMS, as the poller would.
+      await waitFor('ended at the bot', () => types().includes('ended'));
+      expect(types()).toEqual(['queued', 'agent_joined', 'agent_left', 'ended']);
+      const delivered = receiver.of(escalation.conversationId);
+      expect(delivered[2].data.agent).toEqual({ id: '2', displayName: 'Grace' });
+      expect(delivered[3].data).toEqual({ by: 'agent', controlReturnedToBot, conversationClosed });
+      const detail = (await t.request('GET', `/v1/escalations/${escalation.id}`)).body;
+      expect(detail).toMatchObject({ state: 'ended', control: 'bot' });
+      expect(detail.relay).toEqual([expect.objectContaining({ kind: 'message', status: 'failed', lastError: expect.stringMatching(/session had ended.*8201/) })]);
+      expect(gms.getChat(chatId)!.transcript.some((e) => e.text === 'thank you!')).toBe(false);
+
+      // The poller's held Refresh now answers with the close: it reads the same events under the same keys.
+      const polled = await pollsDone();
+      gms.removeFault(hold.id);
+      await waitFor("the poller's held poll finished", async () => (await pollsDone()) > polled);
+      const stored = (await t.request('GET', `/v1/conversations/${escalation.conversationId}/events`)).body;
+      expect(stored.map((e: { type: string }) => e.type)).toEqual(['queued', 'agent_joined', 'agent_left', 'ended']);
+      expectExactlyOnceInOrder(receiver.of(escalation.conversationId));
+      const after = (await t.request('GET', `/v1/conversations/${escalation.conversationId}`)).body;
+      expect(after.closedAt === null).toBe(!conversationClosed);
+    },
+    20_000,
+  );
+
   it('keeps a waiting chat alive past several flex-disconnect periods, and retriggers the escalation when GMS drops it before an agent joins', async () => {
     const { domain, gatewayId } = await gmsGateway(flexGms, true);
     const escalation = await escalate(domain, gatewayId, 'conv-gms-flex');

@@ -30,8 +30,9 @@ export async function applyFaults(
   chatId?: string,
 ): Promise<boolean> {
   if (match.latency) {
-    recorder.countFault('latency');
-    await delay(match.latency.latencyMs ?? 1000);
+    recorder.countFault(match.latency.kind);
+    if (match.latency.kind === 'hold') await match.released;
+    else await delay(match.latency.latencyMs ?? 1000);
   }
   const fault = match.failure;
   if (!fault) return false;

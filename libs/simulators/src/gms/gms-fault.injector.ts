@@ -3,10 +3,10 @@ import { GmsApiError, GmsSimulatedOperation } from './gms-protocol.types';
 /**
  * What an injected fault does:
  * `http-error` answers with an HTTP status (default 503); `status-code-1` and `status-code-2` answer HTTP 200 with that
- * envelope statusCode and `errors[]`; `latency` delays the request and then serves it normally; `drop` destroys the
- * socket without answering.
+ * envelope statusCode and `errors[]`; `latency` delays the request and then serves it normally; `hold` delays it until the
+ * fault is removed (or all faults cleared) and then serves it, as of then; `drop` destroys the socket without answering.
  */
-export type GmsFaultKind = 'http-error' | 'status-code-1' | 'status-code-2' | 'latency' | 'drop';
+export type GmsFaultKind = 'http-error' | 'status-code-1' | 'status-code-2' | 'latency' | 'hold' | 'drop';
 
 /** A fault to inject. */
 export interface GmsFaultSpec {
@@ -36,13 +36,16 @@ export interface GmsFault extends GmsFaultSpec {
   applied: number;
 }
 
-/** The faults a request picked up: at most one delay and one failure. */
+/** The faults a request picked up: at most one delay (`latency` or `hold`) and one failure. */
 export interface GmsFaultMatch {
   latency?: GmsFault;
   failure?: GmsFault;
+  /** For a `hold`: settles when the fault is removed. */
+  released?: Promise<void>;
 }
 
-const KINDS = new Set<GmsFaultKind>(['http-error', 'status-code-1', 'status-code-2', 'latency', 'drop']);
+const KINDS = new Set<GmsFaultKind>(['http-error', 'status-code-1', 'status-code-2', 'latency', 'hold', 'drop']);
+const DELAYS = new Set<GmsFaultKind>(['latency', 'hold']);
 
 /**
  * The fault queue. Latency faults are matched apart from failures so that "slow and then failing" can be staged; each
@@ -51,6 +54,8 @@ const KINDS = new Set<GmsFaultKind>(['http-error', 'status-code-1', 'status-code
 export class GmsFaultInjector {
   private faults: GmsFault[] = [];
   private nextId = 1;
+  /** Each `hold` fault's gate, kept after its count is used up so that the requests it holds wait for its removal. */
+  private readonly gates = new Map<string, { released: Promise<void>; release: () => void }>();
 
   add(spec: GmsFaultSpec): GmsFault {
     if (!KINDS.has(spec.kind)) throw new Error(`Unknown fault kind "${String(spec.kind)}"`);
@@ -63,6 +68,11 @@ export class GmsFaultInjector {
       applied: 0,
     };
     this.faults.push(fault);
+    if (fault.kind === 'hold') {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      this.gates.set(fault.id, { released, release });
+    }
     return fault;
   }
 
@@ -73,9 +83,10 @@ export class GmsFaultInjector {
     for (const fault of this.faults) {
       if (fault.operation !== 'any' && fault.operation !== operation) continue;
       if (fault.chatId !== undefined && fault.chatId !== chatId) continue;
-      const slot = fault.kind === 'latency' ? 'latency' : 'failure';
+      const slot = DELAYS.has(fault.kind) ? 'latency' : 'failure';
       if (match?.[slot]) continue;
       match = { ...match, [slot]: fault };
+      if (fault.kind === 'hold') match.released = this.gates.get(fault.id)?.released;
       fault.remaining--;
       fault.applied++;
     }
@@ -87,13 +98,19 @@ export class GmsFaultInjector {
     return this.faults.map((fault) => ({ ...fault }));
   }
 
+  /** Removes a fault; a `hold` lets the requests it holds go on, even once its count is used up. */
   remove(id: string): boolean {
     const before = this.faults.length;
     this.faults = this.faults.filter((fault) => fault.id !== id);
-    return this.faults.length !== before;
+    const gate = this.gates.get(id);
+    gate?.release();
+    this.gates.delete(id);
+    return this.faults.length !== before || gate !== undefined;
   }
 
   clear(): void {
     this.faults = [];
+    for (const gate of this.gates.values()) gate.release();
+    this.gates.clear();
   }
 }

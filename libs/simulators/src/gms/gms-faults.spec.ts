@@ -51,6 +51,44 @@ describe('GMS simulator fault injection', () => {
     expect(Date.now() - fast).toBeLessThan(200);
   });
 
+  /** Resolves once the simulator has held `count` requests in all (each one waits from then on). */
+  const held = async (count: number) => {
+    while ((gms.requestLog().faults.hold ?? 0) < count) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it('holds requests until the hold is removed, then answers each with the chat as it is by then', async () => {
+    const before = gms.requestLog().faults.hold ?? 0;
+    const hold = gms.injectFault({ kind: 'hold', operation: 'refresh', chatId: client.chatId, count: 0 });
+    const refreshes = [client.refresh(), client.refresh()];
+    await held(before + 2);
+    // Other operations go on: the message is in the transcript before the held Refreshes answer.
+    expect((await client.call('send', { message: 'while held' })).body.statusCode).toBe(0);
+    expect(gms.removeFault(hold.id)).toBe(true);
+    for (const { body } of await Promise.all(refreshes)) {
+      expect(body.statusCode).toBe(0);
+      expect((body.messages ?? []).map((e) => e.text)).toContain('while held');
+    }
+    expect((await client.refresh()).body.statusCode).toBe(0);
+    expect(gms.requestLog().faults.hold).toBe(before + 2);
+  });
+
+  it('lets a request held by a used-up hold go on when the hold is removed or every fault cleared', async () => {
+    const before = gms.requestLog().faults.hold ?? 0;
+    const once = gms.injectFault({ kind: 'hold', operation: 'refresh', count: 1 });
+    const first = client.refresh();
+    await held(before + 1);
+    // The count is used up, so the fault is no longer listed; its request still waits for it to be removed.
+    expect(gms.listFaults()).toEqual([]);
+    expect((await client.refresh()).body.statusCode).toBe(0);
+    expect(gms.removeFault(once.id)).toBe(true);
+    expect((await first).body.statusCode).toBe(0);
+    gms.injectFault({ kind: 'hold', operation: 'refresh' });
+    const second = client.refresh();
+    await held(before + 2);
+    gms.clearFaults();
+    expect((await second).body.statusCode).toBe(0);
+  });
+
   it('drops the connection without an answer', async () => {
     gms.injectFault({ kind: 'drop', operation: 'refresh' });
     await expect(client.refresh()).rejects.toThrow();
