@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { createApp } from '../../src/app.factory';
+import { AppLogger } from '../../src/common/app-logger';
+import { loadConfig } from '../../src/config/app-config';
+import { MetricsListener } from '../../src/metrics/metrics-listener';
 import { ADMIN_KEY, resetState, startTestApp, TestApp } from '../support/test-app';
 
 const HTTP_SERIES = 'chat_gateway_http_request_duration_seconds';
@@ -62,4 +66,41 @@ describe('metrics', () => {
     const after = httpSeries(await scrape());
     expect([...after].filter((series) => !before.has(series))).toEqual([]);
   }, 60_000);
+
+  it('serves /metrics on the API port only to a key holding metrics:read', async () => {
+    const keyOf = async (name: string, role: string) => {
+      const created = await t.request('POST', '/v1/accounts', { body: { name, role } });
+      expect(created.status).toBe(201);
+      return created.body.apiKey.key as string;
+    };
+    const anonymous = await t.request('GET', '/metrics', { key: null });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.text).not.toContain(HTTP_SERIES);
+    const observer = await t.request('GET', '/metrics', { key: await keyOf('metrics-observer', 'Observer') });
+    expect(observer.status).toBe(403);
+    expect(observer.body.message).toContain('metrics:read');
+    const reader = await t.request('GET', '/metrics', { key: await keyOf('prometheus', 'Metrics Reader') });
+    expect(reader.status).toBe(200);
+    expect(reader.text).toContain(HTTP_SERIES);
+  });
+
+  it('serves /metrics without a key on METRICS_PORT, in a worker process too, and nothing else there', async () => {
+    const config = loadConfig({ ...process.env, APP_ROLE: 'worker', METRICS_PORT: '0' });
+    const worker = await createApp(config, new AppLogger(config.LOG_LEVEL));
+    await worker.init();
+    try {
+      const base = `http://127.0.0.1:${worker.get(MetricsListener).port()}`;
+      const scraped = await fetch(`${base}/metrics`);
+      expect(scraped.status).toBe(200);
+      expect(scraped.headers.get('content-type')).toContain('text/plain');
+      expect(await scraped.text()).toMatch(/chat_gateway_queue_jobs\{queue="escalations",state="waiting"\} \d+/);
+      for (const path of ['/', '/v1/domains', '/metrics/x', '/queues/']) {
+        const other = await fetch(base + path, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        await other.arrayBuffer();
+        expect([path, other.status]).toEqual([path, 404]);
+      }
+    } finally {
+      await worker.close();
+    }
+  });
 });
