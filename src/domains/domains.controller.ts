@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireAuthority } from '../auth/auth.decorators';
+import { CurrentScope, RequireAuthority, RequireUnscoped } from '../auth/auth.decorators';
+import type { DomainScope } from '../auth/domain-scope';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { AgentEntryDto, CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
 import { DomainsService } from './domains.service';
@@ -14,7 +15,8 @@ export class DomainsController {
 
   @Post()
   @RequireAuthority('gateways:configure')
-  @ApiOperation({ summary: 'Create a domain (bot-platform tenant) with its callback URL and signing secret' })
+  @RequireUnscoped()
+  @ApiOperation({ summary: 'Create a domain (bot-platform tenant) with its callback URL and signing secret (a key scoped to domains cannot)' })
   @ApiCreatedResponse({ type: DomainDto })
   async create(@Body() body: CreateDomainDto): Promise<DomainDto> {
     return this.domains.toDto(await this.domains.create(body));
@@ -24,24 +26,24 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'List domains' })
   @ApiOkResponse({ type: [DomainDto] })
-  async list(): Promise<DomainDto[]> {
-    return (await this.domains.list()).map((d) => this.domains.toDto(d));
+  async list(@CurrentScope() scope: DomainScope): Promise<DomainDto[]> {
+    return (await this.domains.list(scope)).map((d) => this.domains.toDto(d));
   }
 
   @Get(':id')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Get a domain' })
   @ApiOkResponse({ type: DomainDto })
-  async get(@Param('id', ParseUUIDPipe) id: string): Promise<DomainDto> {
-    return this.domains.toDto(await this.domains.get(id));
+  async get(@Param('id', ParseUUIDPipe) id: string, @CurrentScope() scope: DomainScope): Promise<DomainDto> {
+    return this.domains.toDto(await this.domains.get(id, scope));
   }
 
   @Patch(':id')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Update a domain; an omitted signing secret is kept' })
   @ApiOkResponse({ type: DomainDto })
-  async update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateDomainDto): Promise<DomainDto> {
-    return this.domains.toDto(await this.domains.update(id, body));
+  async update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateDomainDto, @CurrentScope() scope: DomainScope): Promise<DomainDto> {
+    return this.domains.toDto(await this.domains.update(id, body, scope));
   }
 
   @Delete(':id')
@@ -49,16 +51,16 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Delete a domain that has no gateways or conversations' })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  async remove(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
-    await this.domains.remove(id);
+  async remove(@Param('id', ParseUUIDPipe) id: string, @CurrentScope() scope: DomainScope): Promise<void> {
+    await this.domains.remove(id, scope);
   }
 
   @Get(':id/agents')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Agent directory of the domain (used by the "Lookup Agent by Email" agent override)' })
   @ApiOkResponse({ type: [AgentEntryDto] })
-  agents(@Param('id', ParseUUIDPipe) id: string): Promise<AgentEntryDto[]> {
-    return this.domains.agents(id);
+  agents(@Param('id', ParseUUIDPipe) id: string, @CurrentScope() scope: DomainScope): Promise<AgentEntryDto[]> {
+    return this.domains.agents(id, scope);
   }
 
   @Put(':id/agents')
@@ -66,8 +68,8 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Add or change an agent of the directory' })
   @ApiNoContentResponse({ description: 'Stored.' })
-  async putAgent(@Param('id', ParseUUIDPipe) id: string, @Body() body: AgentEntryDto): Promise<void> {
-    await this.domains.putAgent(id, body.email, body.displayName);
+  async putAgent(@Param('id', ParseUUIDPipe) id: string, @Body() body: AgentEntryDto, @CurrentScope() scope: DomainScope): Promise<void> {
+    await this.domains.putAgent(id, body.email, body.displayName, scope);
   }
 
   @Delete(':id/agents/:email')
@@ -75,7 +77,7 @@ export class DomainsController {
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Remove an agent from the directory' })
   @ApiNoContentResponse({ description: 'Removed.' })
-  async removeAgent(@Param('id', ParseUUIDPipe) id: string, @Param('email') email: string): Promise<void> {
-    await this.domains.removeAgent(id, email);
+  async removeAgent(@Param('id', ParseUUIDPipe) id: string, @Param('email') email: string, @CurrentScope() scope: DomainScope): Promise<void> {
+    await this.domains.removeAgent(id, email, scope);
   }
 }
