@@ -178,7 +178,7 @@ async function waitUntil(what: string, timeoutMs: number, check: () => Promise<b
 
 /** Polls counted by the service itself (chat_gateway_polls_total by outcome). */
 async function servicePolls(base: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` }, signal: AbortSignal.timeout(10_000) })).text();
   const result: Record<string, number> = {};
   for (const match of text.matchAll(/^chat_gateway_polls_total\{outcome="(\w+)"\} (\S+)$/gm)) result[match[1]] = Number(match[2]);
   return result;

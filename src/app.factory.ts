@@ -15,6 +15,7 @@ import { createValidationPipe } from './common/validation.pipe';
 import { describeDeliveredEvents } from './delivery/event-schemas';
 import { AppConfig } from './config/app-config';
 import { ensureDatabase, migrate } from './database/database';
+import { routeLabel } from './metrics/http-labels';
 import { MetricsService } from './metrics/metrics.service';
 import { mountQueueDashboard } from './queues/queue-dashboard';
 import { describeWebhookIntake, mountWebhookIntake } from './webhooks/webhook-intake.route';
@@ -59,7 +60,7 @@ export async function createApp(config: AppConfig, logger: AppLogger): Promise<N
   app.use(correlationMiddleware);
   const metrics = app.get(MetricsService);
   app.use((req: Request, res: Response, next: NextFunction) => {
-    metrics.timeRequest(req, res, () => (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path));
+    metrics.timeRequest(req, res, () => routeLabel(req));
     next();
   });
   if (config.runsApi) mountWebhookIntake(app);

@@ -14,6 +14,7 @@ import { EscalationsModule } from './escalations/escalations.module';
 import { GatewaysModule } from './gateways/gateways.module';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
+import { MetricsListener } from './metrics/metrics-listener';
 import { QueuesModule } from './queues/queues.module';
 import { redisOptions } from './queues/redis-connection';
 
@@ -39,6 +40,7 @@ export class AppModule {
         EscalationsModule.register(config),
       ],
       controllers: [HealthController, MetricsController],
+      providers: [MetricsListener],
     };
   }
 }

@@ -3,9 +3,12 @@ import { Reflector } from '@nestjs/core';
 import { DomainError } from '../common/domain-error';
 import { requestContext } from '../common/request-context';
 import { ApiKeysService } from './api-keys.service';
-import { AUTHORITY_METADATA, PUBLIC_METADATA } from './auth.decorators';
+import { AUTHORITY_METADATA, PUBLIC_METADATA, UNSCOPED_METADATA } from './auth.decorators';
 
-/** Global guard: every route is either @Public or declares the authority it requires (fail closed otherwise). */
+/**
+ * Global guard: every route is either @Public or declares the authority it requires (fail closed otherwise); a route
+ * marked @RequireUnscoped refuses keys scoped to domains. The scope itself is applied by the services.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -27,6 +30,9 @@ export class AuthGuard implements CanActivate {
     const authority = this.reflector.getAllAndOverride<string>(AUTHORITY_METADATA, targets);
     if (!authority) throw new DomainError('forbidden', 'This route declares no authority');
     if (!principal.authorities.has(authority)) throw new DomainError('forbidden', `This route requires the authority '${authority}'`);
+    if (principal.domainIds !== null && this.reflector.getAllAndOverride<boolean>(UNSCOPED_METADATA, targets)) {
+      throw new DomainError('forbidden', 'This route concerns every domain; it needs a key that is not scoped to domains');
+    }
     return true;
   }
 }

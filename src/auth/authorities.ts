@@ -6,17 +6,18 @@ export const AUTHORITIES = [
   'conversations:start',
   'conversations:steal',
   'conversations:transfer',
+  'metrics:read',
 ] as const;
 export type Authority = (typeof AUTHORITIES)[number];
 
-/** Seed 000: the group that holds gateway configuration plus the five conversation authorities. */
+/** Seed 000: the group that holds gateway configuration plus the five conversation authorities (and the metrics). */
 export const GLOBAL_GATEWAY_SERVICE_ROLE = 'Global Gateway Service';
 
 /** Roles created at first start. */
 export const BUILT_IN_ROLES: { name: string; description: string; authorities: Authority[] }[] = [
   {
     name: GLOBAL_GATEWAY_SERVICE_ROLE,
-    description: 'Configures gateways and observes, picks up, starts, steals and transfers conversations.',
+    description: 'Configures gateways, observes, picks up, starts, steals and transfers conversations, and reads the metrics.',
     authorities: [...AUTHORITIES],
   },
   {
@@ -25,6 +26,7 @@ export const BUILT_IN_ROLES: { name: string; description: string; authorities: A
     authorities: ['conversations:start', 'conversations:observe'],
   },
   { name: 'Observer', description: 'Reads conversations, escalations and events.', authorities: ['conversations:observe'] },
+  { name: 'Metrics Reader', description: 'Reads /metrics (a Prometheus scraper).', authorities: ['metrics:read'] },
 ];
 
 export const GATEWAY_SERVICE_ACCOUNT = 'gatewayservice';

@@ -34,4 +34,11 @@ describe('loadConfig', () => {
     expect(config.runsApi).toBe(false);
     expect(config.runsWorker).toBe(true);
   });
+
+  it('takes METRICS_PORT only when it differs from PORT', () => {
+    expect(loadConfig({ SECRETS_KEY: key }).METRICS_PORT).toBeUndefined();
+    expect(loadConfig({ SECRETS_KEY: key, METRICS_PORT: '9464' }).METRICS_PORT).toBe(9464);
+    expect(() => loadConfig({ SECRETS_KEY: key, PORT: '9464', METRICS_PORT: '9464' })).toThrow(/METRICS_PORT must differ from PORT/);
+    expect(() => loadConfig({ SECRETS_KEY: key, METRICS_PORT: 'nine' })).toThrow(/METRICS_PORT/);
+  });
 });

@@ -40,6 +40,17 @@ export class AppConfig {
   PORT = 3000;
 
   /**
+   * Port of a separate listener serving `/metrics` without an API key, in every role (workers included), for a
+   * Prometheus that reaches it inside the cluster; unset, there is none. `/metrics` on `PORT` needs `metrics:read`.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  METRICS_PORT?: number;
+
+  /**
    * Seconds an idle keep-alive connection stays open. Longer than the idle timeout of the load balancers and clients
    * in front (60 s is common): a server that closes first races their next request on that connection, which then
    * fails with a reset.
@@ -222,7 +233,7 @@ function flatten(errors: ValidationError[]): string[] {
 
 /** Validates an environment; throws ConfigError naming each bad variable. Unknown variables are ignored. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const keys = Object.keys(new AppConfig()).concat(['SECRETS_KEY', 'BOOTSTRAP_API_KEY', 'PUBLIC_BASE_URL']);
+  const keys = Object.keys(new AppConfig()).concat(['SECRETS_KEY', 'BOOTSTRAP_API_KEY', 'PUBLIC_BASE_URL', 'METRICS_PORT']);
   const input: Record<string, string> = {};
   for (const key of keys) {
     const value = env[key];
@@ -232,5 +243,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const errors = validateSync(config, { forbidUnknownValues: false });
   if (errors.length > 0) throw new ConfigError(flatten(errors));
   if (config.secretsKey.length !== 32) throw new ConfigError(['SECRETS_KEY must decode to exactly 32 bytes']);
+  if (config.METRICS_PORT && config.METRICS_PORT === config.PORT) throw new ConfigError(['METRICS_PORT must differ from PORT (the API port serves /metrics to metrics:read only)']);
   return config;
 }

@@ -17,6 +17,8 @@ export class ServiceAccountEntity {
   @Column('text') name: string;
   @Column('text') description: string;
   @Column('uuid', { name: 'role_id' }) roleId: string;
+  /** The domains the account sees and acts on; null: every domain. */
+  @Column('uuid', { name: 'domain_ids', array: true, nullable: true }) domainIds: string[] | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @Column('timestamptz', { name: 'disabled_at', nullable: true }) disabledAt: Date | null;
 }
@@ -28,6 +30,8 @@ export class ApiKeyEntity {
   @Column('text') label: string;
   @Column('text') prefix: string;
   @Column('text') hash: string;
+  /** A narrower set of the account's domains for this key; null: the account's. */
+  @Column('uuid', { name: 'domain_ids', array: true, nullable: true }) domainIds: string[] | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @Column('timestamptz', { name: 'last_used_at', nullable: true }) lastUsedAt: Date | null;
   @Column('timestamptz', { name: 'revoked_at', nullable: true }) revokedAt: Date | null;

@@ -7,6 +7,7 @@ import { checkOutboundUrl } from '@app/gateway-sdk';
 import { generateWebhookSecret } from '@app/client';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { DomainEntity } from '../database/entities';
+import { DomainScope, inScope } from '../auth/domain-scope';
 import { conflictOnDuplicate } from '../database/unique-violation';
 import { CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
 
@@ -55,12 +56,14 @@ export class DomainsService {
     return { domain, generatedSecret };
   }
 
-  list(): Promise<DomainEntity[]> {
-    return this.db.getRepository(DomainEntity).find({ order: { name: 'ASC' } });
+  async list(scope: DomainScope): Promise<DomainEntity[]> {
+    const domains = await this.db.getRepository(DomainEntity).find({ order: { name: 'ASC' } });
+    return domains.filter((domain) => inScope(scope, domain.id));
   }
 
-  async get(id: string): Promise<DomainEntity> {
-    const found = await this.db.getRepository(DomainEntity).findOneBy({ id });
+  /** The domain, when within `scope`; otherwise the same 404 as for an id that does not exist. */
+  async get(id: string, scope: DomainScope): Promise<DomainEntity> {
+    const found = inScope(scope, id) ? await this.db.getRepository(DomainEntity).findOneBy({ id }) : null;
     if (!found) throw DomainError.notFound('Domain', id);
     return found;
   }
@@ -69,8 +72,8 @@ export class DomainsService {
     return this.db.getRepository(DomainEntity).findOneBy({ name });
   }
 
-  async update(id: string, body: UpdateDomainDto): Promise<DomainEntity> {
-    const domain = await this.get(id);
+  async update(id: string, body: UpdateDomainDto, scope: DomainScope): Promise<DomainEntity> {
+    const domain = await this.get(id, scope);
     this.checkUrl(body.callbackUrl);
     // null clears it, as an omitted description at creation is empty.
     if (body.description !== undefined) domain.description = body.description ?? '';
@@ -102,8 +105,8 @@ export class DomainsService {
     domain.previousSigningSecretUntil = hours > 0 && sealed ? new Date(Date.now() + hours * 3_600_000) : null;
   }
 
-  async remove(id: string): Promise<void> {
-    await this.get(id);
+  async remove(id: string, scope: DomainScope): Promise<void> {
+    await this.get(id, scope);
     const [{ count }] = await this.db.query(
       `SELECT (SELECT count(*) FROM gateways WHERE domain_id = $1) + (SELECT count(*) FROM conversations WHERE domain_id = $1) AS count`,
       [id],
@@ -112,14 +115,14 @@ export class DomainsService {
     await this.db.getRepository(DomainEntity).delete({ id });
   }
 
-  async agents(id: string): Promise<{ email: string; displayName: string }[]> {
-    await this.get(id);
+  async agents(id: string, scope: DomainScope): Promise<{ email: string; displayName: string }[]> {
+    await this.get(id, scope);
     const rows = await this.db.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1 ORDER BY email`, [id]);
     return rows.map((r: { email: string; display_name: string }) => ({ email: r.email, displayName: r.display_name }));
   }
 
-  async putAgent(id: string, email: string, displayName: string): Promise<void> {
-    await this.get(id);
+  async putAgent(id: string, email: string, displayName: string, scope: DomainScope): Promise<void> {
+    await this.get(id, scope);
     await this.db.query(
       `INSERT INTO agent_directory (domain_id, email, display_name) VALUES ($1, lower($2), $3)
        ON CONFLICT (domain_id, email) DO UPDATE SET display_name = EXCLUDED.display_name, updated_at = now()`,
@@ -127,7 +130,8 @@ export class DomainsService {
     );
   }
 
-  async removeAgent(id: string, email: string): Promise<void> {
+  async removeAgent(id: string, email: string, scope: DomainScope): Promise<void> {
+    if (!inScope(scope, id)) throw DomainError.notFound('Agent', email);
     const result = await this.db.query(`DELETE FROM agent_directory WHERE domain_id = $1 AND email = lower($2) RETURNING email`, [id, email]);
     if ((Array.isArray(result[0]) ? result[0] : result).length === 0) throw DomainError.notFound('Agent', email);
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, SelectQueryBuilder } from 'typeorm';
+import { DomainScope, EVERY_DOMAIN, inScope, scopeCondition, scopeParam } from '../auth/domain-scope';
 import { DomainError } from '../common/domain-error';
 import {
   ConversationEntity,
@@ -39,11 +40,16 @@ export interface EscalationFilter {
   domain?: string;
   from?: Date;
   to?: Date;
+  /** Only the escalations of these domains (the caller's scope). */
+  scope?: DomainScope;
   page: number;
   pageSize: number;
 }
 
-/** Read side for operators: lists, details with transcript and transitions, events. */
+/**
+ * Read side for operators: lists, details with transcript and transitions, events. Each read takes the caller's
+ * domain scope: lists hold only its domains, and a lookup outside it answers as for an id that does not exist.
+ */
 @Injectable()
 export class EscalationQueriesService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
@@ -72,6 +78,7 @@ export class EscalationQueriesService {
       .innerJoin(DomainEntity, 'd', 'd.id = e.domain_id')
       .orderBy('e.created_at', 'DESC')
       .addOrderBy('e.id', 'ASC');
+    if (filter.scope) qb.andWhere('e.domain_id = ANY(:scope)', { scope: [...filter.scope] });
     if (filter.state) qb.andWhere('e.state = ANY(:states)', { states: filter.state.split(',') });
     if (filter.gatewayId) qb.andWhere('e.gateway_id = :gatewayId', { gatewayId: filter.gatewayId });
     if (filter.domain) qb.andWhere('d.name = :domain', { domain: filter.domain });
@@ -86,14 +93,14 @@ export class EscalationQueriesService {
     return qb;
   }
 
-  async get(id: string): Promise<EscalationDto> {
+  async get(id: string, scope: DomainScope): Promise<EscalationDto> {
     const escalation = await this.db.getRepository(EscalationEntity).findOneBy({ id });
-    if (!escalation) throw DomainError.notFound('Escalation', id);
+    if (!escalation || !inScope(scope, escalation.domainId)) throw DomainError.notFound('Escalation', id);
     return (await this.views([escalation]))[0];
   }
 
-  async detail(id: string): Promise<EscalationDetailDto> {
-    const base = await this.get(id);
+  async detail(id: string, scope: DomainScope): Promise<EscalationDetailDto> {
+    const base = await this.get(id, scope);
     const [transitions, events, relay, escalation, deliveredSeq] = await Promise.all([
       this.db.getRepository(EscalationTransitionEntity).find({ where: { escalationId: id }, order: { id: 'ASC' } }),
       this.db.query(ESCALATION_EVENTS, [base.conversationId, id]) as Promise<EventEntity[]>,
@@ -110,9 +117,9 @@ export class EscalationQueriesService {
     };
   }
 
-  async conversation(id: string): Promise<{ conversation: ConversationEntity; domain: string }> {
+  async conversation(id: string, scope: DomainScope): Promise<{ conversation: ConversationEntity; domain: string }> {
     const conversation = await this.db.getRepository(ConversationEntity).findOneBy({ id });
-    if (!conversation) throw DomainError.notFound('Conversation', id);
+    if (!conversation || !inScope(scope, conversation.domainId)) throw DomainError.notFound('Conversation', id);
     const domain = await this.db.getRepository(DomainEntity).findOneByOrFail({ id: conversation.domainId });
     return { conversation, domain: domain.name };
   }
@@ -129,19 +136,27 @@ export class EscalationQueriesService {
       .map((row) => ({ attempt: row.attempt!, at: row.at!.toISOString(), statusCode: row.status_code, error: row.error, durationMs: row.duration_ms! }));
   }
 
-  async attachment(escalationId: string, attachmentId: string): Promise<{ name: string; mimeType: string; content: Buffer }> {
-    const [row] = await this.db.query(`SELECT name, mime_type, content FROM attachments WHERE id = $1 AND escalation_id = $2`, [attachmentId, escalationId]);
+  async attachment(escalationId: string, attachmentId: string, scope: DomainScope): Promise<{ name: string; mimeType: string; content: Buffer }> {
+    const [row] = await this.db.query(
+      `SELECT a.name, a.mime_type, a.content FROM attachments a JOIN escalations x ON x.id = a.escalation_id
+        WHERE a.id = $1 AND a.escalation_id = $2 AND ${scopeCondition('x.domain_id', 3)}`,
+      [attachmentId, escalationId, scopeParam(scope)],
+    );
     if (!row) throw DomainError.notFound('Attachment', attachmentId);
     return { name: row.name, mimeType: row.mime_type, content: row.content };
   }
 
-  /** Events of every conversation after a global id, only from transactions older than any still running. */
-  async streamAfter(lastId: string, domain: string | undefined, limit = 500): Promise<EventEntity[]> {
+  /** Events of every conversation within `scope` after a global id, only from transactions older than any still running. */
+  async streamAfter(lastId: string, domain: string | undefined, scope: DomainScope, limit = 500): Promise<EventEntity[]> {
     const params: unknown[] = [lastId, limit];
     let domainFilter = '';
     if (domain) {
       params.push(domain);
-      domainFilter = `AND c.domain_id = (SELECT id FROM domains WHERE name = $3)`;
+      domainFilter = `AND c.domain_id = (SELECT id FROM domains WHERE name = $${params.length})`;
+    }
+    if (scope !== EVERY_DOMAIN) {
+      params.push(scopeParam(scope));
+      domainFilter += ` AND c.domain_id = ANY($${params.length}::uuid[])`;
     }
     const rows = await this.db.query(
       `SELECT e.id, e.conversation_id, e.seq, e.escalation_id, e.type, e.data, e.occurred_at, e.delivery_status, e.delivery_attempts,

@@ -1,7 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CurrentPrincipal, Principal, RequireAuthority } from '../auth/auth.decorators';
+import { CurrentPrincipal, CurrentScope, Principal, RequireAuthority } from '../auth/auth.decorators';
+import type { DomainScope } from '../auth/domain-scope';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { ParseUuid } from '../common/parse-uuid.pipe';
 import { DomainError } from '../common/domain-error';
@@ -49,34 +50,39 @@ export class EscalationsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<EscalationDto> {
     if (!key || key.length > 200) throw DomainError.validation([{ field: 'Idempotency-Key', message: 'header is required (1-200 characters)' }]);
-    const { escalation, created } = await this.escalations.create(body, key, who.accountName);
+    const { escalation, created } = await this.escalations.create(body, key, who.accountName, who.domainIds);
     res.setHeader('Location', `/v1/escalations/${escalation.id}`);
     if (!created) res.setHeader('Idempotent-Replayed', 'true');
-    return this.queries.get(escalation.id);
+    return this.queries.get(escalation.id, who.domainIds);
   }
 
   @Get()
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'List escalations (newest first; filter by state, gateway, domain, creation time)' })
   @ApiOkResponse({ type: EscalationPageDto })
-  list(@Query() query: ListEscalationsQuery): Promise<EscalationPageDto> {
-    return this.queries.list({ ...query, page: query.page ?? 1, pageSize: query.pageSize ?? 20 });
+  list(@Query() query: ListEscalationsQuery, @CurrentScope() scope: DomainScope): Promise<EscalationPageDto> {
+    return this.queries.list({ ...query, scope, page: query.page ?? 1, pageSize: query.pageSize ?? 20 });
   }
 
   @Get(':id')
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'An escalation with its transcript, transitions, history and relay status' })
   @ApiOkResponse({ type: EscalationDetailDto })
-  get(@Param('id', ParseUuid) id: string): Promise<EscalationDetailDto> {
-    return this.queries.detail(id);
+  get(@Param('id', ParseUuid) id: string, @CurrentScope() scope: DomainScope): Promise<EscalationDetailDto> {
+    return this.queries.detail(id, scope);
   }
 
   @Get(':id/attachments/:attachmentId')
   @RequireAuthority('conversations:observe')
   @ApiOperation({ summary: 'Download a file of the escalation (sent by the agent or the user)' })
   @ApiOkResponse({ description: 'The file, under its own content type.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
-  async attachment(@Param('id', ParseUuid) id: string, @Param('attachmentId', ParseUuid) attachmentId: string, @Res() res: Response): Promise<void> {
-    const file = await this.queries.attachment(id, attachmentId);
+  async attachment(
+    @Param('id', ParseUuid) id: string,
+    @Param('attachmentId', ParseUuid) attachmentId: string,
+    @CurrentScope() scope: DomainScope,
+    @Res() res: Response,
+  ): Promise<void> {
+    const file = await this.queries.attachment(id, attachmentId, scope);
     // Files come from users and agents: always a download, never a page of this origin (where Swagger UI keeps keys).
     res.setHeader('content-type', fileContentType(file.mimeType));
     res.setHeader('content-disposition', attachmentDisposition(file.name));
@@ -90,8 +96,8 @@ export class EscalationsController {
   @RequireAuthority('conversations:start')
   @ApiOperation({ summary: 'Relay a user message to the agent (sent in order; waits until the platform session is ready)' })
   @ApiResponse({ status: 202, type: AcceptedDto })
-  async message(@Param('id', ParseUuid) id: string, @Body() body: RelayMessageDto): Promise<AcceptedDto> {
-    return accepted(await this.escalations.relayMessage(id, body));
+  async message(@Param('id', ParseUuid) id: string, @Body() body: RelayMessageDto, @CurrentScope() scope: DomainScope): Promise<AcceptedDto> {
+    return accepted(await this.escalations.relayMessage(id, body, scope));
   }
 
   @Post(':id/typing')
@@ -99,8 +105,8 @@ export class EscalationsController {
   @RequireAuthority('conversations:start')
   @ApiOperation({ summary: "Relay the user's typing state" })
   @ApiResponse({ status: 202, type: AcceptedDto })
-  async typing(@Param('id', ParseUuid) id: string, @Body() body: TypingDto): Promise<AcceptedDto> {
-    return accepted(await this.escalations.typing(id, body.state));
+  async typing(@Param('id', ParseUuid) id: string, @Body() body: TypingDto, @CurrentScope() scope: DomainScope): Promise<AcceptedDto> {
+    return accepted(await this.escalations.typing(id, body.state, scope));
   }
 
   @Post(':id/end')
@@ -108,8 +114,8 @@ export class EscalationsController {
   @RequireAuthority('conversations:start')
   @ApiOperation({ summary: 'The user left: close the platform session after the messages already accepted' })
   @ApiAcceptedResponse({ description: 'The end is queued after the messages already accepted; `{status: "ended"}` when the escalation had already ended.', schema: { oneOf: [{ $ref: getSchemaPath(AcceptedDto) }, { $ref: getSchemaPath(EndedDto) }] } })
-  async end(@Param('id', ParseUuid) id: string, @Body() body: EndDto): Promise<AcceptedDto | EndedDto> {
-    const command = await this.escalations.end(id, body.reason);
+  async end(@Param('id', ParseUuid) id: string, @Body() body: EndDto, @CurrentScope() scope: DomainScope): Promise<AcceptedDto | EndedDto> {
+    const command = await this.escalations.end(id, body.reason, scope);
     return command ? accepted(command) : { status: 'ended' };
   }
 
@@ -118,8 +124,8 @@ export class EscalationsController {
   @RequireAuthority('conversations:transfer')
   @ApiOperation({ summary: 'Move the waiting conversation to another queue (where the gateway type can)' })
   @ApiResponse({ status: 202, type: AcceptedDto })
-  async transfer(@Param('id', ParseUuid) id: string, @Body() body: TransferDto): Promise<AcceptedDto> {
-    return accepted(await this.escalations.transfer(id, body.queue));
+  async transfer(@Param('id', ParseUuid) id: string, @Body() body: TransferDto, @CurrentScope() scope: DomainScope): Promise<AcceptedDto> {
+    return accepted(await this.escalations.transfer(id, body.queue, scope));
   }
 
   @Post(':id/steal')
@@ -127,8 +133,8 @@ export class EscalationsController {
   @RequireAuthority('conversations:steal')
   @ApiOperation({ summary: 'The bot takes the conversation back now: the escalation ends and control returns to the bot' })
   @ApiOkResponse({ type: EscalationDto })
-  async steal(@Param('id', ParseUuid) id: string, @Body() body: StealDto): Promise<EscalationDto> {
-    await this.escalations.steal(id, body.reason);
-    return this.queries.get(id);
+  async steal(@Param('id', ParseUuid) id: string, @Body() body: StealDto, @CurrentScope() scope: DomainScope): Promise<EscalationDto> {
+    await this.escalations.steal(id, body.reason, scope);
+    return this.queries.get(id, scope);
   }
 }

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { AppConfig } from '../config/app-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { RedisLock } from '../queues/redis-lock';
@@ -45,6 +46,7 @@ export class EscalationsModule {
       : [];
     return {
       module: EscalationsModule,
+      imports: [AuthModule],
       controllers: config.runsApi ? [EscalationsController, ConversationsController] : [],
       providers: [...services, ...workers],
       exports: services,

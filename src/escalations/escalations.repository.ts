@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { PlatformSession } from '@app/gateway-sdk';
 import { DataSource, EntityManager } from 'typeorm';
+import { DomainScope, EVERY_DOMAIN, inScope } from '../auth/domain-scope';
 import { DomainError } from '../common/domain-error';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { EscalationEntity, EscalationState } from '../database/entities';
@@ -15,15 +16,16 @@ export class EscalationsRepository {
     private readonly cipher: SecretCipher,
   ) {}
 
-  async get(id: string, em: EntityManager = this.db.manager): Promise<EscalationEntity> {
-    const found = await em.findOneBy(EscalationEntity, { id });
-    if (!found) throw DomainError.notFound('Escalation', id);
+  /** The escalation, when its domain is within `scope`; otherwise the same 404 as for an id that does not exist. */
+  async get(id: string, scope: DomainScope = EVERY_DOMAIN): Promise<EscalationEntity> {
+    const found = await this.db.manager.findOneBy(EscalationEntity, { id });
+    if (!found || !inScope(scope, found.domainId)) throw DomainError.notFound('Escalation', id);
     return found;
   }
 
-  async lock(id: string, em: EntityManager): Promise<EscalationEntity> {
+  async lock(id: string, em: EntityManager, scope: DomainScope = EVERY_DOMAIN): Promise<EscalationEntity> {
     const found = await em.findOne(EscalationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
-    if (!found) throw DomainError.notFound('Escalation', id);
+    if (!found || !inScope(scope, found.domainId)) throw DomainError.notFound('Escalation', id);
     return found;
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { DomainScope, EVERY_DOMAIN, inScope } from '../auth/domain-scope';
 import { DomainError } from '../common/domain-error';
 import { DomainEntity, EscalationEntity, EventEntity, GatewayEntity, RelayCommandEntity } from '../database/entities';
 import { GatewayRegistry } from '../gateways/gateway-registry';
@@ -40,15 +41,19 @@ export class EscalationsService {
     private readonly runner: EscalationRunner,
   ) {}
 
-  /** Creates an escalation, or returns the one an earlier request with the same key and body created. */
-  async create(body: CreateEscalationDto, idempotencyKey: string | null, requestedBy: string): Promise<{ escalation: EscalationEntity; created: boolean }> {
+  /**
+   * Creates an escalation, or returns the one an earlier request with the same key and body created. A domain outside
+   * `scope` is unknown, and is refused before the idempotency key is looked up: keys are per account, and two keys of
+   * one account may see different domains.
+   */
+  async create(body: CreateEscalationDto, idempotencyKey: string | null, requestedBy: string, scope: DomainScope = EVERY_DOMAIN): Promise<{ escalation: EscalationEntity; created: boolean }> {
     const hash = requestHash(body);
+    const domain = await this.repo.db.getRepository(DomainEntity).findOneBy({ name: body.domain });
+    if (!domain || !inScope(scope, domain.id)) throw DomainError.validation([{ field: 'domain', message: `unknown domain '${body.domain}'` }]);
     if (idempotencyKey) {
       const existing = await this.repo.db.getRepository(EscalationEntity).findOneBy({ requestedBy, idempotencyKey });
       if (existing) return { escalation: this.checkSameRequest(existing, hash), created: false };
     }
-    const domain = await this.repo.db.getRepository(DomainEntity).findOneBy({ name: body.domain });
-    if (!domain) throw DomainError.validation([{ field: 'domain', message: `unknown domain '${body.domain}'` }]);
     const gateway = await this.repo.db.getRepository(GatewayEntity).findOneBy({ id: body.gatewayId });
     if (!gateway || gateway.domainId !== domain.id) throw DomainError.validation([{ field: 'gatewayId', message: 'no gateway with this id in the domain' }]);
     const registered = this.registry.find(gateway.type);
@@ -120,44 +125,44 @@ export class EscalationsService {
     return existing;
   }
 
-  async relayMessage(escalationId: string, body: RelayMessageDto): Promise<RelayCommandEntity> {
+  async relayMessage(escalationId: string, body: RelayMessageDto, scope: DomainScope): Promise<RelayCommandEntity> {
     if (!body.text && !body.attachments?.length && !body.cards?.length) {
       throw DomainError.validation([{ field: 'text', message: 'a message needs text, attachments or cards' }]);
     }
-    return this.append(escalationId, 'message', body.author ?? 'user', body.clientMessageId ?? null, async (em) => ({
+    return this.append(escalationId, scope, 'message', body.author ?? 'user', body.clientMessageId ?? null, async (em) => ({
       text: body.text,
       cards: body.cards,
       attachments: body.attachments ? await this.storeAttachments(em, escalationId, body.attachments, 'attachments') : undefined,
     }));
   }
 
-  typing(escalationId: string, state: 'started' | 'stopped'): Promise<RelayCommandEntity> {
-    return this.append(escalationId, 'typing', 'user', null, async () => ({ state }));
+  typing(escalationId: string, state: 'started' | 'stopped', scope: DomainScope): Promise<RelayCommandEntity> {
+    return this.append(escalationId, scope, 'typing', 'user', null, async () => ({ state }));
   }
 
-  async transfer(escalationId: string, queue: string): Promise<RelayCommandEntity> {
-    const escalation = await this.repo.get(escalationId);
+  async transfer(escalationId: string, queue: string, scope: DomainScope): Promise<RelayCommandEntity> {
+    const escalation = await this.repo.get(escalationId, scope);
     const { gateway } = await this.runner.gatewayOf(escalation);
     if (!gateway.definition.capabilities.includes('queue-transfer') || !gateway.transferEscalation) {
       throw new DomainError('invalid_state', `Gateway type '${gateway.definition.type}' cannot transfer between queues`);
     }
-    return this.append(escalationId, 'transfer', 'user', null, async () => ({ queue }));
+    return this.append(escalationId, scope, 'transfer', 'user', null, async () => ({ queue }));
   }
 
   /** The user left. Before the platform session exists there is nothing to close: the escalation ends at once. */
-  async end(escalationId: string, reason: string | undefined): Promise<RelayCommandEntity | null> {
-    const escalation = await this.repo.get(escalationId);
+  async end(escalationId: string, reason: string | undefined, scope: DomainScope): Promise<RelayCommandEntity | null> {
+    const escalation = await this.repo.get(escalationId, scope);
     if (escalation.state === 'requested') {
       await this.runner.record(escalationId, {
         events: [{ type: 'ended', key: 'svc:user-end', occurredAt: new Date(), data: { by: 'user', reason } }],
       });
       return null;
     }
-    return this.append(escalationId, 'end', 'user', null, async () => ({ reason }));
+    return this.append(escalationId, scope, 'end', 'user', null, async () => ({ reason }));
   }
 
-  async steal(escalationId: string, reason: string | undefined): Promise<void> {
-    const escalation = await this.repo.get(escalationId);
+  async steal(escalationId: string, reason: string | undefined, scope: DomainScope): Promise<void> {
+    const escalation = await this.repo.get(escalationId, scope);
     if (!['requested', 'starting', 'queued', 'active'].includes(escalation.state)) {
       throw new DomainError('invalid_state', `The escalation is ${escalation.state}`);
     }
@@ -166,13 +171,14 @@ export class EscalationsService {
 
   private async append(
     escalationId: string,
+    scope: DomainScope,
     kind: RelayCommandEntity['kind'],
     author: 'user' | 'bot',
     clientMessageId: string | null,
     payloadOf: (em: import('typeorm').EntityManager) => Promise<Record<string, unknown>>,
   ): Promise<RelayCommandEntity> {
     const command = await this.repo.db.transaction(async (em) => {
-      const escalation = await this.repo.lock(escalationId, em);
+      const escalation = await this.repo.lock(escalationId, em, scope);
       if (['ended', 'failed', 'timed_out'].includes(escalation.state)) {
         throw new DomainError('invalid_state', `The escalation is ${escalation.state}; nothing more can be sent`);
       }

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CurrentPrincipal, Principal, RequireAuthority } from '../auth/auth.decorators';
+import { CurrentPrincipal, CurrentScope, Principal, RequireAuthority } from '../auth/auth.decorators';
+import type { DomainScope } from '../auth/domain-scope';
 import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { ParseUuid } from '../common/parse-uuid.pipe';
 import { DomainError } from '../common/domain-error';
@@ -67,23 +68,23 @@ export class GatewaysController {
   @ApiOperation({ summary: 'Create a gateway; settings are validated against the type schema' })
   @ApiCreatedResponse({ type: GatewayDto, description: 'The gateway; its version is in the ETag header.' })
   async create(@Body() body: CreateGatewayDto, @CurrentPrincipal() who: Principal, @Res({ passthrough: true }) res: Response): Promise<GatewayDto> {
-    return this.send(res, await this.gateways.create(body.type, body.settings, who.accountName));
+    return this.send(res, await this.gateways.create(body.type, body.settings, who.accountName, who.domainIds));
   }
 
   @Get('gateways')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'List gateways (paged; filter by type, domain, deployed)' })
   @ApiOkResponse({ type: GatewayPageDto })
-  list(@Query() query: ListGatewaysQuery): Promise<GatewayPageDto> {
-    return this.gateways.list(query);
+  list(@Query() query: ListGatewaysQuery, @CurrentScope() scope: DomainScope): Promise<GatewayPageDto> {
+    return this.gateways.list(query, scope);
   }
 
   @Get('gateways/:id')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Get a gateway (secrets masked); the ETag header carries its version' })
   @ApiOkResponse({ type: GatewayDto, description: 'The gateway; its version is in the ETag header.' })
-  async get(@Param('id', ParseUuid) id: string, @Res({ passthrough: true }) res: Response): Promise<GatewayDto> {
-    return this.send(res, await this.gateways.get(id));
+  async get(@Param('id', ParseUuid) id: string, @CurrentScope() scope: DomainScope, @Res({ passthrough: true }) res: Response): Promise<GatewayDto> {
+    return this.send(res, await this.gateways.get(id, scope));
   }
 
   @Patch('gateways/:id')
@@ -98,7 +99,7 @@ export class GatewaysController {
     @CurrentPrincipal() who: Principal,
     @Res({ passthrough: true }) res: Response,
   ): Promise<GatewayDto> {
-    return this.send(res, await this.gateways.update(id, body.settings, who.accountName, parseIfMatch(ifMatch)));
+    return this.send(res, await this.gateways.update(id, body.settings, who.accountName, parseIfMatch(ifMatch), who.domainIds));
   }
 
   @Delete('gateways/:id')
@@ -108,7 +109,7 @@ export class GatewaysController {
   @ApiOperation({ summary: 'Delete a gateway that never carried an escalation' })
   @ApiNoContentResponse({ description: 'Deleted.' })
   async remove(@Param('id', ParseUuid) id: string, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() who: Principal): Promise<void> {
-    await this.gateways.remove(id, who.accountName, parseIfMatch(ifMatch));
+    await this.gateways.remove(id, who.accountName, parseIfMatch(ifMatch), who.domainIds);
   }
 
   @Post('gateways/:id/deploy')
@@ -123,7 +124,7 @@ export class GatewaysController {
     @CurrentPrincipal() who: Principal,
     @Res({ passthrough: true }) res: Response,
   ): Promise<GatewayDto> {
-    return this.send(res, await this.gateways.setDeployed(id, true, who.accountName, parseIfMatch(ifMatch)));
+    return this.send(res, await this.gateways.setDeployed(id, true, who.accountName, parseIfMatch(ifMatch), who.domainIds));
   }
 
   @Post('gateways/:id/undeploy')
@@ -138,7 +139,7 @@ export class GatewaysController {
     @CurrentPrincipal() who: Principal,
     @Res({ passthrough: true }) res: Response,
   ): Promise<GatewayDto> {
-    return this.send(res, await this.gateways.setDeployed(id, false, who.accountName, parseIfMatch(ifMatch)));
+    return this.send(res, await this.gateways.setDeployed(id, false, who.accountName, parseIfMatch(ifMatch), who.domainIds));
   }
 
   @Post('gateways/:id/test')
@@ -147,15 +148,15 @@ export class GatewaysController {
   @ApiOperation({ summary: 'Check the connection to the platform with the stored settings' })
   @ApiOkResponse({ type: ConnectionTestDto })
   test(@Param('id', ParseUuid) id: string, @CurrentPrincipal() who: Principal): Promise<ConnectionTestDto> {
-    return this.gateways.test(id, who.accountName);
+    return this.gateways.test(id, who.accountName, who.domainIds);
   }
 
   @Get('gateways/:id/audit')
   @RequireAuthority('gateways:configure')
   @ApiOperation({ summary: 'Audit trail of the gateway: who changed which fields when (secrets masked)' })
   @ApiOkResponse({ type: [AuditRecordDto] })
-  audit(@Param('id', ParseUuid) id: string): Promise<AuditRecordDto[]> {
-    return this.gateways.auditTrail(id);
+  audit(@Param('id', ParseUuid) id: string, @CurrentScope() scope: DomainScope): Promise<AuditRecordDto[]> {
+    return this.gateways.auditTrail(id, scope);
   }
 
   private async send(res: Response, gateway: GatewayEntity): Promise<GatewayDto> {

@@ -7,6 +7,7 @@ import { DomainError, FieldProblem } from '../common/domain-error';
 import { MASK } from '../common/redact';
 import { requestContext } from '../common/request-context';
 import { DomainEntity, GatewayAuditEntity, GatewayEntity } from '../database/entities';
+import { DomainScope, inScope } from '../auth/domain-scope';
 import { GatewayContextFactory } from './gateway-context.factory';
 import { GatewayRegistry, RegisteredGateway } from './gateway-registry';
 import { GatewaySettingsStore, StoredSettings } from './gateway-settings.store';
@@ -49,13 +50,13 @@ export class GatewaysService {
     };
   }
 
-  async create(type: string, settings: Settings, actor: string): Promise<GatewayEntity> {
+  async create(type: string, settings: Settings, actor: string, scope: DomainScope): Promise<GatewayEntity> {
     const registered = this.registry.find(type);
     if (!registered) throw DomainError.validation([{ field: 'type', message: `unknown gateway type '${type}'` }]);
     const values = structuredClone(settings);
     this.assertValid(registered, registered.validator.validate(values), values as SettingsValues);
     const basic = values.basic;
-    const domain = await this.domainByName(String(basic.domain));
+    const domain = await this.domainByName(String(basic.domain), scope);
     const sealed = this.store.seal(values as SettingsValues, registered.validator);
     const taken = nameTaken(String(basic.name));
     return conflictOnDuplicate(() => this.db.transaction(async (em) => {
@@ -74,10 +75,10 @@ export class GatewaysService {
       );
       await this.audit(em, gateway.id, actor, 'create', this.store.changedFields({}, this.withColumns(gateway)), {}, this.withColumns(gateway));
       return gateway;
-    }), taken).then(async (gateway) => (basic.deployed === true ? this.setDeployed(gateway.id, true, actor, undefined) : gateway));
+    }), taken).then(async (gateway) => (basic.deployed === true ? this.setDeployed(gateway.id, true, actor, undefined, scope) : gateway));
   }
 
-  async list(query: ListGatewaysQuery): Promise<{ items: GatewayDto[]; page: number; pageSize: number; total: number }> {
+  async list(query: ListGatewaysQuery, scope: DomainScope): Promise<{ items: GatewayDto[]; page: number; pageSize: number; total: number }> {
     const page = query.page ?? 1;
     const pageSize = query.pageSize ?? 20;
     const qb = this.db
@@ -87,6 +88,7 @@ export class GatewaysService {
       .addSelect('d.name', 'domain_name')
       .orderBy('g.created_at', 'ASC')
       .addOrderBy('g.id', 'ASC');
+    if (scope !== null) qb.andWhere('g.domain_id = ANY(:scope)', { scope: [...scope] });
     if (query.type) qb.andWhere('g.type = :type', { type: query.type });
     if (query.domain) qb.andWhere('d.name = :domain', { domain: query.domain });
     if (query.deployed !== undefined) qb.andWhere('g.deployed = :deployed', { deployed: query.deployed });
@@ -99,15 +101,16 @@ export class GatewaysService {
     return { items, page, pageSize, total };
   }
 
-  async get(id: string): Promise<GatewayEntity> {
+  /** The gateway, when its domain is within `scope`; otherwise the same 404 as for an id that does not exist. */
+  async get(id: string, scope: DomainScope): Promise<GatewayEntity> {
     const found = await this.db.getRepository(GatewayEntity).findOneBy({ id });
-    if (!found) throw DomainError.notFound('Gateway', id);
+    if (!found || !inScope(scope, found.domainId)) throw DomainError.notFound('Gateway', id);
     return found;
   }
 
-  async update(id: string, patch: Settings, actor: string, ifMatch: number | undefined): Promise<GatewayEntity> {
+  async update(id: string, patch: Settings, actor: string, ifMatch: number | undefined, scope: DomainScope): Promise<GatewayEntity> {
     return this.db.transaction(async (em) => {
-      const gateway = await this.lockForChange(em, id, ifMatch);
+      const gateway = await this.lockForChange(em, id, ifMatch, scope);
       const registered = this.registry.get(gateway.type);
       const cleaned: Settings = {};
       const resets: [string, string][] = [];
@@ -139,7 +142,7 @@ export class GatewaysService {
       this.assertValid(registered, registered.validator.validate(current), current);
 
       const before = this.withColumns(gateway);
-      if (current.basic.domain !== domainName) gateway.domainId = (await this.domainByName(String(current.basic.domain))).id;
+      if (current.basic.domain !== domainName) gateway.domainId = (await this.domainByName(String(current.basic.domain), scope)).id;
       if (current.basic.name !== gateway.name) await this.assertNameFree(em, gateway.domainId, String(current.basic.name), gateway.id);
       gateway.name = String(current.basic.name);
       gateway.locale = String(current.basic.locale);
@@ -154,9 +157,9 @@ export class GatewaysService {
     });
   }
 
-  async remove(id: string, actor: string, ifMatch: number | undefined): Promise<void> {
+  async remove(id: string, actor: string, ifMatch: number | undefined, scope: DomainScope): Promise<void> {
     await this.db.transaction(async (em) => {
-      const gateway = await this.lockForChange(em, id, ifMatch);
+      const gateway = await this.lockForChange(em, id, ifMatch, scope);
       const [{ open }] = await em.query(
         `SELECT count(*)::int AS open FROM escalations WHERE gateway_id = $1 AND state IN ('requested','starting','queued','active')`,
         [id],
@@ -170,8 +173,8 @@ export class GatewaysService {
     });
   }
 
-  async setDeployed(id: string, deployed: boolean, actor: string, ifMatch: number | undefined): Promise<GatewayEntity> {
-    const gateway = await this.get(id);
+  async setDeployed(id: string, deployed: boolean, actor: string, ifMatch: number | undefined, scope: DomainScope): Promise<GatewayEntity> {
+    const gateway = await this.get(id, scope);
     if (ifMatch !== undefined && ifMatch !== gateway.version) throw this.preconditionFailed(gateway.version);
     let provisioning = gateway.provisioning;
     if (deployed && !gateway.deployed) {
@@ -185,7 +188,7 @@ export class GatewaysService {
       }
     }
     return this.db.transaction(async (em) => {
-      const locked = await this.lockForChange(em, id, gateway.version);
+      const locked = await this.lockForChange(em, id, gateway.version, scope);
       if (locked.deployed === deployed) return locked;
       locked.deployed = deployed;
       locked.provisioning = provisioning;
@@ -196,8 +199,8 @@ export class GatewaysService {
     });
   }
 
-  async test(id: string, actor: string): Promise<ConnectionTestDto> {
-    const gateway = await this.get(id);
+  async test(id: string, actor: string, scope: DomainScope): Promise<ConnectionTestDto> {
+    const gateway = await this.get(id, scope);
     const registered = this.registry.get(gateway.type);
     const started = Date.now();
     let result: { ok: boolean; detail: string };
@@ -211,9 +214,10 @@ export class GatewaysService {
     return { ...result, durationMs };
   }
 
-  async auditTrail(id: string): Promise<AuditRecordDto[]> {
-    await this.get(id).catch(async (error) => {
-      const any = await this.db.getRepository(GatewayAuditEntity).countBy({ gatewayId: id });
+  /** A deleted gateway's trail is still read by an unscoped key; its domain is gone, so a scoped key cannot. */
+  async auditTrail(id: string, scope: DomainScope): Promise<AuditRecordDto[]> {
+    await this.get(id, scope).catch(async (error) => {
+      const any = scope === null ? await this.db.getRepository(GatewayAuditEntity).countBy({ gatewayId: id }) : 0;
       if (any === 0) throw error;
     });
     const records = await this.db.getRepository(GatewayAuditEntity).find({ where: { gatewayId: id }, order: { id: 'ASC' } });
@@ -263,9 +267,10 @@ export class GatewaysService {
     if (problems.length) throw DomainError.validation(problems);
   }
 
-  private async domainByName(name: string): Promise<DomainEntity> {
+  /** A domain outside `scope` is unknown, as one that does not exist. */
+  private async domainByName(name: string, scope: DomainScope): Promise<DomainEntity> {
     const domain = await this.db.getRepository(DomainEntity).findOneBy({ name });
-    if (!domain) throw DomainError.validation([{ field: 'settings.basic.domain', message: `unknown domain '${name}'` }]);
+    if (!domain || !inScope(scope, domain.id)) throw DomainError.validation([{ field: 'settings.basic.domain', message: `unknown domain '${name}'` }]);
     return domain;
   }
 
@@ -274,9 +279,9 @@ export class GatewaysService {
     if (existing && existing.id !== exceptId) throw new DomainError('conflict', nameTaken(name));
   }
 
-  private async lockForChange(em: EntityManager, id: string, ifMatch: number | undefined): Promise<GatewayEntity> {
+  private async lockForChange(em: EntityManager, id: string, ifMatch: number | undefined, scope: DomainScope): Promise<GatewayEntity> {
     const gateway = await em.findOne(GatewayEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
-    if (!gateway) throw DomainError.notFound('Gateway', id);
+    if (!gateway || !inScope(scope, gateway.domainId)) throw DomainError.notFound('Gateway', id);
     if (ifMatch !== undefined && ifMatch !== gateway.version) throw this.preconditionFailed(gateway.version);
     return gateway;
   }

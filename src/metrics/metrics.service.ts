@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { QUEUES } from '../queues/queues';
+import { methodLabel } from './http-labels';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 
@@ -97,11 +98,11 @@ export class MetricsService {
   );
   private readonly queues: Queue[];
 
-  /** Observes the request's duration when its answer is sent, under the route `routeOf` names then. */
+  /** Observes the request's duration when its answer is sent, under the route `routeOf` names then (a bounded set). */
   timeRequest(req: IncomingMessage, res: ServerResponse, routeOf: () => string): void {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      this.httpDuration.observe({ method: req.method ?? '', route: routeOf(), status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+      this.httpDuration.observe({ method: methodLabel(req.method), route: routeOf(), status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
     });
   }
 

@@ -12,8 +12,8 @@ import { ALL_QUEUES } from './queues';
 const AUTHORITY = 'gateways:configure';
 
 /**
- * Bull-board at /queues for operators holding `gateways:configure`. Browsers cannot send a bearer header, so
- * HTTP Basic is accepted too, with the API key as the password.
+ * Bull-board at /queues for operators holding `gateways:configure` with a key not scoped to domains. Browsers cannot
+ * send a bearer header, so HTTP Basic is accepted too, with the API key as the password.
  */
 export function mountQueueDashboard(app: INestApplication): void {
   const adapter = new ExpressAdapter();
@@ -31,6 +31,11 @@ export function mountQueueDashboard(app: INestApplication): void {
     }
     if (!principal.authorities.has(AUTHORITY)) {
       res.status(403).json({ statusCode: 403, code: 'forbidden', message: `The queue dashboard requires '${AUTHORITY}'`, correlationId: res.getHeader('x-correlation-id') });
+      return;
+    }
+    // The jobs of every domain are there (their data names escalations, conversations and users).
+    if (principal.domainIds !== null) {
+      res.status(403).json({ statusCode: 403, code: 'forbidden', message: 'The queue dashboard shows every domain; it needs a key that is not scoped to domains', correlationId: res.getHeader('x-correlation-id') });
       return;
     }
     next();

@@ -26,7 +26,7 @@ describe('conversations vacuum', () => {
     });
 
   const vacuumsCounted = async () =>
-    Number(/^chat_gateway_conversation_vacuums_total (\d+)$/m.exec((await suite.t.request('GET', '/metrics', { key: null })).text)?.[1]);
+    Number(/^chat_gateway_conversation_vacuums_total (\d+)$/m.exec((await suite.t.request('GET', '/metrics')).text)?.[1]);
 
   beforeAll(async () => {
     const { domainId } = await fakeGateway(suite.t, platform, receiver);

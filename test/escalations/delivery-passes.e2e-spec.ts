@@ -380,7 +380,7 @@ describe('inbound and delivery passes', () => {
         (await db.query(`SELECT event_id, processed_at IS NOT NULL AS processed FROM inbound_webhooks WHERE gateway_id = $1 ORDER BY event_id`, [gatewayId])).rows;
       expect(await rows()).toHaveLength(3);
 
-      const deletedTotal = async () => Number(/^chat_gateway_inbound_webhooks_deleted_total (\d+)$/m.exec((await t.request('GET', '/metrics', { key: null })).text)?.[1]);
+      const deletedTotal = async () => Number(/^chat_gateway_inbound_webhooks_deleted_total (\d+)$/m.exec((await t.request('GET', '/metrics')).text)?.[1]);
       const before = await deletedTotal();
       const deleted = await t.app.get(InboundWebhookRetention).runOnce();
       expect(deleted).toBeGreaterThanOrEqual(1);
@@ -427,7 +427,7 @@ describe('inbound and delivery passes', () => {
       // Two ended 40 days ago, one of them with its last event not delivered yet; the third ended now.
       await db.query(`UPDATE escalations SET created_at = created_at - interval '40 days', ended_at = ended_at - interval '40 days' WHERE id = ANY($1::uuid[])`, [[old.id, undelivered.id]]);
       await db.query(`UPDATE conversations SET delivered_seq = delivered_seq - 1 WHERE id = $1`, [undelivered.conversationId]);
-      const deletedTotal = async () => Number(/^chat_gateway_escalations_deleted_total (\d+)$/m.exec((await t.request('GET', '/metrics', { key: null })).text)?.[1]);
+      const deletedTotal = async () => Number(/^chat_gateway_escalations_deleted_total (\d+)$/m.exec((await t.request('GET', '/metrics')).text)?.[1]);
       const totalBefore = await deletedTotal();
 
       expect(await t.app.get(EscalationRetention).runOnce()).toBe(1);

@@ -66,6 +66,10 @@ describe('answers as the OpenAPI document describes them', () => {
     await call('DELETE', '/v1/accounts/{id}', `/v1/accounts/${account.body.id}`);
 
     const { domain, domainId, gatewayId } = await fakeGateway(t, platform, receiver);
+    const scoped = await call('POST', '/v1/accounts', '/v1/accounts', { body: { name: 'documented-scoped', role: 'Observer', domains: [domain] } });
+    await call('PATCH', '/v1/accounts/{id}', `/v1/accounts/${scoped.body.id}`, { body: { description: 'one domain', domains: [domain] } });
+    await call('POST', '/v1/accounts/{id}/keys', `/v1/accounts/${scoped.body.id}/keys`, { body: { label: 'narrowed', domains: [domain] } });
+    await call('PATCH', '/v1/accounts/{id}', `/v1/accounts/${scoped.body.id}`, { body: { domains: null } });
     await call('GET', '/v1/domains', '/v1/domains');
     await call('GET', '/v1/domains/{id}', `/v1/domains/${domainId}`);
     await call('PATCH', '/v1/domains/{id}', `/v1/domains/${domainId}`, { body: { description: 'documented', signingSecret: SIGNING_SECRET } });

@@ -287,7 +287,7 @@ describe('escalation through the fake gateway', () => {
       const all = (await t.request('GET', `/v1/conversations/${a.conversationId}/events`)).body as { deliveryStatus: string }[];
       return all.length >= 2 && all.every((e) => e.deliveryStatus === 'delivered');
     });
-    const scrape = async () => (await t.request('GET', '/metrics', { key: null })).text;
+    const scrape = async () => (await t.request('GET', '/metrics')).text;
     const value = (text: string, series: string) => {
       const line = text.split('\n').find((l) => l.startsWith(`${series} `));
       return line === undefined ? undefined : Number(line.slice(series.length + 1));

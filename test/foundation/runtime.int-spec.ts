@@ -38,7 +38,7 @@ describe('runtime', () => {
     const t = await startTestApp();
     try {
       await t.request('GET', '/v1/domains');
-      const res = await t.request('GET', '/metrics', { key: null });
+      const res = await t.request('GET', '/metrics');
       expect(res.text).toContain('chat_gateway_http_request_duration_seconds_count{method="GET",route="/v1/domains",status="200"}');
       expect(res.text).toMatch(/chat_gateway_queue_jobs\{queue="escalations",state="waiting"\} \d+/);
       expect(res.text).toMatch(/chat_gateway_job_outcomes_total\{queue="bot-deliveries",outcome="failed"\} \d+/);

@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { DomainError, FieldProblem } from '../common/domain-error';
+import { ApiKeyEntity, RoleEntity, ServiceAccountEntity } from '../database/entities';
+import { conflictOnDuplicate } from '../database/unique-violation';
+import { AccountDto, ApiKeyDto, CreateAccountDto, CreateKeyDto, UpdateAccountDto } from './accounts.dto';
+import { ApiKeysService, newApiKey } from './api-keys.service';
+import { Principal } from './auth.decorators';
+import { covers, DomainScope, scopeCondition, scopeParam } from './domain-scope';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const unique = (ids: string[]) => [...new Set(ids)];
+
+/**
+ * Service accounts and their keys. A caller scoped to domains sees and manages only the accounts scoped within its
+ * own domains (never an unscoped one), names only its own domains, and grants no authority it does not hold: a
+ * scoped key cannot make itself or another key see more than it does.
+ */
+@Injectable()
+export class AccountsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly keys: ApiKeysService,
+  ) {}
+
+  listRoles(): Promise<RoleEntity[]> {
+    return this.db.getRepository(RoleEntity).find({ order: { name: 'ASC' } });
+  }
+
+  async create(body: CreateAccountDto, caller: Principal): Promise<{ account: AccountDto; key: string; keyId: string }> {
+    const taken = `An account named '${body.name}' already exists`;
+    const { account, key, keyId } = await conflictOnDuplicate(
+      () =>
+        this.db.transaction(async (em) => {
+          const role = await em.findOneBy(RoleEntity, { name: body.role });
+          if (!role) throw DomainError.validation([{ field: 'role', message: `unknown role '${body.role}'` }]);
+          if (!body.domains && caller.domainIds !== null) {
+            throw DomainError.validation([{ field: 'domains', message: 'is required: a key scoped to domains creates accounts scoped within them' }]);
+          }
+          const domainIds = body.domains ? unique(await this.domainIdsOf(em, body.domains, caller.domainIds)) : null;
+          const lacking = role.authorities.filter((authority) => !caller.authorities.has(authority));
+          if (lacking.length) throw new DomainError('forbidden', `The role '${role.name}' holds authorities this key does not: ${lacking.join(', ')}`);
+          if (await em.findOneBy(ServiceAccountEntity, { name: body.name })) throw new DomainError('conflict', taken);
+          const saved = await em.save(em.create(ServiceAccountEntity, { name: body.name, description: body.description ?? '', roleId: role.id, domainIds }));
+          const issued = await this.issueKey(em, saved.id, 'initial', null);
+          return { account: saved, key: issued.key, keyId: issued.entity.id };
+        }),
+      taken,
+    );
+    return { account: await this.get(account.id, caller.domainIds), key, keyId };
+  }
+
+  async list(scope: DomainScope): Promise<AccountDto[]> {
+    const accounts = await this.db.getRepository(ServiceAccountEntity).find({ order: { createdAt: 'ASC' } });
+    return this.views(accounts.filter((account) => covers(scope, account.domainIds)));
+  }
+
+  async get(id: string, scope: DomainScope): Promise<AccountDto> {
+    return (await this.views([await this.visible(this.db.manager, id, scope)]))[0];
+  }
+
+  /** Changes the description or the domains; new domains apply to every key of the account at its next request. */
+  async update(id: string, body: UpdateAccountDto, caller: Principal): Promise<AccountDto> {
+    await this.db.transaction(async (em) => {
+      const account = await this.visible(em, id, caller.domainIds, true);
+      if (body.description !== undefined) account.description = body.description ?? '';
+      if (body.domains === null) {
+        if (caller.domainIds !== null) throw new DomainError('forbidden', 'A key scoped to domains cannot make an account see every domain');
+        account.domainIds = null;
+      } else if (body.domains !== undefined) {
+        account.domainIds = unique(await this.domainIdsOf(em, body.domains, caller.domainIds));
+      }
+      await em.save(account);
+    });
+    this.keys.forgetCached();
+    return this.get(id, caller.domainIds);
+  }
+
+  async disable(id: string, scope: DomainScope): Promise<void> {
+    await this.visible(this.db.manager, id, scope);
+    await this.db.query('UPDATE service_accounts SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1', [id]);
+    this.keys.forgetCached();
+  }
+
+  async createKey(accountId: string, body: CreateKeyDto, caller: Principal): Promise<ApiKeyDto & { key: string }> {
+    const account = await this.visible(this.db.manager, accountId, caller.domainIds);
+    if (account.disabledAt) throw new DomainError('invalid_state', 'The account is disabled');
+    let domainIds: string[] | null = null;
+    if (body.domains) {
+      domainIds = await this.domainIdsOf(this.db.manager, body.domains, caller.domainIds);
+      const outside: FieldProblem[] = body.domains.flatMap((name, i) =>
+        account.domainIds === null || account.domainIds.includes(domainIds![i]) ? [] : [{ field: `domains[${i}]`, message: `'${name}' is not one of the account's domains` }],
+      );
+      if (outside.length) throw DomainError.validation(outside);
+    }
+    const { key, entity } = await this.issueKey(this.db.manager, accountId, body.label ?? '', domainIds);
+    return { ...(await this.keyDto(entity)), key };
+  }
+
+  async revokeKey(accountId: string, keyId: string, scope: DomainScope): Promise<void> {
+    await this.visible(this.db.manager, accountId, scope);
+    const result = await this.db.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND account_id = $2 RETURNING id', [keyId, accountId]);
+    if (result[0].length === 0) throw DomainError.notFound('API key', keyId);
+    this.keys.forgetCached();
+  }
+
+  /** The account, when the scope covers it; otherwise the same 404 as for an id that does not exist. */
+  private async visible(em: EntityManager, id: string, scope: DomainScope, lock = false): Promise<ServiceAccountEntity> {
+    const account = await em.findOne(ServiceAccountEntity, { where: { id }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    if (!account || !covers(scope, account.domainIds)) throw DomainError.notFound('Account', id);
+    return account;
+  }
+
+  /**
+   * The ids of the domains `names` names, in order (a repeated name once). A name that no domain within `scope` has
+   * is a 400 naming its position, the same for a domain outside the scope as for one that does not exist.
+   */
+  private async domainIdsOf(em: EntityManager, names: string[], scope: DomainScope): Promise<string[]> {
+    const rows: { id: string; name: string }[] = await em.query(`SELECT id, name FROM domains WHERE name = ANY($1) AND ${scopeCondition('id', 2)}`, [names, scopeParam(scope)]);
+    const byName = new Map(rows.map((row) => [row.name, row.id]));
+    const unknown = names.flatMap((name, i) => (byName.has(name) ? [] : [{ field: `domains[${i}]`, message: `unknown domain '${name}'` }]));
+    if (unknown.length) throw DomainError.validation(unknown);
+    return names.map((name) => byName.get(name)!);
+  }
+
+  private async issueKey(em: EntityManager, accountId: string, label: string, domainIds: string[] | null) {
+    const { key, prefix, hash } = newApiKey();
+    const entity = await em.save(em.create(ApiKeyEntity, { accountId, label, prefix, hash, revokedAt: null, domainIds: domainIds && unique(domainIds) }));
+    return { key, entity };
+  }
+
+  private async views(accounts: ServiceAccountEntity[]): Promise<AccountDto[]> {
+    if (accounts.length === 0) return [];
+    const [roles, keys, names] = await Promise.all([
+      this.listRoles(),
+      this.db.getRepository(ApiKeyEntity).find({ where: accounts.map((a) => ({ accountId: a.id })), order: { createdAt: 'ASC' } }),
+      this.domainNames(),
+    ]);
+    const roleOf = new Map(roles.map((r) => [r.id, r]));
+    return accounts.map((a) => {
+      const role = roleOf.get(a.roleId)!;
+      return {
+        id: a.id,
+        name: a.name,
+        description: a.description,
+        role: role.name,
+        authorities: role.authorities,
+        createdAt: a.createdAt.toISOString(),
+        disabledAt: iso(a.disabledAt),
+        domains: names(a.domainIds),
+        keys: keys.filter((k) => k.accountId === a.id).map((k) => this.toKeyDto(k, names)),
+      };
+    });
+  }
+
+  private async keyDto(key: ApiKeyEntity): Promise<ApiKeyDto> {
+    return this.toKeyDto(key, await this.domainNames());
+  }
+
+  private toKeyDto(k: ApiKeyEntity, names: (ids: string[] | null) => string[] | null): ApiKeyDto {
+    return { id: k.id, label: k.label, prefix: k.prefix, createdAt: k.createdAt.toISOString(), lastUsedAt: iso(k.lastUsedAt), revokedAt: iso(k.revokedAt), domains: names(k.domainIds) };
+  }
+
+  /** Names of domain ids, sorted; a deleted domain's id (still in the scopes that named it) names nothing. */
+  private async domainNames(): Promise<(ids: string[] | null) => string[] | null> {
+    const rows: { id: string; name: string }[] = await this.db.query(`SELECT id, name FROM domains`);
+    const byId = new Map(rows.map((row) => [row.id, row.name]));
+    return (ids) => (ids === null ? null : ids.flatMap((id) => byId.get(id) ?? []).sort());
+  }
+}
