@@ -1,0 +1,43 @@
+import { FakePlatform } from '@app/simulators/fake/fake-platform';
+import { resetState, startTestApp, TestApp } from '../support/test-app';
+
+/** Addresses the policy denies even where private networks are allowed, in the forms that used to pass. */
+const DENIED_URLS = [
+  'http://[64:ff9b::a9fe:a9fe]/latest/meta-data',
+  'http://[::169.254.169.254]/latest/meta-data',
+  'http://[fe90::1]/',
+  'http://[ff02::1]/',
+  'http://224.0.0.1/',
+  'http://metadata.google.internal./computeMetadata/v1/',
+];
+
+describe('outbound URL policy at write time', () => {
+  let t: TestApp;
+  const platform = new FakePlatform();
+
+  beforeAll(async () => {
+    await resetState();
+    await platform.start();
+    t = await startTestApp();
+    expect((await t.request('POST', '/v1/domains', { body: { name: 'acme', callbackUrl: 'http://127.0.0.1:9/cb', signingSecret: 'whsec_' + 'a'.repeat(32) } })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await t.close();
+    await platform.stop();
+  });
+
+  it.each(DENIED_URLS)('refuses the callback URL %s, naming the field', async (url) => {
+    const created = await t.request('POST', '/v1/domains', { body: { name: `cb-${DENIED_URLS.indexOf(url)}`, callbackUrl: url, signingSecret: 'whsec_' + 'b'.repeat(32) } });
+    expect(created.status).toBe(400);
+    // The DTO's URL check already refuses a host name with a trailing dot; the policy refuses the rest.
+    expect(created.body.details).toEqual([{ field: 'callbackUrl', message: expect.any(String) }]);
+  });
+
+  it.each(DENIED_URLS)('refuses the gateway service URL %s, naming the setting', async (url) => {
+    const created = await t.request('POST', '/v1/gateways', {
+      body: { type: 'fake', settings: { basic: { name: `fake-${DENIED_URLS.indexOf(url)}`, domain: 'acme', platformUrl: url }, configuration: {}, additional: {} } },
+    });
+    expect(created.status).toBe(400);
+    expect(created.body.details).toEqual([{ field: 'settings.basic.platformUrl', message: expect.stringMatching(/link-local or reserved|metadata/) }]);
+  });
+});
