@@ -40,4 +40,46 @@ describe('outbound URL policy at write time', () => {
     expect(created.status).toBe(400);
     expect(created.body.details).toEqual([{ field: 'settings.basic.platformUrl', message: expect.stringMatching(/link-local or reserved|metadata/) }]);
   });
+
+  const eightByEight = (name: string, basic: Record<string, unknown>) =>
+    t.request('POST', '/v1/gateways', {
+      body: {
+        type: '8x8-chat-gateway',
+        settings: { basic: { name, domain: 'acme', baseUrl: 'https://api.8x8.example', apiKey: 'k', ...basic }, configuration: { defaultQueueId: '101' }, additional: {} },
+      },
+    });
+
+  it("checks 8x8's JWK URL with {baseUrl} and a key id filled in, and refuses a key id that could choose the host", async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['http://169.254.169.254/latest/{kid}', /link-local or reserved/],
+      ['http://[64:ff9b::a9fe:a9fe]/jwk/{kid}', /link-local or reserved/],
+      ['http://metadata.google.internal./{kid}', /metadata/],
+      // {baseUrl} filled in: https://api.8x8.example@169.254.169.254/...
+      ['{baseUrl}@169.254.169.254/{kid}', /credentials|link-local/],
+      ['https://{kid}.keys.example/public', /must keep \{kid\} after the host/],
+      ['https://keys.example/public', /must contain \{kid\}/],
+    ];
+    for (const [index, [template, message]] of cases.entries()) {
+      const created = await eightByEight(`8x8-jwk-${index}`, { jwkUrlTemplate: template });
+      expect([template, created.status]).toEqual([template, 400]);
+      expect(created.body.details).toEqual([{ field: 'settings.basic.jwkUrlTemplate', message: expect.stringMatching(message) }]);
+    }
+    expect((await eightByEight('8x8-jwk-ok', { jwkUrlTemplate: 'https://keys.8x8.example/jwk/{kid}/public' })).status).toBe(201);
+    expect((await eightByEight('8x8-jwk-default', {})).status).toBe(201);
+  });
+
+  it('checks every URL-valued setting of a type: the GMS token authority too', async () => {
+    const created = await t.request('POST', '/v1/gateways', {
+      body: {
+        type: 'genesys-pureengage',
+        settings: {
+          basic: { name: 'gms-authority', domain: 'acme', serviceUrl: 'https://gms.example', serviceName: 'chat', microsoftAuthority: 'https://metadata.google.internal./tenant' },
+          configuration: {},
+          additional: {},
+        },
+      },
+    });
+    expect(created.status).toBe(400);
+    expect(created.body.details).toEqual([{ field: 'settings.basic.microsoftAuthority', message: expect.stringMatching(/metadata/) }]);
+  });
 });

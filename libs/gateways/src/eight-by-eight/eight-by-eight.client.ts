@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GatewayError, GatewayErrorCode, GatewayLogger, TokenCache } from '@app/gateway-sdk';
-import { EightByEightSettings } from './eight-by-eight.settings';
+import { EightByEightSettings, metricsTokenUrl } from './eight-by-eight.settings';
 
 /** What the client needs from the gateway context. */
 export interface EightByEightCallContext {
@@ -180,7 +180,7 @@ export class EightByEightClient {
   private async metricsToken(renew: boolean): Promise<string> {
     const { metricsClientId, metricsClientSecret } = this.settings;
     if (!metricsClientSecret) throw new GatewayError('auth_failed', 'The availability check needs the Real-time Metrics Client Secret');
-    const tokenUrl = new URL('/oauth/v2/token', this.settings.metricsBaseUrl).toString();
+    const tokenUrl = metricsTokenUrl(this.settings.metricsBaseUrl);
     const fingerprint = createHash('sha256').update(`${metricsClientId}:${metricsClientSecret}`).digest('base64url').slice(0, 22);
     const key = `8x8:metrics-token:${tokenUrl}:${fingerprint}`;
     if (renew) this.ctx.tokens.delete(key);

@@ -11,8 +11,10 @@ import {
   GatewayError,
   InboundWebhook,
   OutboundMessage,
+  OutboundUrl,
   PlatformEvent,
   PlatformUpdate,
+  SettingsValues,
   StartResult,
   toGatewayError,
   VerifiedWebhook,
@@ -32,7 +34,7 @@ import {
   webhookOccurredAt,
 } from './eight-by-eight.mapper';
 import { provisionEightByEight } from './eight-by-eight.provisioner';
-import { EIGHT_BY_EIGHT_SETTINGS, jwkUrl, readEightByEightSettings } from './eight-by-eight.settings';
+import { EIGHT_BY_EIGHT_SETTINGS, eightByEightOutboundUrls, jwkUrl, readEightByEightSettings } from './eight-by-eight.settings';
 
 /** Agent files larger than this are not fetched (the service would refuse to keep them anyway). */
 export const MAX_AGENT_FILE_BYTES = 25 * 1024 * 1024;
@@ -56,6 +58,10 @@ export class EightByEightGateway implements ChatGateway {
     // A second's hold lets the service put such pairs back in platform-time order at little cost to chat latency.
     inboundReorderWindowMs: 1000,
   };
+
+  outboundUrls(settings: SettingsValues): OutboundUrl[] {
+    return eightByEightOutboundUrls(settings);
+  }
 
   async checkConnection(ctx: GatewayContext): Promise<ConnectionCheck> {
     try {
