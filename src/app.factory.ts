@@ -12,6 +12,7 @@ import { correlationMiddleware } from './common/http-context.middleware';
 import { createValidationPipe } from './common/validation.pipe';
 import { describeDeliveredEvents } from './delivery/event-schemas';
 import { AppConfig } from './config/app-config';
+import { AppOptions } from './core.module';
 import { ensureDatabase, migrate } from './database/database';
 import { MetricsService } from './metrics/metrics.service';
 import { mountQueueDashboard } from './queues/queue-dashboard';
@@ -36,12 +37,12 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
 }
 
 /** Prepares the database (create, migrate) and builds the application for the configured role. */
-export async function createApp(config: AppConfig, logger: AppLogger): Promise<NestExpressApplication> {
+export async function createApp(config: AppConfig, logger: AppLogger, options: AppOptions = {}): Promise<NestExpressApplication> {
   await ensureDatabase(config.DATABASE_URL);
   const applied = await migrate(config.DATABASE_URL);
   if (applied.length) logger.log({ msg: 'migrations applied', migrations: applied }, 'database');
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, logger), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, logger, options), {
     logger,
     bodyParser: false,
     rawBody: true,

@@ -1,3 +1,6 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Resolver } from '@app/gateway-sdk';
 import { FakePlatform } from '@app/simulators/fake/fake-platform';
 import { resetState, startTestApp, TestApp } from '../support/test-app';
 
@@ -81,5 +84,44 @@ describe('outbound URL policy at write time', () => {
     });
     expect(created.status).toBe(400);
     expect(created.body.details).toEqual([{ field: 'settings.basic.microsoftAuthority', message: expect.stringMatching(/metadata/) }]);
+  });
+});
+
+describe('outbound URL policy at connect time', () => {
+  let t: TestApp;
+  let platform: Server;
+  let port: number;
+  const received: string[] = [];
+  // platform.test names this test's server on the loopback, as a DNS record could; the machine's DNS does not know it.
+  const resolve: Resolver = (hostname, _options, callback) =>
+    hostname === 'platform.test' ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+
+  beforeAll(async () => {
+    await resetState();
+    platform = createServer((req, res) => {
+      received.push(`${req.method} ${req.url}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    await new Promise<void>((done) => platform.listen(0, '127.0.0.1', done));
+    port = (platform.address() as AddressInfo).port;
+    t = await startTestApp({ OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'false' }, { resolve });
+    expect((await t.request('POST', '/v1/domains', { body: { name: 'strict', callbackUrl: 'https://bot.example/cb', signingSecret: 'whsec_' + 'c'.repeat(32) } })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await t.close();
+    platform.closeAllConnections();
+    await new Promise((done) => platform.close(done));
+  });
+
+  it('does not let a gateway call a service URL whose host name resolves to a private address', async () => {
+    const created = await t.request('POST', '/v1/gateways', {
+      body: { type: 'fake', settings: { basic: { name: 'named', domain: 'strict', platformUrl: `http://platform.test:${port}` }, configuration: {}, additional: {} } },
+    });
+    // A name passes the write-time check: what it resolves to is judged when a connection is made.
+    expect(created.status).toBe(201);
+    const tested = await t.request('POST', `/v1/gateways/${created.body.id}/test`, { body: {} });
+    expect(tested.status).toBe(200);
+    expect(tested.body).toMatchObject({ ok: false, detail: 'refused by the outbound policy: platform.test points at a private or loopback address' });
+    expect(received).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import type { OutboundHttp } from './outbound-client';
 import type { FetchedLink } from './outbound-http';
 import { AgentOverride, SettingsSchema, SettingsValues } from './settings-schema';
 import {
@@ -76,6 +77,12 @@ export interface GatewayContext {
   logger: GatewayLogger;
   signal: AbortSignal;
   tokens: TokenCache;
+  /**
+   * The service's outbound HTTP, the only way a gateway reaches its platform: a URL, each redirect and every address
+   * a name resolves to are held to the service's outbound policy, so settings or a platform's answers cannot lead the
+   * service to its own network or a cloud metadata address. `fetch` for ordinary calls, `send` for hot paths.
+   */
+  http: OutboundHttp;
 }
 
 /** Context of a call about one escalation. */

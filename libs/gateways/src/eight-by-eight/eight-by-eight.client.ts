@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GatewayError, GatewayErrorCode, GatewayLogger, TokenCache } from '@app/gateway-sdk';
+import { GatewayError, GatewayErrorCode, GatewayLogger, OutboundHttp, OutboundRefused, TokenCache } from '@app/gateway-sdk';
 import { EightByEightSettings, metricsTokenUrl } from './eight-by-eight.settings';
 
 /** What the client needs from the gateway context. */
@@ -7,6 +7,7 @@ export interface EightByEightCallContext {
   signal: AbortSignal;
   tokens: TokenCache;
   logger: GatewayLogger;
+  http: OutboundHttp;
 }
 
 /** The HAL list envelope of every Chat Gateway list (B.3). `_embedded` may be absent on an empty page. */
@@ -226,8 +227,11 @@ export class EightByEightClient {
   /** API calls never follow redirects: `x-api-key` would travel along to wherever they point. */
   private async send(method: string, url: string, headers: Record<string, string>, body?: string | FormData): Promise<Response> {
     try {
-      return await fetch(url, { method, headers, body, signal: this.ctx.signal, redirect: 'error' });
+      return await this.ctx.http.fetch(url, { method, headers, body, signal: this.ctx.signal, redirect: 'error' });
     } catch (error) {
+      if (error instanceof OutboundRefused) {
+        throw new GatewayError('invalid_request', `8x8 ${method} ${new URL(url).pathname}: refused by the outbound policy: ${error.message}`, { cause: error });
+      }
       const name = (error as Error)?.name;
       const reason = name === 'TimeoutError' || name === 'AbortError' ? 'no answer in time' : describeNetworkError(error);
       throw new GatewayError('transient', `8x8 unreachable (${method} ${new URL(url).pathname}): ${reason}`, { cause: error });
