@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { OutboundHttpClient, Resolver } from '@app/gateway-sdk';
 import { ReceivedWebhook } from '@app/simulators/eight-by-eight';
 import { seedEscalation } from './eight-by-eight.fixtures';
-import { EightByEightGateway } from './eight-by-eight.gateway';
+import { EightByEightGateway, JWK_FETCHES } from './eight-by-eight.gateway';
 import { EightByEightTestEnvironment, inboundFrom, startEightByEight, testContext, TestContext } from './eight-by-eight-test.context';
 
 /** Inbound webhooks from the simulator: signatures, freshness, key rotation, duplicate, retried and reordered deliveries. */
@@ -225,5 +225,24 @@ describe('8x8 gateway webhooks from the 8x8 simulator', () => {
     } finally {
       strict.destroy();
     }
+  });
+
+  it('fetches at most its bound of signing keys for 100 forged deliveries naming made-up kids, and refuses each', async () => {
+    const forgedCtx = testContext({ gatewayId: 'gw-forged', settings: env.settings(), webhookUrl: ctx.webhookUrl });
+    const [genuine] = await agentSays('genuine, before the forgeries');
+    await gateway.verifyWebhook(forgedCtx, inboundFrom(genuine));
+    const requested = env.simulator.signingKeys.requested.length;
+    const started = Date.now();
+    for (let i = 0; i < 100; i++) {
+      const header = Buffer.from(JSON.stringify({ b64: false, crit: ['b64'], kid: `made-up-${i}`, alg: 'RS256' })).toString('base64url');
+      const forged = { ...genuine, headers: { ...genuine.headers, 'x-8x8-signature': `${header}..${Buffer.from('no signature').toString('base64url')}` } };
+      await expect(gateway.verifyWebhook(forgedCtx, inboundFrom(forged))).rejects.toMatchObject({ code: 'auth_failed', status: 401 });
+    }
+    const bound = JWK_FETCHES.burst + Math.floor((Date.now() - started) / JWK_FETCHES.refillMs);
+    const fetches = env.simulator.signingKeys.requested.length - requested;
+    expect(fetches).toBeGreaterThan(0);
+    expect(fetches).toBeLessThanOrEqual(bound);
+    // The key already known still verifies.
+    await expect(gateway.verifyWebhook(forgedCtx, inboundFrom(genuine))).resolves.toMatchObject({ platformConversationId: conversationId });
   });
 });

@@ -36,6 +36,12 @@ import {
 import { provisionEightByEight } from './eight-by-eight.provisioner';
 import { EIGHT_BY_EIGHT_SETTINGS, eightByEightOutboundUrls, jwkUrl, readEightByEightSettings } from './eight-by-eight.settings';
 
+/**
+ * Signing-key fetches per gateway and process: a few at once (a rotation, a retry), then one a minute. 8x8 rotates
+ * rarely and a known key is cached for a day, so only made-up kids ever meet the bound.
+ */
+export const JWK_FETCHES = { burst: 3, refillMs: 60_000 };
+
 /** Agent files larger than this are not fetched (the service would refuse to keep them anyway). */
 export const MAX_AGENT_FILE_BYTES = 25 * 1024 * 1024;
 
@@ -176,6 +182,7 @@ export class EightByEightGateway implements ChatGateway {
       fetchJwk: (url) => client.fetchJwk(url),
       tenantId: settings.tenantId,
       maxAgeSeconds: settings.maxWebhookAgeSeconds,
+      keyFetches: { key: `8x8:jwk-fetches:${ctx.gatewayId}`, ...JWK_FETCHES },
     });
     const delivery = await verifier.verify(headers, request.rawBody, request.receivedAt);
     if ('problem' in parsed) {
