@@ -14,6 +14,7 @@ import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/nesting-depth';
 import { createValidationPipe } from './common/validation.pipe';
 import { describeDeliveredEvents } from './delivery/event-schemas';
 import { AppConfig } from './config/app-config';
+import { AppOptions } from './core.module';
 import { ensureDatabase, migrate } from './database/database';
 import { routeLabel } from './metrics/http-labels';
 import { MetricsService } from './metrics/metrics.service';
@@ -39,12 +40,12 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
 }
 
 /** Prepares the database (create, migrate) and builds the application for the configured role. */
-export async function createApp(config: AppConfig, logger: AppLogger): Promise<NestExpressApplication> {
+export async function createApp(config: AppConfig, logger: AppLogger, options: AppOptions = {}): Promise<NestExpressApplication> {
   await ensureDatabase(config.DATABASE_URL);
   const applied = await migrate(config.DATABASE_URL);
   if (applied.length) logger.log({ msg: 'migrations applied', migrations: applied }, 'database');
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, logger), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, logger, options), {
     logger,
     bodyParser: false,
     rawBody: true,

@@ -7,7 +7,7 @@ import { EightByEightGatewayModule, FakeGatewayModule, GenesysPureEngageGatewayM
 import { AuthModule } from './auth/auth.module';
 import { AppLogger } from './common/app-logger';
 import { AppConfig } from './config/app-config';
-import { CoreModule } from './core.module';
+import { AppOptions, CoreModule } from './core.module';
 import { dataSourceOptions } from './database/database';
 import { DomainsModule } from './domains/domains.module';
 import { EscalationsModule } from './escalations/escalations.module';
@@ -24,12 +24,12 @@ export const PRODUCTION_GATEWAY_MODULES: Type[] = [GenesysPureEngageGatewayModul
 /** Composition root. The role decides which parts run: HTTP controllers (api) and processors (worker). */
 @Module({})
 export class AppModule {
-  static register(config: AppConfig, logger: AppLogger): DynamicModule {
+  static register(config: AppConfig, logger: AppLogger, options: AppOptions = {}): DynamicModule {
     const plugins = [...PRODUCTION_GATEWAY_MODULES, ...(config.FAKE_GATEWAY_ENABLED ? [FakeGatewayModule] : [])];
     return {
       module: AppModule,
       imports: [
-        CoreModule.register(config, logger),
+        CoreModule.register(config, logger, options),
         TypeOrmModule.forRoot(dataSourceOptions(config.DATABASE_URL, config.DATABASE_POOL_SIZE)),
         BullModule.forRoot({ connection: redisOptions(config) as ConnectionOptions, prefix: config.REDIS_PREFIX }),
         QueuesModule,

@@ -111,7 +111,10 @@ export class AppConfig {
   @IsBoolean()
   FAKE_GATEWAY_ENABLED = false;
 
-  /** Allows operator-configured URLs on loopback and private networks (development and tests). */
+  /**
+   * Allows outbound requests (callbacks, gateway calls, links) to loopback and private networks (development and tests).
+   * Link-local, metadata and reserved addresses are refused either way.
+   */
   @Transform(toBool)
   @IsBoolean()
   OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;

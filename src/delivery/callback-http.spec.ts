@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { guardedLookup, Resolver } from '@app/gateway-sdk';
+import { OutboundHttpClient, Resolver } from '@app/gateway-sdk';
 import { CallbackError, postCallback } from './callback-http';
 
 /**
@@ -8,6 +8,14 @@ import { CallbackError, postCallback } from './callback-http';
  * socket just as a request arrives on it, drops the connection on its second request without answering.
  */
 describe('postCallback', () => {
+  const clients: OutboundHttpClient[] = [];
+  /** The outbound policy's agents, as the delivery service has them. */
+  const agents = (allowPrivateNetworks: boolean, resolve?: Resolver) => {
+    const client = new OutboundHttpClient({ allowPrivateNetworks, resolve });
+    clients.push(client);
+    return client.agents;
+  };
+  const allowed = agents(true);
   let server: Server;
   let url: string;
   const received: { body: string; connection: number; dropped: boolean }[] = [];
@@ -34,6 +42,7 @@ describe('postCallback', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
   });
   afterAll(async () => {
+    clients.forEach((client) => client.destroy());
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
@@ -42,9 +51,9 @@ describe('postCallback', () => {
   });
 
   it('marks a request that a reused kept-alive socket lost before any answer as a stale socket', async () => {
-    expect(await postCallback(url, { 'webhook-id': 'msg_1' }, '{"n":1}', 5_000)).toBe(204);
+    expect(await postCallback(url, { 'webhook-id': 'msg_1' }, '{"n":1}', 5_000, allowed)).toBe(204);
     // The same socket is reused for the next event and the server drops it without answering.
-    await expect(postCallback(url, { 'webhook-id': 'msg_2' }, '{"n":2}', 5_000)).rejects.toMatchObject({ code: 'ECONNRESET', staleSocket: true });
+    await expect(postCallback(url, { 'webhook-id': 'msg_2' }, '{"n":2}', 5_000, allowed)).rejects.toMatchObject({ code: 'ECONNRESET', staleSocket: true });
     expect(received.map(({ body, dropped }) => [body, dropped])).toEqual([
       ['{"n":1}', false],
       ['{"n":2}', true],
@@ -57,7 +66,7 @@ describe('postCallback', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const refused = await postCallback(`http://127.0.0.1:${port}/hooks`, {}, '{}', 2_000).catch((error: CallbackError) => error);
+    const refused = await postCallback(`http://127.0.0.1:${port}/hooks`, {}, '{}', 2_000, allowed).catch((error: CallbackError) => error);
     expect(refused).toMatchObject({ code: 'ECONNREFUSED' });
     expect((refused as CallbackError).staleSocket).toBeUndefined();
   });
@@ -66,10 +75,16 @@ describe('postCallback', () => {
     // bot.test is resolved here (the machine's DNS does not know it) to this test's server on the loopback.
     const resolve: Resolver = (_hostname, _options, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]);
     const named = url.replace('127.0.0.1', 'bot.test');
-    const refused = await postCallback(named, {}, '{"n":"refused"}', 2_000, guardedLookup(false, resolve)).catch((error: Error) => error);
+    const refused = await postCallback(named, {}, '{"n":"refused"}', 2_000, agents(false, resolve)).catch((error: Error) => error);
     expect((refused as Error).message).toBe('bot.test points at a private or loopback address');
     expect(received.map(({ body }) => body)).toEqual([]);
-    expect(await postCallback(named, {}, '{"n":"allowed"}', 2_000, guardedLookup(true, resolve))).toBe(204);
+    expect(await postCallback(named, {}, '{"n":"allowed"}', 2_000, agents(true, resolve))).toBe(204);
     expect(received.map(({ body }) => body)).toEqual(['{"n":"allowed"}']);
+  });
+
+  it('connects to a literal callback address only where the outbound policy allows it, whatever was allowed when it was set', async () => {
+    const refused = await postCallback(url, {}, '{"n":"literal"}', 2_000, agents(false)).catch((error: Error) => error);
+    expect((refused as Error).message).toBe('127.0.0.1 points at a private or loopback address');
+    expect(received).toEqual([]);
   });
 });

@@ -1,17 +1,12 @@
-import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { LookupFunction } from 'node:net';
+import { IncomingMessage, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { OutboundAgents } from '@app/gateway-sdk';
 
 /**
  * POSTs one signed event to a bot platform's callback over node:http(s) with keep-alive sockets. The global fetch
  * (undici) did the same job at several times the CPU per request on the delivery benchmark, and delivery runs once
  * per event. Redirects are not followed (a 3xx is a failed delivery), the answer's body is read and dropped.
  */
-
-// Shared sockets only, never credentials. A free socket closes after 15 s; LIFO keeps the busy ones warm.
-const KEEP_ALIVE = { keepAlive: true, timeout: 15_000, scheduling: 'lifo' as const, maxFreeSockets: 256 };
-const httpAgent = new HttpAgent(KEEP_ALIVE);
-const httpsAgent = new HttpsAgent(KEEP_ALIVE);
 
 /**
  * Errors of a request sent on a kept-alive socket that the server closed meanwhile: it closes an idle socket (Node's
@@ -24,10 +19,10 @@ export type CallbackError = NodeJS.ErrnoException & { staleSocket?: boolean };
 
 /**
  * Resolves with the HTTP status; rejects (with a `CallbackError`) on a network error or when `timeoutMs` passes before
- * the answer ends. `lookup` resolves the callback's host name for a new connection (`guardedLookup`, which refuses
- * addresses the outbound policy denies).
+ * the answer ends. `agents` are the outbound policy's (`OutboundHttpClient`): kept-alive sockets, each new connection
+ * made only to an address the policy allows, whatever the callback's host name resolves to.
  */
-export function postCallback(url: string, headers: Record<string, string>, body: string, timeoutMs: number, lookup?: LookupFunction): Promise<number> {
+export function postCallback(url: string, headers: Record<string, string>, body: string, timeoutMs: number, agents: OutboundAgents): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let target: URL;
     try {
@@ -49,8 +44,7 @@ export function postCallback(url: string, headers: Record<string, string>, body:
       port: target.port || (https ? 443 : 80),
       path: `${target.pathname}${target.search}`,
       headers: { ...headers, 'content-length': String(payload.length) },
-      agent: https ? httpsAgent : httpAgent,
-      lookup,
+      agent: https ? agents.https : agents.http,
     });
     const timer = setTimeout(() => req.destroy(new Error(`callback did not answer within ${timeoutMs} ms`)), timeoutMs);
     req.once('response', (res: IncomingMessage) => {

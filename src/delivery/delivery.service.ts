@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { LookupFunction } from 'node:net';
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { signWebhook } from '@app/client';
@@ -14,7 +13,7 @@ import { JobDispatcher } from '../escalations/job-dispatcher.service';
 import { GroupedWrites } from '../database/grouped-writes';
 import { prepared } from '../database/prepared';
 import { CallbackError, postCallback } from './callback-http';
-import { guardedLookup } from '@app/gateway-sdk';
+import { OutboundHttpClient } from '@app/gateway-sdk';
 
 /** Events sent per conversation and claim. */
 const BATCH = 50;
@@ -216,7 +215,6 @@ export class DeliveryService implements BeforeApplicationShutdown {
   /** One record statement at a time, the others grouped behind it: fewer, larger statements (docs/decisions.md). */
   private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 1, maxItems: 200 });
   /** Callback host names are resolved under the outbound policy, on every new connection. */
-  private readonly lookup: LookupFunction;
   private readonly passesHere = new PassesHere(
     (domainId) => this.deliver(domainId),
     (domainId, error) => {
@@ -231,10 +229,10 @@ export class DeliveryService implements BeforeApplicationShutdown {
     private readonly jobs: JobDispatcher,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly outbound: OutboundHttpClient,
     logger: AppLogger,
   ) {
     this.log = logger.child('delivery');
-    this.lookup = guardedLookup(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
   }
 
   /** One delivery pass over a domain: claims its conversations with events due and starts sending each. */
@@ -451,7 +449,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
     const started = Date.now();
     let sent: CallbackSent;
     try {
-      const status = await postCallback(url, headers, body, REQUEST_TIMEOUT_MS, this.lookup);
+      const status = await postCallback(url, headers, body, REQUEST_TIMEOUT_MS, this.outbound.agents);
       sent = { status, error: status < 200 || status >= 300 ? `callback answered ${status}` : null, staleSocket: false, durationMs: Date.now() - started };
     } catch (failure) {
       sent = { status: null, error: (failure as CallbackError).message, staleSocket: (failure as CallbackError).staleSocket === true, durationMs: Date.now() - started };

@@ -9,6 +9,7 @@ import {
   fetchLinkUnder,
   LinkPolicy,
   GatewayContext,
+  OutboundHttpClient,
   GatewayError,
   HistoryEntry,
   PlatformEvent,
@@ -18,7 +19,6 @@ import {
   toGatewayError,
 } from '@app/gateway-sdk';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
-import { AppConfig } from '../config/app-config';
 import { signalOnRead } from '../common/signal-on-read';
 import { EscalationEntity, GatewayEntity, RelayCommandEntity } from '../database/entities';
 import { prepared } from '../database/prepared';
@@ -74,7 +74,7 @@ export class EscalationRunner {
     private readonly contexts: GatewayContextFactory,
     private readonly policies: EscalationPolicyResolver,
     private readonly lock: RedisLock,
-    private readonly config: AppConfig,
+    private readonly outbound: OutboundHttpClient,
     logger: AppLogger,
   ) {
     this.log = logger.child('escalation-runner');
@@ -488,6 +488,7 @@ export class EscalationRunner {
       logger: base.logger,
       signal: typeof signal === 'function' ? NOT_MADE_YET : signal,
       tokens: base.tokens,
+      http: base.http,
       escalationId: escalation.id,
       session,
       readAttachment: (ref) => this.readAttachment(escalation.id, ref),
@@ -498,7 +499,7 @@ export class EscalationRunner {
 
   /** The outbound policy for links from outside (platforms' files, users' attachment URLs). */
   private linkPolicy(timeoutMs: number): LinkPolicy {
-    return { allowPrivateNetworks: this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS, timeoutMs };
+    return { allowPrivateNetworks: this.outbound.policy.allowPrivateNetworks, resolve: this.outbound.policy.resolve, timeoutMs };
   }
 
   private async readAttachment(escalationId: string, ref: AttachmentRef): Promise<Buffer> {

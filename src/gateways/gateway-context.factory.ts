@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { GatewayContext, GatewayLogger, MemoryTokenCache, SettingsValues } from '@app/gateway-sdk';
+import { GatewayContext, GatewayLogger, MemoryTokenCache, OutboundHttpClient, SettingsValues } from '@app/gateway-sdk';
 import { AppLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { GatewayEntity } from '../database/entities';
 import { GatewaySettingsStore } from './gateway-settings.store';
 
-/** Builds the per-call context a stateless gateway receives (decrypted settings, logger, token cache, abort signal). */
+/**
+ * Builds the per-call context a stateless gateway receives (decrypted settings, logger, token cache, abort signal, the
+ * service's outbound HTTP).
+ */
 @Injectable()
 export class GatewayContextFactory {
   private readonly tokens = new MemoryTokenCache();
@@ -14,6 +17,7 @@ export class GatewayContextFactory {
     private readonly store: GatewaySettingsStore,
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
+    private readonly outbound: OutboundHttpClient,
   ) {}
 
   settings(gateway: GatewayEntity): SettingsValues {
@@ -42,6 +46,7 @@ export class GatewayContextFactory {
       logger,
       signal: AbortSignal.timeout(timeoutMs),
       tokens: this.tokens,
+      http: this.outbound,
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { checkOutboundUrl, SETTINGS_GROUPS, SettingsGroup, SettingsValues } from '@app/gateway-sdk';
+import { checkOutboundUrl, OutboundUrl, SETTINGS_GROUPS, SettingsGroup, SettingsValues } from '@app/gateway-sdk';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DomainError, FieldProblem } from '../common/domain-error';
@@ -253,18 +253,30 @@ export class GatewaysService {
   }
 
   private assertValid(registered: RegisteredGateway, problems: FieldProblem[], values: SettingsValues): void {
-    if (problems.length === 0) {
-      for (const group of SETTINGS_GROUPS) {
-        for (const [field, spec] of Object.entries(registered.validator.fields[group])) {
-          const value = values[group]?.[field];
-          if (spec.format === 'uri' && typeof value === 'string' && value !== '') {
-            const problem = checkOutboundUrl(value, this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
-            if (problem) problems.push({ field: `settings.${group}.${field}`, message: problem });
-          }
-        }
+    if (problems.length === 0) problems.push(...this.outboundProblems(registered, values));
+    if (problems.length) throw DomainError.validation(problems);
+  }
+
+  /**
+   * Every URL the settings make the gateway request, under the outbound policy: each `format: 'uri'` setting, and what
+   * the type derives from its settings (templates filled in, endpoints on another setting's host). One problem a field.
+   */
+  private outboundProblems(registered: RegisteredGateway, values: SettingsValues): FieldProblem[] {
+    const urls: OutboundUrl[] = [];
+    for (const group of SETTINGS_GROUPS) {
+      for (const [field, spec] of Object.entries(registered.validator.fields[group])) {
+        const value = values[group]?.[field];
+        if (spec.format === 'uri' && typeof value === 'string' && value !== '') urls.push({ setting: `${group}.${field}`, url: value });
       }
     }
-    if (problems.length) throw DomainError.validation(problems);
+    urls.push(...(registered.gateway.outboundUrls?.(values) ?? []));
+    const problems = new Map<string, string>();
+    for (const entry of urls) {
+      const problem = 'problem' in entry ? entry.problem : checkOutboundUrl(entry.url, this.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
+      const field = `settings.${entry.setting}`;
+      if (problem && !problems.has(field)) problems.set(field, problem);
+    }
+    return [...problems].map(([field, message]) => ({ field, message }));
   }
 
   /** A domain outside `scope` is unknown, as one that does not exist. */

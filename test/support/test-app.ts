@@ -2,6 +2,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { createApp } from '../../src/app.factory';
+import { AppOptions } from '../../src/core.module';
 import { AppLogger } from '../../src/common/app-logger';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { ensureDatabase, migrate } from '../../src/database/database';
@@ -71,9 +72,9 @@ export interface TestResponse {
   text: string;
 }
 
-export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(overrides: Record<string, string> = {}, options: AppOptions = {}): Promise<TestApp> {
   const config = loadConfig({ ...process.env, ...overrides });
-  const app = await createApp(config, new AppLogger(config.LOG_LEVEL));
+  const app = await createApp(config, new AppLogger(config.LOG_LEVEL), options);
   await app.listen(config.PORT, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {

@@ -1,3 +1,4 @@
+import type { OutboundHttp } from './outbound-client';
 import type { FetchedLink } from './outbound-http';
 import { AgentOverride, SettingsSchema, SettingsValues } from './settings-schema';
 import {
@@ -76,6 +77,12 @@ export interface GatewayContext {
   logger: GatewayLogger;
   signal: AbortSignal;
   tokens: TokenCache;
+  /**
+   * The service's outbound HTTP, the only way a gateway reaches its platform: a URL, each redirect and every address
+   * a name resolves to are held to the service's outbound policy, so settings or a platform's answers cannot lead the
+   * service to its own network or a cloud metadata address. `fetch` for ordinary calls, `send` for hot paths.
+   */
+  http: OutboundHttp;
 }
 
 /** Context of a call about one escalation. */
@@ -138,11 +145,25 @@ export interface VerifiedWebhook {
 }
 
 /**
+ * A URL a gateway type will request with given settings, named by the setting it comes from (`basic.jwkUrlTemplate`),
+ * or why those settings cannot give one. The service checks each against its outbound policy when settings are
+ * written, beside every setting of `format: 'uri'`.
+ */
+export type OutboundUrl = { setting: string; url: string } | { setting: string; problem: string };
+
+/**
  * The contract every gateway type implements. Gateways are stateless: they never touch the database, never cache
  * credentials outside `ctx.tokens`, and report failures only as `GatewayError`.
  */
 export interface ChatGateway {
   readonly definition: GatewayDefinition;
+
+  /**
+   * The URLs these settings make the gateway request that are not a `format: 'uri'` setting as it is: templates filled
+   * in, endpoints derived from another setting. Checked by the service at write time (every request is checked again
+   * when it is made). Settings with defaults applied; never throws.
+   */
+  outboundUrls?(settings: SettingsValues): OutboundUrl[];
 
   /** Probes the platform with the given settings (used by the admin "test" action). */
   checkConnection(ctx: GatewayContext): Promise<ConnectionCheck>;

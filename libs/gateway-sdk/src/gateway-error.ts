@@ -50,6 +50,10 @@ export class GatewayError extends Error {
 /** Wraps anything a gateway's HTTP layer threw into a GatewayError (network failures are transient). */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
+  // OutboundRefused (outbound-http.ts): asking again would not change the policy's answer.
+  if ((error as { code?: unknown })?.code === 'EOUTBOUNDREFUSED') {
+    return new GatewayError('invalid_request', `refused by the outbound policy: ${(error as Error).message}`, { cause: error });
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new GatewayError('transient', message, { cause: error });
 }

@@ -6,4 +6,5 @@ export * from './normalized';
 export * from './retry';
 export * from './settings-schema';
 export * from './outbound-http';
+export * from './outbound-client';
 export * from './url-policy';

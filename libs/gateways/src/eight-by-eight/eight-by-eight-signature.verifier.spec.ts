@@ -47,6 +47,8 @@ describe('8x8 webhook signature verifier', () => {
         }),
       tenantId: options.tenantId,
       maxAgeSeconds: options.maxAgeSeconds ?? 300,
+      // No refill within a test: the bound is the burst alone, whatever the machine's speed.
+      keyFetches: { key: 'test:jwk-fetches', burst: 3, refillMs: 3_600_000 },
     });
   const at = (ms: number) => new Date(ms);
   const refusal = (promise: Promise<unknown>, message: string | RegExp) =>
@@ -104,6 +106,34 @@ describe('8x8 webhook signature verifier', () => {
     await refusal(verifier().verify(unknown, Buffer.from(BODY), at(NOW)), 'unknown signing key never-published');
     await refusal(verifier().verify(unknown, Buffer.from(BODY), at(NOW)), 'unknown signing key');
     expect(fetched).toHaveLength(1);
+  });
+
+  it('fetches at most its budget of keys for made-up kids, then refuses them unfetched; known keys still verify', async () => {
+    const check = verifier();
+    for (let i = 0; i < 10; i++) {
+      const forged = signDelivery(BODY, { privateKey: keyB.privateKey, kid: `made-up-${i}` });
+      await refusal(check.verify(forged, Buffer.from(BODY), at(NOW)), i < 3 ? `unknown signing key made-up-${i}$` : 'key fetches for this gateway are used up');
+    }
+    expect(fetched).toEqual([0, 1, 2].map((i) => `https://api.8x8.test/chat-gateway/v1/jwk/made-up-${i}/public`));
+    // A miss stays known as one: no fetch and no budget spent on it again.
+    await refusal(check.verify(signDelivery(BODY, { privateKey: keyB.privateKey, kid: 'made-up-0' }), Buffer.from(BODY), at(NOW)), 'unknown signing key made-up-0$');
+    expect(fetched).toHaveLength(3);
+  });
+
+  it('keeps keys fetched before the budget ran out', async () => {
+    const check = verifier();
+    await check.verify(signDelivery(BODY, keyA), Buffer.from(BODY), at(NOW));
+    for (let i = 0; i < 5; i++) await refusal(check.verify(signDelivery(BODY, { privateKey: keyB.privateKey, kid: `made-up-${i}` }), Buffer.from(BODY), at(NOW)), 'unknown signing key');
+    await expect(check.verify(signDelivery(BODY, keyA), Buffer.from(BODY), at(NOW))).resolves.toMatchObject({ kid: keyA.kid });
+    expect(fetched).toHaveLength(3);
+  });
+
+  it('shares one fetch among deliveries naming the same new kid at once', async () => {
+    served.set(keyB.kid, keyB.jwk);
+    const check = verifier();
+    const all = await Promise.all(Array.from({ length: 6 }, () => check.verify(signDelivery(BODY, keyB), Buffer.from(BODY), at(NOW))));
+    expect(all.map((delivery) => delivery.kid)).toEqual(Array(6).fill(keyB.kid));
+    expect(fetched).toEqual(['https://api.8x8.test/chat-gateway/v1/jwk/rotated-key-b/public']);
   });
 
   it('reports a key it cannot fetch now as transient, so 8x8 retries the delivery', async () => {

@@ -24,11 +24,23 @@ export interface SignatureVerifierOptions {
   maxAgeSeconds: number;
   /** Clock skew tolerated for a transmission time ahead of ours (default 60 s). */
   maxFutureSeconds?: number;
+  /**
+   * The key fetches one gateway may make (a token bucket in `tokens` under `key`): a delivery naming a kid not in the
+   * cache once the bucket is empty is refused without a fetch.
+   */
+  keyFetches: KeyFetchBudget;
+}
+
+/** A token bucket of key fetches: `burst` at once, then one every `refillMs`. */
+export interface KeyFetchBudget {
+  key: string;
+  burst: number;
+  refillMs: number;
 }
 
 /** How long a fetched key is trusted before it is fetched again, and how long an unknown kid stays unknown. */
 const KEY_TTL_MS = 24 * 3600_000;
-const UNKNOWN_KID_TTL_MS = 30_000;
+const UNKNOWN_KID_TTL_MS = 5 * 60_000;
 const UNKNOWN = 'unknown';
 const KID_PATTERN = /^[A-Za-z0-9._~-]{1,200}$/;
 const INTEGER_PATTERN = /^\d{1,16}$/;
@@ -39,8 +51,11 @@ const INTEGER_PATTERN = /^\d{1,16}$/;
  * `{"checksum","cid","eid","retry","tid","tt"}` in that key order, whose checksum is the CRC32 of the raw body
  * bytes (8x8's JavaScript sample re-serializes the parsed body, which breaks on any whitespace or key-order
  * difference). Public keys are fetched by kid, cached in the process token cache, and fetched again once when a
- * delivery names a kid not seen before (key rotation). Every refusal is `auth_failed`; only a key that cannot be
- * fetched for network reasons is `transient`, so 8x8's retry can succeed later.
+ * delivery names a kid not seen before (key rotation). The kid arrives before anything is verified, so anyone can
+ * name a new one per request: a kid 8x8 does not know is remembered as unknown, deliveries naming one kid at once share
+ * one fetch, and fetches are bounded per gateway (`keyFetches`); past the bound an unknown kid is refused unfetched.
+ * Every refusal is `auth_failed`; only a key that cannot be fetched for network reasons is `transient`, so 8x8's retry
+ * can succeed later.
  */
 export class EightByEightSignatureVerifier {
   constructor(private readonly options: SignatureVerifierOptions) {}
@@ -90,6 +105,29 @@ export class EightByEightSignatureVerifier {
     const cached = this.options.tokens.get(cacheKey);
     if (cached?.token === UNKNOWN) throw refused(`unknown signing key ${kid}`);
     if (cached) return importedKey(cached.token, kid);
+    let pending = fetching.get(cacheKey);
+    if (!pending) {
+      if (!this.takeKeyFetch()) throw refused(`unknown signing key ${kid} (key fetches for this gateway are used up for now)`);
+      pending = this.fetchKey(kid, url, cacheKey).finally(() => fetching.delete(cacheKey));
+      fetching.set(cacheKey, pending);
+    }
+    return pending;
+  }
+
+  /** One fetch from the budget, if the bucket holds one. */
+  private takeKeyFetch(): boolean {
+    const { tokens, keyFetches } = this.options;
+    const now = Date.now();
+    const stored = tokens.get(keyFetches.key);
+    const last = stored ? (JSON.parse(stored.token) as { available: number; at: number }) : { available: keyFetches.burst, at: now };
+    const available = Math.min(keyFetches.burst, last.available + (now - last.at) / keyFetches.refillMs);
+    if (available < 1) return false;
+    // Past this expiry the bucket is full again, which is what a missing entry means.
+    tokens.set(keyFetches.key, JSON.stringify({ available: available - 1, at: now }), now + keyFetches.burst * keyFetches.refillMs);
+    return true;
+  }
+
+  private async fetchKey(kid: string, url: string, cacheKey: string): Promise<KeyObject> {
     let jwk: Record<string, unknown> | undefined;
     try {
       jwk = await this.options.fetchJwk(url);
@@ -108,6 +146,9 @@ export class EightByEightSignatureVerifier {
     return key;
   }
 }
+
+/** Key fetches in flight by cache key, shared by the deliveries that name the same kid meanwhile. */
+const fetching = new Map<string, Promise<KeyObject>>();
 
 /**
  * Imported public keys, by kid and the JWK text the token cache holds. The token cache stays the one place that

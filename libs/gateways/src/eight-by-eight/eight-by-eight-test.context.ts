@@ -11,6 +11,8 @@ import {
   SettingsGroup,
   SettingsValues,
   MemoryTokenCache,
+  OutboundHttp,
+  OutboundHttpClient,
   VerifiedWebhook,
 } from '@app/gateway-sdk';
 import { EightByEightSimulator, EightByEightSimulatorOptions, EightByEightTestReceiver, ReceivedWebhook } from '@app/simulators/eight-by-eight';
@@ -28,6 +30,10 @@ export class RecordingLogger implements GatewayLogger {
     return this.entries.filter((entry) => entry.level === level).map((entry) => entry.message);
   }
 }
+
+/** The service's outbound HTTP as the tests use it (the simulator is on the loopback), and one without that allowance. */
+export const testHttp = new OutboundHttpClient({ allowPrivateNetworks: true });
+const strictHttp = new OutboundHttpClient({ allowPrivateNetworks: false });
 
 /** Settings as the service hands them over: the schema's defaults, then the given values. */
 export function settingsWithDefaults(values: Partial<Record<SettingsGroup, Record<string, unknown>>>): SettingsValues {
@@ -50,8 +56,8 @@ export interface TestContext extends EscalationContext {
 
 /**
  * A hand-built context: defaults applied, a Map-backed token cache, a recording logger, AbortSignal.timeout, and
- * links fetched as the service fetches them (private networks allowed, as the simulator is on loopback, unless
- * `allowPrivateNetworks` says otherwise).
+ * requests and links made as the service makes them (private networks allowed, as the simulator is on loopback,
+ * unless `allowPrivateNetworks` says otherwise).
  */
 export function testContext(options: {
   settings: SettingsValues;
@@ -63,6 +69,7 @@ export function testContext(options: {
   attachments?: Map<string, Buffer>;
   gatewayId?: string;
   allowPrivateNetworks?: boolean;
+  http?: OutboundHttp;
 }): TestContext {
   const context: TestContext = {
     gatewayId: options.gatewayId ?? 'gw-8x8-test',
@@ -72,6 +79,7 @@ export function testContext(options: {
     logger: new RecordingLogger(),
     signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     tokens: options.tokens ?? new MemoryTokenCache(),
+    http: options.http ?? (options.allowPrivateNetworks === false ? strictHttp : testHttp),
     escalationId: 'esc-1',
     session: options.session ?? null,
     readAttachment: async (ref: AttachmentRef) => {

@@ -1,8 +1,9 @@
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { OutboundHttpClient, Resolver } from '@app/gateway-sdk';
 import { ReceivedWebhook } from '@app/simulators/eight-by-eight';
 import { seedEscalation } from './eight-by-eight.fixtures';
-import { EightByEightGateway } from './eight-by-eight.gateway';
+import { EightByEightGateway, JWK_FETCHES } from './eight-by-eight.gateway';
 import { EightByEightTestEnvironment, inboundFrom, startEightByEight, testContext, TestContext } from './eight-by-eight-test.context';
 
 /** Inbound webhooks from the simulator: signatures, freshness, key rotation, duplicate, retried and reordered deliveries. */
@@ -61,18 +62,12 @@ describe('8x8 gateway webhooks from the 8x8 simulator', () => {
     const [before] = await agentSays('old key');
     await gateway.verifyWebhook(ctx, inboundFrom(before));
     const newKid = env.simulator.rotateSigningKey();
-    const fetchSpy = jest.spyOn(globalThis, 'fetch');
-    try {
-      const [first] = await agentSays('new key');
-      const [second] = await agentSays('new key again');
-      fetchSpy.mockClear();
-      await expect(gateway.verifyWebhook(ctx, inboundFrom(first))).resolves.toMatchObject({ platformConversationId: conversationId });
-      await expect(gateway.verifyWebhook(ctx, inboundFrom(second))).resolves.toMatchObject({ platformConversationId: conversationId });
-      const keyFetches = fetchSpy.mock.calls.map(([url]) => String(url)).filter((url) => url.includes('/jwk/'));
-      expect(keyFetches).toEqual([`${env.baseUrl}/chat-gateway/v1/jwk/${newKid}/public`]);
-    } finally {
-      fetchSpy.mockRestore();
-    }
+    const [first] = await agentSays('new key');
+    const [second] = await agentSays('new key again');
+    const requested = env.simulator.signingKeys.requested.length;
+    await expect(gateway.verifyWebhook(ctx, inboundFrom(first))).resolves.toMatchObject({ platformConversationId: conversationId });
+    await expect(gateway.verifyWebhook(ctx, inboundFrom(second))).resolves.toMatchObject({ platformConversationId: conversationId });
+    expect(env.simulator.signingKeys.requested.slice(requested)).toEqual([newKid]);
   });
 
   it('also verifies against the legacy JWK path 8x8\'s samples use', async () => {
@@ -208,5 +203,46 @@ describe('8x8 gateway webhooks from the 8x8 simulator', () => {
     const { events } = await gateway.handleWebhook(strict, inboundFrom(webhook));
     expect(events.map((event) => event.type)).toEqual(['agent_message']);
     expect(strict.logger.messages('warn')).toContain('8x8 agent file local.txt not fetched: url points at a private or loopback address');
+  });
+
+  it("fetches a signing key only where the policy allows: a key URL whose host name resolves to a private address is not requested", async () => {
+    // keys.test names the simulator's loopback address, as a DNS record could; the machine's DNS does not know it.
+    const resolve: Resolver = (hostname, _options, callback) =>
+      hostname === 'keys.test' ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+    const strict = new OutboundHttpClient({ allowPrivateNetworks: false, resolve });
+    try {
+      const keys = `${env.baseUrl.replace('127.0.0.1', 'keys.test')}/chat-gateway/v1/jwk/{kid}/public`;
+      const named = testContext({ gatewayId: 'gw-named-keys', settings: env.settings({ basic: { jwkUrlTemplate: keys } }), webhookUrl: ctx.webhookUrl, http: strict });
+      const [webhook] = await agentSays('signed, key on a named host');
+      const requested = env.simulator.signingKeys.requested.length;
+      await expect(gateway.verifyWebhook(named, inboundFrom(webhook))).rejects.toMatchObject({
+        code: 'auth_failed',
+        message: expect.stringContaining('refused by the outbound policy: keys.test points at a private or loopback address'),
+      });
+      const probe = await gateway.checkConnection(testContext({ ...named, settings: env.settings({ basic: { baseUrl: env.baseUrl.replace('127.0.0.1', 'keys.test') } }) }));
+      expect(probe).toMatchObject({ ok: false, detail: expect.stringContaining('refused by the outbound policy: keys.test points at a private or loopback address') });
+      expect(env.simulator.signingKeys.requested.length).toBe(requested);
+    } finally {
+      strict.destroy();
+    }
+  });
+
+  it('fetches at most its bound of signing keys for 100 forged deliveries naming made-up kids, and refuses each', async () => {
+    const forgedCtx = testContext({ gatewayId: 'gw-forged', settings: env.settings(), webhookUrl: ctx.webhookUrl });
+    const [genuine] = await agentSays('genuine, before the forgeries');
+    await gateway.verifyWebhook(forgedCtx, inboundFrom(genuine));
+    const requested = env.simulator.signingKeys.requested.length;
+    const started = Date.now();
+    for (let i = 0; i < 100; i++) {
+      const header = Buffer.from(JSON.stringify({ b64: false, crit: ['b64'], kid: `made-up-${i}`, alg: 'RS256' })).toString('base64url');
+      const forged = { ...genuine, headers: { ...genuine.headers, 'x-8x8-signature': `${header}..${Buffer.from('no signature').toString('base64url')}` } };
+      await expect(gateway.verifyWebhook(forgedCtx, inboundFrom(forged))).rejects.toMatchObject({ code: 'auth_failed', status: 401 });
+    }
+    const bound = JWK_FETCHES.burst + Math.floor((Date.now() - started) / JWK_FETCHES.refillMs);
+    const fetches = env.simulator.signingKeys.requested.length - requested;
+    expect(fetches).toBeGreaterThan(0);
+    expect(fetches).toBeLessThanOrEqual(bound);
+    // The key already known still verifies.
+    await expect(gateway.verifyWebhook(forgedCtx, inboundFrom(genuine))).resolves.toMatchObject({ platformConversationId: conversationId });
   });
 });

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { GatewayError, GatewayErrorCode, GatewayLogger, TokenCache } from '@app/gateway-sdk';
-import { EightByEightSettings } from './eight-by-eight.settings';
+import { GatewayError, GatewayErrorCode, GatewayLogger, OutboundHttp, OutboundRefused, TokenCache } from '@app/gateway-sdk';
+import { EightByEightSettings, metricsTokenUrl } from './eight-by-eight.settings';
 
 /** What the client needs from the gateway context. */
 export interface EightByEightCallContext {
   signal: AbortSignal;
   tokens: TokenCache;
   logger: GatewayLogger;
+  http: OutboundHttp;
 }
 
 /** The HAL list envelope of every Chat Gateway list (B.3). `_embedded` may be absent on an empty page. */
@@ -180,7 +181,7 @@ export class EightByEightClient {
   private async metricsToken(renew: boolean): Promise<string> {
     const { metricsClientId, metricsClientSecret } = this.settings;
     if (!metricsClientSecret) throw new GatewayError('auth_failed', 'The availability check needs the Real-time Metrics Client Secret');
-    const tokenUrl = new URL('/oauth/v2/token', this.settings.metricsBaseUrl).toString();
+    const tokenUrl = metricsTokenUrl(this.settings.metricsBaseUrl);
     const fingerprint = createHash('sha256').update(`${metricsClientId}:${metricsClientSecret}`).digest('base64url').slice(0, 22);
     const key = `8x8:metrics-token:${tokenUrl}:${fingerprint}`;
     if (renew) this.ctx.tokens.delete(key);
@@ -226,8 +227,11 @@ export class EightByEightClient {
   /** API calls never follow redirects: `x-api-key` would travel along to wherever they point. */
   private async send(method: string, url: string, headers: Record<string, string>, body?: string | FormData): Promise<Response> {
     try {
-      return await fetch(url, { method, headers, body, signal: this.ctx.signal, redirect: 'error' });
+      return await this.ctx.http.fetch(url, { method, headers, body, signal: this.ctx.signal, redirect: 'error' });
     } catch (error) {
+      if (error instanceof OutboundRefused) {
+        throw new GatewayError('invalid_request', `8x8 ${method} ${new URL(url).pathname}: refused by the outbound policy: ${error.message}`, { cause: error });
+      }
       const name = (error as Error)?.name;
       const reason = name === 'TimeoutError' || name === 'AbortError' ? 'no answer in time' : describeNetworkError(error);
       throw new GatewayError('transient', `8x8 unreachable (${method} ${new URL(url).pathname}): ${reason}`, { cause: error });

@@ -11,8 +11,10 @@ import {
   GatewayError,
   InboundWebhook,
   OutboundMessage,
+  OutboundUrl,
   PlatformEvent,
   PlatformUpdate,
+  SettingsValues,
   StartResult,
   toGatewayError,
   VerifiedWebhook,
@@ -32,7 +34,13 @@ import {
   webhookOccurredAt,
 } from './eight-by-eight.mapper';
 import { provisionEightByEight } from './eight-by-eight.provisioner';
-import { EIGHT_BY_EIGHT_SETTINGS, jwkUrl, readEightByEightSettings } from './eight-by-eight.settings';
+import { EIGHT_BY_EIGHT_SETTINGS, eightByEightOutboundUrls, jwkUrl, readEightByEightSettings } from './eight-by-eight.settings';
+
+/**
+ * Signing-key fetches per gateway and process: a few at once (a rotation, a retry), then one a minute. 8x8 rotates
+ * rarely and a known key is cached for a day, so only made-up kids ever meet the bound.
+ */
+export const JWK_FETCHES = { burst: 3, refillMs: 60_000 };
 
 /** Agent files larger than this are not fetched (the service would refuse to keep them anyway). */
 export const MAX_AGENT_FILE_BYTES = 25 * 1024 * 1024;
@@ -56,6 +64,10 @@ export class EightByEightGateway implements ChatGateway {
     // A second's hold lets the service put such pairs back in platform-time order at little cost to chat latency.
     inboundReorderWindowMs: 1000,
   };
+
+  outboundUrls(settings: SettingsValues): OutboundUrl[] {
+    return eightByEightOutboundUrls(settings);
+  }
 
   async checkConnection(ctx: GatewayContext): Promise<ConnectionCheck> {
     try {
@@ -170,6 +182,7 @@ export class EightByEightGateway implements ChatGateway {
       fetchJwk: (url) => client.fetchJwk(url),
       tenantId: settings.tenantId,
       maxAgeSeconds: settings.maxWebhookAgeSeconds,
+      keyFetches: { key: `8x8:jwk-fetches:${ctx.gatewayId}`, ...JWK_FETCHES },
     });
     const delivery = await verifier.verify(headers, request.rawBody, request.receivedAt);
     if ('problem' in parsed) {

@@ -3,6 +3,7 @@ import {
   ESCALATION_BEHAVIOUR_FIELDS,
   GatewayError,
   misconfiguredSetting as misconfigured,
+  OutboundUrl,
   settingText as text,
   SettingsSchema,
   SettingsValues,
@@ -157,17 +158,17 @@ export function readEightByEightSettings(values: SettingsValues, gatewayId: stri
   const basic = values.basic ?? {};
   const configuration = values.configuration ?? {};
   const additional = values.additional ?? {};
-  const baseUrl = (text(basic.baseUrl) ?? 'https://api.8x8.com').replace(/\/+$/, '');
+  const baseUrl = (text(basic.baseUrl) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
   if (!/^https?:\/\//i.test(baseUrl)) throw misconfigured('Base URL must be an http(s) URL');
   const apiKey = text(basic.apiKey);
   if (!apiKey) throw new GatewayError('auth_failed', 'The 8x8 API Key is not set');
   const defaultQueueId = text(configuration.defaultQueueId);
   if (!defaultQueueId) throw misconfigured('Default Queue ID is not set');
-  const metricsBaseUrl = (text(basic.metricsBaseUrl) ?? 'https://api.8x8.com/analytics/cc/v5/realtime-metrics').replace(/\/+$/, '');
+  const metricsBaseUrl = (text(basic.metricsBaseUrl) ?? DEFAULT_METRICS_BASE_URL).replace(/\/+$/, '');
   if (!/^https?:\/\//i.test(metricsBaseUrl)) throw misconfigured('Real-time Metrics Base URL must be an http(s) URL');
-  const jwkUrlTemplate = text(basic.jwkUrlTemplate) ?? '{baseUrl}/chat-gateway/v1/jwk/{kid}/public';
-  if (!jwkUrlTemplate.includes('{kid}')) throw misconfigured('The JWK URL must contain {kid}');
-  if (!/^https?:\/\//i.test(jwkUrlTemplate.replaceAll('{baseUrl}', baseUrl))) throw misconfigured('The JWK URL must be an http(s) URL');
+  const jwkUrlTemplate = text(basic.jwkUrlTemplate) ?? DEFAULT_JWK_URL_TEMPLATE;
+  const jwkProblem = jwkTemplateProblem(jwkUrlTemplate, baseUrl);
+  if (jwkProblem) throw misconfigured(`The JWK URL ${jwkProblem}`);
   const named = (value: unknown, fallback: string) => (text(value) ?? fallback).replaceAll('{gatewayId}', gatewayId).slice(0, 255);
   return {
     baseUrl,
@@ -191,8 +192,61 @@ export function readEightByEightSettings(values: SettingsValues, gatewayId: stri
 }
 
 /** The JWK URL for one key id; the kid is percent-encoded so a hostile header cannot steer the request elsewhere. */
-export function jwkUrl(settings: EightByEightSettings, kid: string): string {
+export function jwkUrl(settings: Pick<EightByEightSettings, 'jwkUrlTemplate' | 'baseUrl'>, kid: string): string {
   return settings.jwkUrlTemplate.replaceAll('{baseUrl}', settings.baseUrl).replaceAll('{kid}', encodeURIComponent(kid));
+}
+
+const DEFAULT_BASE_URL = 'https://api.8x8.com';
+const DEFAULT_METRICS_BASE_URL = 'https://api.8x8.com/analytics/cc/v5/realtime-metrics';
+const DEFAULT_JWK_URL_TEMPLATE = '{baseUrl}/chat-gateway/v1/jwk/{kid}/public';
+/** Stands for a webhook's key id where the JWK URL is checked before any webhook arrived. */
+export const SAMPLE_KID = 'sample-kid';
+
+/**
+ * Why a JWK URL template cannot be used, or undefined. The kid comes from the webhook, before its signature is
+ * checked: in the host it would let anyone who can post a webhook choose where the service connects.
+ */
+function jwkTemplateProblem(template: string, baseUrl: string): string | undefined {
+  if (!template.includes('{kid}')) return 'must contain {kid}';
+  const origin = (kid: string) => {
+    try {
+      return new URL(jwkUrl({ jwkUrlTemplate: template, baseUrl }, kid)).origin;
+    } catch {
+      return undefined;
+    }
+  };
+  const sample = origin(SAMPLE_KID);
+  if (!sample || !/^https?:/i.test(sample)) return 'must be an http(s) URL';
+  if (origin('another-kid') !== sample) return 'must keep {kid} after the host';
+  return undefined;
+}
+
+/**
+ * What the settings make the gateway request beyond the URL settings themselves (`ChatGateway.outboundUrls`): the JWK
+ * URL, unless it is on the Base URL's origin, which is checked as that setting. The metrics token endpoint is on the
+ * metrics URL's origin.
+ */
+export function eightByEightOutboundUrls(values: SettingsValues): OutboundUrl[] {
+  const basic = values.basic ?? {};
+  const baseUrl = (text(basic.baseUrl) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const template = text(basic.jwkUrlTemplate) ?? DEFAULT_JWK_URL_TEMPLATE;
+  const problem = jwkTemplateProblem(template, baseUrl);
+  if (problem) return [{ setting: 'basic.jwkUrlTemplate', problem }];
+  const url = jwkUrl({ jwkUrlTemplate: template, baseUrl }, SAMPLE_KID);
+  return sameOrigin(url, baseUrl) ? [] : [{ setting: 'basic.jwkUrlTemplate', url }];
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
+/** The real-time metrics API's token endpoint: /oauth/v2/token on the metrics host. */
+export function metricsTokenUrl(metricsBaseUrl: string): string {
+  return new URL('/oauth/v2/token', metricsBaseUrl).toString();
 }
 
 function integer(value: unknown, fallback: number, minimum: number): number {

@@ -146,7 +146,7 @@ export class FakeGateway implements ChatGateway {
     const base = String(ctx.settings.basic.platformUrl).replace(/\/$/, '');
     let res: Response;
     try {
-      res = await fetch(base + path, {
+      res = await ctx.http.fetch(base + path, {
         method,
         headers: { 'content-type': 'application/json', ...(ctx.settings.basic.apiToken ? { authorization: `Bearer ${ctx.settings.basic.apiToken}` } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),

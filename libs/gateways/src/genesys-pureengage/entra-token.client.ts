@@ -1,14 +1,14 @@
 import { AuthenticationResult, ConfidentialClientApplication, INetworkModule, LogLevel, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
-import { GatewayError, GatewayLogger, TokenCache } from '@app/gateway-sdk';
+import { GatewayError, GatewayLogger, OutboundHttp, OutboundRefused, TokenCache } from '@app/gateway-sdk';
 import { MicrosoftAuthSettings } from './genesys-pureengage.settings';
-import { HttpFetch } from './gms.types';
 
 /** What a token request needs from the call context. */
 export interface TokenCallContext {
   tokens: TokenCache;
   signal: AbortSignal;
   logger: GatewayLogger;
+  http: OutboundHttp;
 }
 
 /** Tokens are renewed this long before they expire (at most half their lifetime), so no call carries a dying token. */
@@ -18,11 +18,10 @@ const RENEW_BEFORE_MS = 5 * 60_000;
  * Bearer tokens for the "Microsoft Client Credentials Auth" mode: Entra ID client-credentials grant with a certificate
  * assertion, through @azure/msal-node. Tokens live only in the context's keyed cache. MSAL's own cache is not used: a
  * ConfidentialClientApplication is built per acquisition (rare, thanks to the cache) so no credential sits on a shared
- * object, and its network calls go through the gateway's fetch bound to this call's signal and the token timeout.
+ * object, and its network calls (the authority's metadata, then the token endpoint it names) go through the context's
+ * outbound fetch, bound to this call's signal and the token timeout.
  */
 export class EntraTokenClient {
-  constructor(private readonly fetchImpl: HttpFetch) {}
-
   static cacheKey(auth: MicrosoftAuthSettings): string {
     return `entra:${auth.authority}|${auth.clientId}|${auth.scope}`;
   }
@@ -54,7 +53,7 @@ export class EntraTokenClient {
         clientCertificate: credential,
       },
       system: {
-        networkClient: this.networkClient(signal, seen),
+        networkClient: this.networkClient(ctx.http, signal, seen),
         // Retrying is the service's job (API Retry settings); MSAL would otherwise repeat 5xx answers itself.
         disableInternalRetries: true,
         loggerOptions: {
@@ -85,12 +84,12 @@ export class EntraTokenClient {
     return result.accessToken;
   }
 
-  private networkClient(signal: AbortSignal, seen: Seen): INetworkModule {
+  private networkClient(http: OutboundHttp, signal: AbortSignal, seen: Seen): INetworkModule {
     const call = async <T>(method: string, url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
       const requestedAt = Date.now();
       let response: Response;
       try {
-        response = await this.fetchImpl(url, { method, headers: options?.headers, body: options?.body, signal });
+        response = await http.fetch(url, { method, headers: options?.headers, body: options?.body, signal });
       } catch (error) {
         seen.networkError = error;
         throw error;
@@ -157,6 +156,9 @@ function classify(error: unknown, seen: Seen, timeout: AbortSignal, auth: Micros
   if (error instanceof GatewayError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (timeout.aborted) return new GatewayError('transient', `No access token within ${auth.tokenTimeoutMs / 1000} s`, { cause: error });
+  if (seen.networkError instanceof OutboundRefused) {
+    return new GatewayError('invalid_request', `Token authority refused by the outbound policy: ${seen.networkError.message}`, { cause: error });
+  }
   if (seen.networkError !== undefined) return new GatewayError('transient', `Token authority unreachable: ${describe(seen.networkError)}`, { cause: error });
   if (seen.status !== undefined && isTransientStatus(seen.status)) {
     return new GatewayError('transient', `Token authority answered HTTP ${seen.status}`, { status: seen.status, cause: error });

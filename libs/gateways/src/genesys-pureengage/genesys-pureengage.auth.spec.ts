@@ -2,12 +2,12 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryTokenCache } from '@app/gateway-sdk';
+import { MemoryTokenCache, OutboundHttpClient, Resolver, SettingsValues } from '@app/gateway-sdk';
 import { GmsSimulator } from '@app/simulators/gms';
 import { EntraTokenClient } from './entra-token.client';
 import { GenesysPureEngageGateway } from './genesys-pureengage.gateway';
 import { readGmsSettings } from './genesys-pureengage.settings';
-import { escalationRequest, fetchTrusting, selfSigned, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
+import { escalationRequest, selfSigned, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
 
 const SERVICE = 'customer-support';
 
@@ -53,7 +53,10 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
   let client: { key: string; cert: string };
   let other: { key: string; cert: string };
   let gms: GmsSimulator;
-  let gateway: GenesysPureEngageGateway;
+  const gateway = new GenesysPureEngageGateway();
+  /** The service's outbound HTTP trusting the simulator's self-signed certificate. */
+  let trusting: OutboundHttpClient;
+  const overTls = (settings: SettingsValues, tokens?: MemoryTokenCache): TestEscalation => Object.assign(new TestEscalation(gateway, settings, tokens), { http: trusting });
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gms-gateway-msal-'));
@@ -62,9 +65,12 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
     other = selfSigned(dir, 'someone-else');
     gms = new GmsSimulator({ tls: server, bearerAuth: { tenantId: tenant, clientId, clientCertificate: client.cert, scope }, captureRequests: true });
     await gms.start();
-    gateway = new GenesysPureEngageGateway(fetchTrusting(server.cert));
+    trusting = new OutboundHttpClient({ allowPrivateNetworks: true, ca: server.cert });
   });
-  afterAll(() => gms.stop());
+  afterAll(async () => {
+    trusting.destroy();
+    await gms.stop();
+  });
   afterEach(() => gms.clearFaults());
 
   const msalSettings = (overrides: Record<string, unknown> = {}) =>
@@ -85,7 +91,7 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
   it('obtains one token for many calls and keeps it in the keyed cache', async () => {
     const before = gms.tokensIssued;
     const tokens = new MemoryTokenCache();
-    const esc = new TestEscalation(gateway, msalSettings(), tokens);
+    const esc = overTls(msalSettings(), tokens);
     const chatId = String((await esc.start(escalationRequest({ history: [{ author: 'user', text: 'hi', time: '2024-05-01T10:00:00Z' }] }))).session.chatId);
     gms.agentJoin(chatId);
     expect(types(await esc.poll())).toEqual(['agent_joined']);
@@ -105,7 +111,7 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
   });
 
   it('renews a token the API no longer accepts, once, and goes on', async () => {
-    const esc = new TestEscalation(gateway, msalSettings());
+    const esc = overTls(msalSettings());
     await esc.start(escalationRequest());
     const before = gms.tokensIssued;
     gms.expireTokens();
@@ -118,7 +124,7 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
     await shortLived.start();
     try {
       const settings = msalSettings({ serviceUrl: shortLived.baseUrl, microsoftAuthority: shortLived.authorityUrl(tenant) });
-      const esc = new TestEscalation(gateway, settings);
+      const esc = overTls(settings);
       await esc.start(escalationRequest());
       expect(shortLived.tokensIssued).toBe(1);
       // Renewal is due at half the 2 s lifetime: the next call fetches a new token while the old one still works.
@@ -134,21 +140,21 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
 
   it('uses an encrypted private key with its password, and says what is wrong otherwise', async () => {
     const encrypted = createPrivateKey(client.key).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'pem-pass' }).toString();
-    const good = new TestEscalation(gateway, msalSettings({ microsoftCertificatePem: `${client.cert}\n${encrypted}`, microsoftPrivateKeyPassword: 'pem-pass' }));
+    const good = overTls(msalSettings({ microsoftCertificatePem: `${client.cert}\n${encrypted}`, microsoftPrivateKeyPassword: 'pem-pass' }));
     await expect(good.start(escalationRequest())).resolves.toBeDefined();
 
-    const noPassword = new TestEscalation(gateway, msalSettings({ microsoftCertificatePem: `${client.cert}\n${encrypted}` }));
+    const noPassword = overTls(msalSettings({ microsoftCertificatePem: `${client.cert}\n${encrypted}` }));
     await expect(noPassword.start(escalationRequest())).rejects.toMatchObject({ code: 'auth_failed', message: expect.stringContaining('no password is set') });
-    const wrongPassword = new TestEscalation(gateway, msalSettings({ microsoftCertificatePem: `${client.cert}\n${encrypted}`, microsoftPrivateKeyPassword: 'nope' }));
+    const wrongPassword = overTls(msalSettings({ microsoftCertificatePem: `${client.cert}\n${encrypted}`, microsoftPrivateKeyPassword: 'nope' }));
     await expect(wrongPassword.start(escalationRequest())).rejects.toMatchObject({ code: 'auth_failed', message: expect.stringContaining('wrong Encrypted Private Key Password') });
-    const mismatched = new TestEscalation(gateway, msalSettings({ microsoftCertificatePem: `${client.cert}\n${other.key}` }));
+    const mismatched = overTls(msalSettings({ microsoftCertificatePem: `${client.cert}\n${other.key}` }));
     await expect(mismatched.start(escalationRequest())).rejects.toMatchObject({ code: 'auth_failed', message: expect.stringContaining('does not belong') });
   });
 
   it('reports a client Entra refuses as auth_failed', async () => {
-    const unknownClient = new TestEscalation(gateway, msalSettings({ microsoftClientId: 'someone' }));
+    const unknownClient = overTls(msalSettings({ microsoftClientId: 'someone' }));
     await expect(unknownClient.start(escalationRequest())).rejects.toMatchObject({ code: 'auth_failed' });
-    const wrongCertificate = new TestEscalation(gateway, msalSettings({ microsoftCertificatePem: `${other.cert}\n${other.key}` }));
+    const wrongCertificate = overTls(msalSettings({ microsoftCertificatePem: `${other.cert}\n${other.key}` }));
     await expect(wrongCertificate.start(escalationRequest())).rejects.toMatchObject({ code: 'auth_failed' });
     const probe = await gateway.checkConnection(wrongCertificate.context());
     expect(probe).toMatchObject({ ok: false, detail: expect.stringMatching(/^access token not obtained/) });
@@ -156,7 +162,7 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
 
   it('gives up waiting for a token after the Obtain Access Token Timeout, as a transient failure', async () => {
     gms.injectFault({ kind: 'latency', operation: 'token', latencyMs: 1500 });
-    const esc = new TestEscalation(gateway, msalSettings({ microsoftTokenTimeoutSeconds: 1 }));
+    const esc = overTls(msalSettings({ microsoftTokenTimeoutSeconds: 1 }));
     const started = Date.now();
     await expect(esc.start(escalationRequest())).rejects.toMatchObject({ code: 'transient', message: 'No access token within 1 s' });
     expect(Date.now() - started).toBeLessThan(1400);
@@ -166,12 +172,31 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
 
   it('treats a failing token endpoint as transient', async () => {
     gms.injectFault({ kind: 'http-error', operation: 'token', httpStatus: 503 });
-    const esc = new TestEscalation(gateway, msalSettings());
+    const esc = overTls(msalSettings());
     await expect(esc.start(escalationRequest())).rejects.toMatchObject({ code: 'transient', message: 'Token authority answered HTTP 503' });
   });
 
   it('refuses a non-https authority before any network call', async () => {
-    const esc = new TestEscalation(gateway, msalSettings({ microsoftAuthority: 'http://login.example.com/contoso' }));
+    const esc = overTls(msalSettings({ microsoftAuthority: 'http://login.example.com/contoso' }));
     await expect(esc.start(escalationRequest())).rejects.toMatchObject({ code: 'auth_failed', message: expect.stringContaining('https') });
+  });
+
+  it('asks a token authority only where the policy allows: one whose host name resolves to a private address is not asked', async () => {
+    // login.test names the simulator's loopback address, as a DNS record could; the machine's DNS does not know it.
+    const resolve: Resolver = (hostname, _options, callback) =>
+      hostname === 'login.test' ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+    const strict = new OutboundHttpClient({ allowPrivateNetworks: false, resolve, ca: server.cert });
+    try {
+      const before = gms.tokensIssued;
+      const esc = overTls(msalSettings({ microsoftAuthority: gms.authorityUrl(tenant).replace('127.0.0.1', 'login.test') }));
+      esc.http = strict;
+      await expect(esc.start(escalationRequest())).rejects.toMatchObject({
+        code: 'invalid_request',
+        message: expect.stringContaining('Token authority refused by the outbound policy: login.test points at a private or loopback address'),
+      });
+      expect(gms.tokensIssued).toBe(before);
+    } finally {
+      strict.destroy();
+    }
   });
 });

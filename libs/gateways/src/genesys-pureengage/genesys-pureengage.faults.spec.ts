@@ -1,7 +1,7 @@
 import { GatewayError } from '@app/gateway-sdk';
 import { GmsSimulator } from '@app/simulators/gms';
 import { GenesysPureEngageGateway } from './genesys-pureengage.gateway';
-import { escalationRequest, rewritingFetch, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
+import { escalationRequest, rewritingHttp, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
 
 const SERVICE = 'customer-support';
 
@@ -16,7 +16,7 @@ describe('GenesysPureEngageGateway under GMS faults', () => {
   afterAll(() => gms.stop());
   afterEach(() => gms.clearFaults());
 
-  const escalation = (g: GenesysPureEngageGateway = gateway) => new TestEscalation(g, testSettings({ basic: { serviceUrl: gms.baseUrl, serviceName: SERVICE } }));
+  const escalation = () => new TestEscalation(gateway, testSettings({ basic: { serviceUrl: gms.baseUrl, serviceName: SERVICE } }));
 
   async function started(): Promise<{ esc: TestEscalation; chatId: string }> {
     const esc = escalation();
@@ -75,8 +75,8 @@ describe('GenesysPureEngageGateway under GMS faults', () => {
   });
 
   it('a body that is not a GMS envelope is transient', async () => {
-    const garbled = new GenesysPureEngageGateway(rewritingFetch(() => '<html>proxy error</html>', (url) => url.endsWith('/refresh')));
-    const esc = escalation(garbled);
+    const esc = escalation();
+    esc.http = rewritingHttp(() => '<html>proxy error</html>', (url) => url.endsWith('/refresh'));
     await esc.start(escalationRequest());
     await expect(esc.poll()).rejects.toMatchObject({ code: 'transient', message: expect.stringContaining('not a readable envelope') });
   });
@@ -127,18 +127,16 @@ describe('GenesysPureEngageGateway under GMS faults', () => {
 
   it('a customer removal seen in the transcript ends the escalation by the system', async () => {
     // A GMS that still answers statusCode 0 after removing the client shows its ParticipantLeft, then chatEnded.
-    const removed = new GenesysPureEngageGateway(
-      rewritingFetch(
-        (_url, body) => ({
-          ...body,
-          chatEnded: true,
-          messages: [{ from: { nickname: 'Jo C.', participantId: 1, type: 'Client' }, index: 2, type: 'ParticipantLeft', utcTime: 1432845090000 }],
-          nextPosition: 3,
-        }),
-        (url) => url.endsWith('/refresh'),
-      ),
+    const esc = escalation();
+    esc.http = rewritingHttp(
+      (_url, body) => ({
+        ...body,
+        chatEnded: true,
+        messages: [{ from: { nickname: 'Jo C.', participantId: 1, type: 'Client' }, index: 2, type: 'ParticipantLeft', utcTime: 1432845090000 }],
+        nextPosition: 3,
+      }),
+      (url) => url.endsWith('/refresh'),
     );
-    const esc = escalation(removed);
     await esc.start(escalationRequest());
     expect(await esc.poll()).toEqual([
       { type: 'ended', key: 'ended', occurredAt: new Date(1432845090000), data: { by: 'system', reason: 'the customer was removed from the chat by GMS' } },

@@ -1,7 +1,7 @@
-import { ChatGateway, GatewayError, PlatformEvent } from '@app/gateway-sdk';
+import { ChatGateway, GatewayError, OutboundHttp, OutboundHttpClient, PlatformEvent, Resolver } from '@app/gateway-sdk';
 import { GmsSimulator } from '@app/simulators/gms';
 import { GenesysPureEngageGateway } from './genesys-pureengage.gateway';
-import { escalationRequest, rewritingFetch, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
+import { escalationRequest, rewritingHttp, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
 
 const SERVICE = 'customer-support';
 
@@ -278,13 +278,11 @@ describe('GenesysPureEngageGateway against the GMS simulator', () => {
   });
 
   it('takes max(index)+1 as the cursor when GMS leaves out nextPosition', async () => {
-    const noNext = new GenesysPureEngageGateway(
-      rewritingFetch((_url, body) => {
-        delete body.nextPosition;
-        return body;
-      }),
-    );
-    const esc = new TestEscalation(noNext, testSettings({ basic: { serviceUrl: gms.baseUrl, serviceName: SERVICE } }));
+    const esc = new TestEscalation(gateway, testSettings({ basic: { serviceUrl: gms.baseUrl, serviceName: SERVICE } }));
+    esc.http = rewritingHttp((_url, body) => {
+      delete body.nextPosition;
+      return body;
+    });
     const start = await esc.start(escalationRequest());
     expect(start.cursor).toBe('2');
     const chatId = String(start.session.chatId);
@@ -297,17 +295,15 @@ describe('GenesysPureEngageGateway against the GMS simulator', () => {
   });
 
   it('skips malformed transcript items with a warning and keeps the rest', async () => {
-    const messy = new GenesysPureEngageGateway(
-      rewritingFetch(
-        (_url, body) => {
-          const messages = body.messages as unknown[];
-          if (messages.length > 0) messages.push(null, { index: 900, type: 'Message', from: { type: 'Agent', participantId: 2, nickname: 'Ann' }, text: 42 }, { index: 901, type: 'Teleport', from: { type: 'Agent', participantId: 2, nickname: 'Ann' } });
-          return body;
-        },
-        (url) => url.endsWith('/refresh'),
-      ),
+    const esc = new TestEscalation(gateway, testSettings({ basic: { serviceUrl: gms.baseUrl, serviceName: SERVICE } }));
+    esc.http = rewritingHttp(
+      (_url, body) => {
+        const messages = body.messages as unknown[];
+        if (messages.length > 0) messages.push(null, { index: 900, type: 'Message', from: { type: 'Agent', participantId: 2, nickname: 'Ann' }, text: 42 }, { index: 901, type: 'Teleport', from: { type: 'Agent', participantId: 2, nickname: 'Ann' } });
+        return body;
+      },
+      (url) => url.endsWith('/refresh'),
     );
-    const esc = new TestEscalation(messy, testSettings({ basic: { serviceUrl: gms.baseUrl, serviceName: SERVICE } }));
     const chatId = String((await esc.start(escalationRequest())).session.chatId);
     gms.agentJoin(chatId);
     expect(types(await esc.poll())).toEqual(['agent_joined']);
@@ -358,6 +354,30 @@ describe('GenesysPureEngageGateway against the GMS simulator', () => {
       const ctx = new TestEscalation(gateway, testSettings({ basic: { serviceUrl: 'ftp://x', serviceName: SERVICE } })).context();
       await expect(gateway.checkConnection(ctx)).resolves.toMatchObject({ ok: false, detail: expect.stringMatching(/^settings: Service URL/) });
       await expect(gateway.startEscalation(ctx, escalationRequest())).rejects.toBeInstanceOf(GatewayError);
+    });
+  });
+
+  describe('under the outbound policy', () => {
+    /** gms.test names the simulator's loopback address, as a DNS record could; the machine's DNS does not know it. */
+    const resolve: Resolver = (hostname, _options, callback) =>
+      hostname === 'gms.test' ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+    const strict = new OutboundHttpClient({ allowPrivateNetworks: false, resolve });
+    const allowing = new OutboundHttpClient({ allowPrivateNetworks: true, resolve });
+    afterAll(() => [strict, allowing].forEach((http) => http.destroy()));
+    const named = (http: OutboundHttp) => {
+      const esc = new TestEscalation(gateway, testSettings({ basic: { serviceUrl: gms.baseUrl.replace('127.0.0.1', 'gms.test'), serviceName: SERVICE } }));
+      esc.http = http;
+      return esc;
+    };
+
+    it('does not call a service URL whose host name resolves to an address the policy denies', async () => {
+      const before = gms.requestLog().requests?.length ?? 0;
+      const probe = await gateway.checkConnection(named(strict).context());
+      expect(probe).toEqual({ ok: false, detail: 'unreachable: GMS refresh: refused by the outbound policy: gms.test points at a private or loopback address' });
+      await expect(named(strict).start(escalationRequest())).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringContaining('gms.test points at a private') });
+      expect(gms.requestLog().requests?.length ?? 0).toBe(before);
+      // The same name where private networks are allowed: the calls go through.
+      await expect(named(allowing).start(escalationRequest())).resolves.toMatchObject({ session: { chatId: expect.any(String) } });
     });
   });
 });

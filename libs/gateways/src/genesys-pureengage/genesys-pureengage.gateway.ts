@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
   ChatGateway,
   ChatGatewayPlugin,
@@ -8,6 +8,7 @@ import {
   GatewayContext,
   GatewayDefinition,
   GatewayError,
+  OutboundHttp,
   OutboundMessage,
   PlatformEvent,
   PlatformSession,
@@ -19,7 +20,7 @@ import {
 import { EntraTokenClient } from './entra-token.client';
 import { GENESYS_PUREENGAGE_SETTINGS, GmsSettings, pollingIntervalMs, readGmsSettings } from './genesys-pureengage.settings';
 import { GmsClient } from './gms.client';
-import { fetchTransport, GmsTransport, keepAliveTransport } from './gms-http.client';
+import { GmsTransport, outboundTransport } from './gms-http.client';
 import {
   attachmentLine,
   endedEvent,
@@ -31,7 +32,7 @@ import {
   refusedEndedEvent,
   requestChatFields,
 } from './gms.mapper';
-import { GMS_HTTP_FETCH, GmsSession, HttpFetch } from './gms.types';
+import { GmsSession } from './gms.types';
 
 /**
  * Genesys PureEngage through the GMS Chat API v2, REST polling variant (seed 001; shared/protocols/genesys-gms-chat-v2.md).
@@ -49,16 +50,7 @@ export class GenesysPureEngageGateway implements ChatGateway {
     capabilities: ['typing', 'attachments', 'push-url', 'polling'],
     settings: GENESYS_PUREENGAGE_SETTINGS,
   };
-  private readonly transport: GmsTransport;
-  private readonly entra: EntraTokenClient;
-
-  constructor(@Optional() @Inject(GMS_HTTP_FETCH) fetchImpl?: HttpFetch) {
-    const globalFetch: HttpFetch = (url, init) => fetch(url, init);
-    // A provided fetch carries every call (it may trust a private CA); otherwise form posts, i.e. every call on the
-    // polling path, go through node:http keep-alive agents, and uploads and token requests through the global fetch.
-    this.transport = fetchImpl ? fetchTransport(fetchImpl) : keepAliveTransport(fetchTransport(globalFetch));
-    this.entra = new EntraTokenClient(fetchImpl ?? globalFetch);
-  }
+  private readonly entra = new EntraTokenClient();
 
   async checkConnection(ctx: GatewayContext): Promise<ConnectionCheck> {
     let settings: GmsSettings;
@@ -67,7 +59,7 @@ export class GenesysPureEngageGateway implements ChatGateway {
     } catch (error) {
       return { ok: false, detail: `settings: ${(error as Error).message}` };
     }
-    return new GmsClient(settings, ctx, this.transport, this.entra).probe();
+    return new GmsClient(settings, ctx, transportOf(ctx.http), this.entra).probe();
   }
 
   pollIntervalMs(settings: SettingsValues): number {
@@ -76,7 +68,7 @@ export class GenesysPureEngageGateway implements ChatGateway {
 
   async startEscalation(ctx: EscalationContext, request: EscalationRequest): Promise<StartResult> {
     const settings = settingsOf(ctx);
-    const client = new GmsClient(settings, ctx, this.transport, this.entra);
+    const client = new GmsClient(settings, ctx, transportOf(ctx.http), this.entra);
     const created = await client.requestChat(requestChatFields(request, settings, ctx.logger));
     const transcript = mapTranscript(created.messages, this.mapOptions(ctx, settings));
     const events = await this.resolveFiles(ctx, client, transcript.items);
@@ -190,7 +182,7 @@ export class GenesysPureEngageGateway implements ChatGateway {
   }
 
   private sessionClient(ctx: EscalationContext, settings: GmsSettings): GmsClient {
-    return new GmsClient(settings, ctx, this.transport, this.entra, readSession(ctx.session));
+    return new GmsClient(settings, ctx, transportOf(ctx.http), this.entra, readSession(ctx.session));
   }
 
   private mapOptions(ctx: EscalationContext, settings: GmsSettings) {
@@ -204,6 +196,18 @@ export class GenesysPureEngageGateway implements ChatGateway {
     const changed = now && (['chatId', 'userId', 'secureKey', 'alias'] as const).some((field) => before?.[field] !== now[field]);
     return changed ? { session: toPlatformSession(now), events: [] } : { events: [] };
   }
+}
+
+// The service hands every call the same outbound HTTP: one transport over it.
+const transports = new WeakMap<OutboundHttp, GmsTransport>();
+
+function transportOf(http: OutboundHttp): GmsTransport {
+  let transport = transports.get(http);
+  if (!transport) {
+    transport = outboundTransport(http);
+    transports.set(http, transport);
+  }
+  return transport;
 }
 
 // The service hands the same settings object to every poll of a gateway until they change: read them once per object.

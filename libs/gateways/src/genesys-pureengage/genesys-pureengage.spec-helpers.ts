@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import {
   AttachmentRef,
@@ -14,11 +13,12 @@ import {
   SettingsValues,
   StartResult,
   MemoryTokenCache,
+  OutboundHttp,
+  OutboundHttpClient,
   TokenCache,
 } from '@app/gateway-sdk';
 import { GenesysPureEngageGateway } from './genesys-pureengage.gateway';
 import { GENESYS_PUREENGAGE_SETTINGS } from './genesys-pureengage.settings';
-import { HttpFetch } from './gms.types';
 
 /** Settings as the service hands them over: every declared default applied, then the test's values. */
 export function testSettings(overrides: Partial<Record<keyof SettingsValues, Record<string, unknown>>> = {}): SettingsValues {
@@ -47,6 +47,8 @@ export class TestEscalation {
   readonly log: LoggedLine[] = [];
   readonly attachments = new Map<string, Buffer>();
   timeoutMs = 5000;
+  /** What the gateway's calls go through. */
+  http: OutboundHttp = testHttp;
 
   constructor(
     readonly gateway: GenesysPureEngageGateway,
@@ -65,6 +67,7 @@ export class TestEscalation {
       logger: { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') },
       signal: AbortSignal.timeout(this.timeoutMs),
       tokens: this.tokens,
+      http: this.http,
       session: this.session,
       readAttachment: async (ref: AttachmentRef) => {
         const content = ref.id ? this.attachments.get(ref.id) : undefined;
@@ -130,42 +133,32 @@ export function selfSigned(dir: string, name: string, subjectAltName?: string): 
   return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
 }
 
-/**
- * An HttpFetch over node:https that trusts one extra CA (the simulator's self-signed certificate). Node 20's global
- * fetch cannot be given a CA without undici, and NODE_EXTRA_CA_CERTS is read only at process start. `Request` does the
- * body encoding (urlencoded, multipart with boundary), so the gateway's requests reach the wire as with fetch.
- */
-export function fetchTrusting(ca: string): HttpFetch {
-  return async (url, init) => {
-    const request = new Request(url, init);
-    const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
-    return new Promise<Response>((resolve, reject) => {
-      const req = httpsRequest(url, { method: request.method, headers: Object.fromEntries(request.headers), ca, signal: init.signal ?? undefined }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const headers = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-          const status = res.statusCode ?? 500;
-          resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers }));
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  };
-}
+/** The service's outbound HTTP as the tests use it: the simulators are on the loopback. */
+export const testHttp = new OutboundHttpClient({ allowPrivateNetworks: true });
 
-/** Wraps fetch to rewrite JSON answers of matching URLs (a GMS that omits fields or sends malformed items). */
-export function rewritingFetch(rewrite: (url: string, body: Record<string, unknown>) => unknown, match: (url: string) => boolean = () => true): HttpFetch {
-  return async (url, init) => {
-    const response = await fetch(url, init);
-    if (!match(url) || !(response.headers.get('content-type') ?? '').includes('json')) return response;
-    const body = (await response.json()) as Record<string, unknown>;
-    const rewritten = rewrite(url, body);
-    const text = typeof rewritten === 'string' ? rewritten : JSON.stringify(rewritten);
-    return new Response(text, { status: response.status, headers: { 'content-type': 'application/json' } });
+/**
+ * Outbound HTTP that rewrites the JSON answers of matching URLs (a GMS, or a proxy before it, that omits fields or
+ * sends malformed items); everything else as `testHttp` answers it.
+ */
+export function rewritingHttp(rewrite: (url: string, body: Record<string, unknown>) => unknown, match: (url: string) => boolean = () => true): OutboundHttp {
+  const rewritten = (url: string, status: number, text: string): { status: number; text: string } => {
+    const result = rewrite(url, JSON.parse(text) as Record<string, unknown>);
+    return { status, text: typeof result === 'string' ? result : JSON.stringify(result) };
+  };
+  return {
+    fetch: async (input, init) => {
+      const url = String(input);
+      const response = await testHttp.fetch(url, init);
+      if (!match(url) || !(response.headers.get('content-type') ?? '').includes('json')) return response;
+      const { status, text } = rewritten(url, response.status, await response.text());
+      return new Response(text, { status, headers: { 'content-type': 'application/json' } });
+    },
+    send: async (request) => {
+      const answer = await testHttp.send(request);
+      if (!match(request.url) || !answer.body || !(answer.header('content-type') ?? '').includes('json')) return answer;
+      const { text } = rewritten(request.url, answer.status, answer.body.toString('utf8'));
+      return { ...answer, header: (name) => (name.toLowerCase() === 'content-type' ? 'application/json' : answer.header(name)), body: Buffer.from(text) };
+    },
   };
 }
 

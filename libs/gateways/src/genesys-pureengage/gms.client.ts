@@ -1,4 +1,4 @@
-import { GatewayError, GatewayLogger, TokenCache } from '@app/gateway-sdk';
+import { GatewayError, GatewayLogger, OutboundHttp, OutboundRefused, TokenCache } from '@app/gateway-sdk';
 import { EntraTokenClient } from './entra-token.client';
 import { GmsSettings } from './genesys-pureengage.settings';
 import { GmsHttpAnswer, GmsTransport } from './gms-http.client';
@@ -9,6 +9,7 @@ export interface GmsCallContext {
   signal: AbortSignal;
   tokens: TokenCache;
   logger: GatewayLogger;
+  http: OutboundHttp;
 }
 
 /** A file to upload (A.8.12). */
@@ -164,6 +165,7 @@ export class GmsClient {
     try {
       return await this.transport({ url, headers, body, signal: this.ctx.signal, limit });
     } catch (error) {
+      if (error instanceof OutboundRefused) throw new GatewayError('invalid_request', `GMS ${operation}: refused by the outbound policy: ${error.message}`, { cause: error });
       const reason = this.ctx.signal.aborted
         ? (this.ctx.signal.reason as Error)?.name === 'TimeoutError'
           ? 'no answer before the call timed out'

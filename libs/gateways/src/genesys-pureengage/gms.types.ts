@@ -4,12 +4,6 @@
  * checked it, so these types describe what a well-formed answer looks like, not what the gateway trusts.
  */
 
-/** The HTTP function the gateway calls: the global `fetch` unless a module provides another (tests trusting a private CA). */
-export type HttpFetch = (url: string, init: RequestInit) => Promise<Response>;
-
-/** Nest injection token of an optional `HttpFetch` replacing the global fetch. */
-export const GMS_HTTP_FETCH = 'GENESYS_PUREENGAGE_HTTP_FETCH';
-
 /** Form fields in order; `userData[key]` names are written as such and percent-encoded on the wire (A.4). */
 export type GmsFields = Array<[string, string]>;
 

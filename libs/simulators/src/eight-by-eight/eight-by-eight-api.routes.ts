@@ -137,6 +137,7 @@ export function registerChatGatewayRoutes(router: SimulatorRouter, context: Chat
 
   // JWK: no security in the document; the legacy path is the one 8x8's own verifier samples fetch.
   const jwk: ApiHandler = (req) => {
+    context.signingKeys.requested.push(req.params.jwkId);
     const key = context.signingKeys.publicJwk(req.params.jwkId);
     if (!key) throw resourceNotFound('JwkKey', req.params.jwkId);
     return { status: 200, body: key, contentType: 'application/json' };

@@ -25,6 +25,8 @@ export interface EightByEightSignatureFields {
 export class EightByEightSigningKeys {
   private readonly keys = new Map<string, { privateKey: KeyObject; jwk: EightByEightPublicJwk }>();
   private current = '';
+  /** Every kid asked for at the JWK endpoints, known or not, in order: what a verifier's key fetches cost 8x8. */
+  readonly requested: string[] = [];
 
   constructor(private readonly modulusLength = 2048) {
     this.rotate();
