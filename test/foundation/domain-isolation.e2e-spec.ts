@@ -237,7 +237,7 @@ describe('a key scoped to a domain sees and acts on that domain only', () => {
   async function openStream(key: string) {
     const controller = new AbortController();
     const events: { conversationId: string; type: string; data: { text?: string } }[] = [];
-    const res = await fetch(`${t.url}/v1/events/stream?after=0`, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
+    const res = await fetch(`${t.url}/v1/events/stream?after=evt_0`, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
     expect(res.status).toBe(200);
     let endedByService = false;
     const ended = (async () => {

@@ -178,7 +178,7 @@ describe('Genesys PureEngage escalation end to end', () => {
 
   /** Polls the service's poller has finished, whatever their outcome (from /metrics). */
   const pollsDone = async (): Promise<number> => {
-    const text = (await t.request('GET', '/metrics', { key: null })).text;
+    const text = (await t.request('GET', '/metrics')).text;
     return text
       .split('\n')
       .filter((line) => line.startsWith('chat_gateway_polls_total{'))
