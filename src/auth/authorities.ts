@@ -10,7 +10,10 @@ export const AUTHORITIES = [
 ] as const;
 export type Authority = (typeof AUTHORITIES)[number];
 
-/** Seed 000: the group that holds gateway configuration plus the five conversation authorities (and the metrics). */
+/**
+ * The group the product documentation's gateway integrations overview describes: gateway configuration plus the five
+ * conversation authorities (and the metrics).
+ */
 export const GLOBAL_GATEWAY_SERVICE_ROLE = 'Global Gateway Service';
 
 /** Roles created at first start. */

@@ -341,8 +341,9 @@ export class EscalationRunner {
     }
     const cursorMoved = update.cursor !== undefined && update.cursor !== escalation.cursor;
     if (update.events.length === 0 && !cursorMoved && !update.session) return { stored: 0, changed: false };
-    // The platform dropped the session (e.g. GMS flex-disconnect) while the chat still waited for an agent: seed 001
-    // retriggers the escalation instead of ending it. What came before the drop is still recorded.
+    // The platform dropped the session (e.g. GMS flex-disconnect) while the chat still waited for an agent: the
+    // PureEngage gateway's product documentation retriggers the escalation instead of ending it. What came before the
+    // drop is still recorded.
     const dropped = update.events.findIndex((e) => e.type === 'ended' && e.data.by === 'system');
     if (dropped >= 0 && escalation.state === 'queued' && !update.events.slice(0, dropped).some((e) => e.type === 'agent_joined')) {
       const before = update.events.slice(0, dropped);
@@ -410,9 +411,10 @@ export class EscalationRunner {
   }
 
   /**
-   * The platform lost the session and says no more. Before an agent joined, the escalation is retriggered (seed
-   * 001). With an agent, it ends as the agent's close would (the agent left, then `ended` by the agent, so the
-   * gateway's "transfer back" setting decides), under fixed keys, so that a second report of the loss adds nothing.
+   * The platform lost the session and says no more. Before an agent joined, the escalation is retriggered (as the
+   * PureEngage gateway's product documentation says). With an agent, it ends as the agent's close would (the agent
+   * left, then `ended` by the agent, so the gateway's "transfer back" setting decides), under fixed keys, so that a
+   * second report of the loss adds nothing.
    */
   async sessionGone(escalation: EscalationEntity): Promise<void> {
     const fresh = await this.repo.get(escalation.id);

@@ -3,7 +3,7 @@ import { EscalationState } from '../database/entities';
 /** Legal transitions; anything else is refused by the database update itself (see EscalationsRepository.transition). */
 export const TRANSITIONS: Record<EscalationState, readonly EscalationState[]> = {
   requested: ['starting', 'failed', 'timed_out', 'ended'],
-  // Back to `requested` is the seed's "retriggered by the escalation mechanism".
+  // Back to `requested` is the retrigger of the PureEngage gateway's product documentation: the escalation starts over.
   starting: ['requested', 'queued', 'active', 'failed', 'timed_out', 'ended'],
   // queued -> queued records a queue change (transfer while waiting).
   queued: ['queued', 'requested', 'active', 'failed', 'timed_out', 'ended'],

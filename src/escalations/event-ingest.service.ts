@@ -368,9 +368,9 @@ export class EventIngestService {
   }
 
   /**
-   * Agent Override (seed 001): what the bot platform is told about the agent's name. "Lookup Agent by Email" looks
-   * the agent's e-mail (or, when the platform reports none, a name that is an e-mail address) up in the domain's
-   * agent directory and falls back to the platform's name.
+   * Agent Override (PureEngage gateway's product documentation): what the bot platform is told about the agent's name.
+   * "Lookup Agent by Email" looks the agent's e-mail (or, when the platform reports none, a name that is an e-mail
+   * address) up in the domain's agent directory and falls back to the platform's name.
    */
   private displayAgent(agent: AgentInfo, override: AgentOverride, directory: Map<string, string>): Record<string, unknown> {
     switch (override) {
@@ -416,8 +416,9 @@ export class EventIngestService {
           end_reason: event.data.reason ?? null,
         });
         if (!moved) return {};
-        // Seed 001: when the agent closes, control returns to the bot if "transfer back" is on; otherwise the
-        // conversation is closed. A user who left closes it too; a timeout or a system end hands it back.
+        // As the PureEngage gateway's product documentation has it: when the agent closes, control returns to the bot
+        // if "transfer back" is on; otherwise the conversation is closed. A user who left closes it too; a timeout or a
+        // system end hands it back.
         const closes = (by === 'agent' && !transferBack) || by === 'user';
         return { control: 'bot', closeConversation: closes, extra: { controlReturnedToBot: !closes, conversationClosed: closes } };
       }

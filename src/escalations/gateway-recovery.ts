@@ -10,9 +10,9 @@ export type Recovery =
 const MAX_RETRY_DELAY_MS = 60_000;
 
 /**
- * `attempt` counts failures of this call so far (1 after the first). API Retry settings shape the backoff; once
- * the configured attempts are used up the cycle starts again (seed 001: the escalation is retriggered until an
- * agent joins or it times out), so retries never stop on their own: timeouts and ends stop them.
+ * `attempt` counts failures of this call so far (1 after the first). API Retry settings shape the backoff; once the
+ * configured attempts are used up the cycle starts again (the PureEngage gateway's product documentation retriggers the
+ * escalation until an agent joins or it times out), so retries never stop on their own: timeouts and ends stop them.
  */
 export function recoveryFor(error: GatewayError, attempt: number, policy: EscalationPolicy): Recovery {
   switch (error.code) {

@@ -44,7 +44,7 @@ export interface EscalationRequest {
   escalationId: string;
   conversation: { externalId: string; channel: string };
   user: EndUser;
-  /** Escalation attributes (seed: set by the bot flow), sent to the platform as user data. */
+  /** Escalation attributes (set by the bot flow, per the product documentation), sent to the platform as user data. */
   attributes: Record<string, string>;
   history: HistoryEntry[];
   /** Target queue; the gateway's configured escalation queue when absent. */

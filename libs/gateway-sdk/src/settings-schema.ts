@@ -6,7 +6,7 @@ import { GatewayError } from './gateway-error';
 export interface SettingField {
   /** JSON type of the value. `string-map` is an object of string values (e.g. endpoint overrides). */
   type: 'string' | 'integer' | 'number' | 'boolean' | 'string-map';
-  /** Label an operator sees (the seed's element name). */
+  /** Label an operator sees (the element's name in the product documentation). */
   title: string;
   description?: string;
   /** Value used when the operator leaves the field out. */
@@ -38,7 +38,10 @@ export type SettingsSchema = Record<SettingsGroup, SettingsGroupSchema>;
 /** Decrypted settings values as a gateway receives them. */
 export type SettingsValues = Record<SettingsGroup, Record<string, unknown>>;
 
-/** The API-retry settings every escalation gateway carries (seed 001: 5 attempts, 4200 ms, multiplier 2). */
+/**
+ * The API-retry settings every escalation gateway carries, with the PureEngage gateway's documented defaults (5
+ * attempts, 4200 ms, multiplier 2).
+ */
 export const API_RETRY_FIELDS: SettingsGroupSchema = {
   apiRetryMaxAttempts: {
     type: 'integer',
@@ -57,7 +60,7 @@ export const API_RETRY_FIELDS: SettingsGroupSchema = {
   },
 };
 
-/** How an escalation gateway shows the agent's name to the bot platform (seed 001 "Agent Override"). */
+/** How an escalation gateway names the agent to the bot platform ("Agent Override" in the product documentation). */
 export const AGENT_OVERRIDE_VALUES = ['none', 'agent_name_only', 'lookup_agent_by_email'] as const;
 export type AgentOverride = (typeof AGENT_OVERRIDE_VALUES)[number];
 

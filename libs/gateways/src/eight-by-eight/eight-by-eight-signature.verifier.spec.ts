@@ -3,7 +3,7 @@ import { crc32 } from 'node:zlib';
 import { GatewayError, MemoryTokenCache } from '@app/gateway-sdk';
 import { EightByEightSignatureVerifier } from './eight-by-eight-signature.verifier';
 
-/** Signs like 8x8 (B.5), independently of the verifier under test. */
+/** Signs like 8x8 (8x8 webhook signature validation), independently of the verifier under test. */
 function signDelivery(body: string, key: { privateKey: KeyObject; kid: string }, overrides: Partial<Record<string, string>> = {}, header?: Record<string, unknown>) {
   const headers: Record<string, string> = {
     'x-8x8-tenant-id': 'tenant01',

@@ -2,7 +2,7 @@ import { createPublicKey, KeyObject, verify } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { GatewayError, TokenCache } from '@app/gateway-sdk';
 
-/** The `x-8x8-*` headers a signed delivery carries (B.5), read and checked. */
+/** The `x-8x8-*` headers a signed delivery carries (8x8 webhook signature validation), read and checked. */
 export interface EightByEightDelivery {
   eventId: string;
   customerId: string;
@@ -46,12 +46,12 @@ const KID_PATTERN = /^[A-Za-z0-9._~-]{1,200}$/;
 const INTEGER_PATTERN = /^\d{1,16}$/;
 
 /**
- * Verifies 8x8's webhook signature (B.5): a JWS with a detached, unencoded payload (RFC 7797). The protected header
- * must be `{"b64":false,"crit":["b64"],"kid":…,"alg":"RS256"}`; the signed payload is the compact JSON
- * `{"checksum","cid","eid","retry","tid","tt"}` in that key order, whose checksum is the CRC32 of the raw body
- * bytes (8x8's JavaScript sample re-serializes the parsed body, which breaks on any whitespace or key-order
- * difference). Public keys are fetched by kid, cached in the process token cache, and fetched again once when a
- * delivery names a kid not seen before (key rotation). The kid arrives before anything is verified, so anyone can
+ * Verifies 8x8's webhook signature (8x8 webhook signature validation): a JWS with a detached, unencoded payload
+ * (RFC 7797). The protected header must be `{"b64":false,"crit":["b64"],"kid":…,"alg":"RS256"}`; the signed payload
+ * is the compact JSON `{"checksum","cid","eid","retry","tid","tt"}` in that key order, whose checksum is the CRC32 of
+ * the raw body bytes (8x8's JavaScript sample re-serializes the parsed body, which breaks on any whitespace or
+ * key-order difference). Public keys are fetched by kid, cached in the process token cache, and fetched again once when
+ * a delivery names a kid not seen before (key rotation). The kid arrives before anything is verified, so anyone can
  * name a new one per request: a kid 8x8 does not know is remembered as unknown, deliveries naming one kid at once share
  * one fetch, and fetches are bounded per gateway (`keyFetches`); past the bound an unknown kid is refused unfetched.
  * Every refusal is `auth_failed`; only a key that cannot be fetched for network reasons is `transient`, so 8x8's retry

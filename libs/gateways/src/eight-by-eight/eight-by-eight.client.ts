@@ -10,14 +10,14 @@ export interface EightByEightCallContext {
   http: OutboundHttp;
 }
 
-/** The HAL list envelope of every Chat Gateway list (B.3). `_embedded` may be absent on an empty page. */
+/** The HAL list envelope of every Chat Gateway list (8x8 Chat Gateway OpenAPI); no `_embedded` on an empty page. */
 export interface HalPage<T> {
   items: T[];
   /** Total pages as 8x8 reports them (1 when it does not say). */
   totalPages: number;
 }
 
-/** WebHook (B.4). */
+/** WebHook (8x8 Chat Gateway OpenAPI). */
 export interface WebhookResource {
   id: string;
   name?: string;
@@ -25,7 +25,7 @@ export interface WebhookResource {
   version?: string;
 }
 
-/** Channel (B.4). */
+/** Channel (8x8 Chat Gateway OpenAPI). */
 export interface ChannelResource {
   id: string;
   name?: string;
@@ -53,7 +53,7 @@ interface CallOptions {
 }
 
 export const CHAT_GATEWAY_PATH = '/chat-gateway/v1';
-/** The webhook `version` the Chat Gateway API insists on (B.4). */
+/** The webhook `version` the Chat Gateway API insists on (8x8 Chat Gateway OpenAPI). */
 export const CHAT_GATEWAY_VERSION = 'Chat Gateway v1.0';
 /** The real-time metric that says how many agents of a queue are idle and available. */
 export const AVAILABLE_METRIC = 'availableIdle.rt';
@@ -239,7 +239,7 @@ export class EightByEightClient {
   }
 }
 
-/** Status -> GatewayError, with the problem+json message (8x8's several error shapes, B.4 Errors) for the record. */
+/** Status -> GatewayError, with the problem+json message (8x8's several error shapes in the OpenAPI) for the record. */
 function errorFrom(response: Response, text: string, scope: Scope, what: string): GatewayError {
   return statusError(response.status, response.headers.get('retry-after'), `${what}: 8x8 answered ${response.status}${problemMessage(text)}`, scope);
 }

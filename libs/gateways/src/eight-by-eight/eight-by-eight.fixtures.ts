@@ -1,9 +1,9 @@
 import { EscalationRequest } from '@app/gateway-sdk';
 
 /**
- * Webhook bodies as 8x8 documents them (shared/protocols/8x8-chat-gateway.md B.5/B.6: the Chat Gateway event
- * reference, the legacy v2 reference, the real AGENT_JOINED sample of the signature page) and the seed's
- * chat-workflow examples (seeds/002). Kept verbatim, `"ID-0"` and `timestamp: 0` included.
+ * Webhook bodies as 8x8 documents them (labels of docs/gateways/8x8-chat-gateway.md, Sources: 8x8 webhook events,
+ * 8x8 legacy webhook events, the real AGENT_JOINED sample of 8x8 webhook signature validation) and the examples of
+ * 8x8's chat workflow guide. Kept verbatim, `"ID-0"` and `timestamp: 0` included.
  */
 export const WEBHOOK_BODIES = {
   conversationUpdateActiveAgent: {
@@ -19,7 +19,7 @@ export const WEBHOOK_BODIES = {
   },
   conversationUpdateIdle: { eventType: 'CONVERSATION_UPDATE', conversationId: 'ID-0', timestamp: 1713100000000, data: { state: 'idle', assignment: { type: 'queue', id: '123' }, channel: 'ChatAPI' } },
   queued: { eventType: 'QUEUED', conversationId: 'ID-0', timestamp: 1713100000000, data: { queueId: 'queue-abc-123', queueName: 'Customer Support' } },
-  /** seeds/002 "QUEUED" (string placeholders as documented). */
+  /** "QUEUED" of 8x8's chat workflow guide (string placeholders as documented). */
   seedQueued: { eventType: 'QUEUED', conversationId: 'ID-0', timestamp: 0, data: { queueId: 'string', queueName: 'string' } },
   agentJoined: { eventType: 'MEMBERS_CHANGED', conversationId: 'ID-0', timestamp: 1713100000000, data: { memberType: 'agent', change: 'joined', id: 'agent-abc-123' } },
   agentLeft: { eventType: 'MEMBERS_CHANGED', conversationId: 'ID-0', timestamp: 1713100000000, data: { memberType: 'agent', change: 'left', id: 'agent-abc-123' } },
@@ -37,9 +37,9 @@ export const WEBHOOK_BODIES = {
       cards: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: {} }],
     },
   },
-  /** seeds/002 "MESSAGE" as far as the seed shows it (isEcho true). */
+  /** "MESSAGE" as far as 8x8's chat workflow guide shows it (isEcho true). */
   seedEcho: { eventType: 'MESSAGE', conversationId: 'ID-0', timestamp: 0, data: { isEcho: true, sender: { id: 'string', type: '' } } },
-  /** seeds/002 "ACTIVITY" typing. */
+  /** "ACTIVITY" typing of 8x8's chat workflow guide. */
   typing: { eventType: 'ACTIVITY', conversationId: 'ID-0', timestamp: 0, data: { name: 'typing', value: { users: [{ type: 'agent', id: 'string' }] } } },
   typingStopped: { eventType: 'ACTIVITY', conversationId: 'ID-0', timestamp: 1713100000000, data: { name: 'typing', value: { users: [] } } },
   quickReply: { eventType: 'ACTIVITY', conversationId: 'ID-0', timestamp: 1713100000000, data: { name: 'quickReply/action', value: { type: 'postback', data: { title: 'option one', payload: '1' } } } },
@@ -55,7 +55,7 @@ export const WEBHOOK_BODIES = {
   },
 };
 
-/** The seed's create-conversation example (seeds/002) as the escalation the service would hand the gateway. */
+/** The create-conversation example of 8x8's chat workflow guide, as the escalation the service hands the gateway. */
 export function seedEscalation(overrides: Partial<EscalationRequest> = {}): EscalationRequest {
   return {
     escalationId: 'esc-0001',

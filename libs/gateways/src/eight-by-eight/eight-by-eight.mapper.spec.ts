@@ -19,7 +19,7 @@ const translate = (body: unknown, eventId = 'e-1') => translateWebhook(body as R
 const at = new Date(1713100000000);
 
 describe('8x8 mapper: escalation -> CreateConversation', () => {
-  it('builds the seed workflow conversation: user, attributes as additionalProperties, queue assignment and history', () => {
+  it('builds the chat workflow guide conversation: user, attributes as additionalProperties, queue assignment and history', () => {
     const { body, warnings } = toCreateConversation(seedEscalation(), { channelId: 'f5odm43occnifcdcsa', queueId: '123' });
     expect(warnings).toEqual([]);
     expect(body).toEqual({

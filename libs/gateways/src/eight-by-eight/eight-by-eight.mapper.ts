@@ -156,7 +156,7 @@ export function parseWebhookBody(raw: Buffer): { body: Json } | { problem: strin
   }
 }
 
-/** Exactly the endpoint-verification hello (B.5), which 8x8 may send before any key or conversation exists. */
+/** Exactly the endpoint-verification hello (8x8 webhook events), sent before any key or conversation may exist. */
 export function isBareWebhookVerify(body: Json): boolean {
   const keys = Object.keys(body).sort();
   return (

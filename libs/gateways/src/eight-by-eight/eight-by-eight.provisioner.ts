@@ -13,10 +13,10 @@ const PAGE_SIZE = 100;
 const MAX_PAGES = 50;
 
 /**
- * Deploy-time setup (B.7 step 1), idempotent: the webhook is found by its URI (this gateway's webhook URL) or by its
- * name, the channel by its name, and both are corrected in place when they drifted (new service URL, other queue)
- * instead of being duplicated. Creating or re-pointing a webhook makes 8x8 POST WEB_HOOK_VERIFY to the URL, which
- * the service must already answer.
+ * Deploy-time setup (webhook, then channel, as in 8x8's chat workflow guide), idempotent: the webhook is found by its
+ * URI (this gateway's webhook URL) or by its name, the channel by its name, and both are corrected in place when they
+ * drifted (new service URL, other queue) instead of being duplicated. Creating or re-pointing a webhook makes 8x8 POST
+ * WEB_HOOK_VERIFY to the URL, which the service must already answer.
  */
 export async function provisionEightByEight(
   client: EightByEightClient,

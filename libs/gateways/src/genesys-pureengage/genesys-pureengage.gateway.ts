@@ -35,7 +35,8 @@ import {
 import { GmsSession } from './gms.types';
 
 /**
- * Genesys PureEngage through the GMS Chat API v2, REST polling variant (seed 001; shared/protocols/genesys-gms-chat-v2.md).
+ * Genesys PureEngage through the GMS Chat API v2, REST polling variant, as the PureEngage gateway's product
+ * documentation uses it; the public protocol sources are listed in docs/gateways/genesys-pureengage.md.
  * The contract only: HTTP is in GmsClient, translation in gms.mapper. See docs/gateways/genesys-pureengage.md.
  */
 @ChatGatewayPlugin()
@@ -46,7 +47,8 @@ export class GenesysPureEngageGateway implements ChatGateway {
     kind: 'escalation',
     displayName: 'Genesys PureEngage',
     description: 'Hands conversations to Genesys PureEngage agents through the Genesys Mobile Services (GMS) Chat API v2, polling for agent events.',
-    // GMS has no customer-initiated queue transfer and no availability query (A.8), hence no such capabilities.
+    // GMS Chat API v2 has no operation for a customer-initiated queue transfer or an availability query, hence no such
+    // capabilities.
     capabilities: ['typing', 'attachments', 'push-url', 'polling'],
     settings: GENESYS_PUREENGAGE_SETTINGS,
   };

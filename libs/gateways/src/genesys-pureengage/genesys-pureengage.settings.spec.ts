@@ -3,7 +3,7 @@ import { GENESYS_PUREENGAGE_SETTINGS, pollingIntervalMs, readGmsSettings } from 
 import { testSettings } from './genesys-pureengage.spec-helpers';
 
 describe('genesys-pureengage settings', () => {
-  it('declares every element of the seed with its default', () => {
+  it('declares every element of the product documentation with its default', () => {
     const defaults = testSettings();
     expect(defaults.basic).toEqual({
       contextPath: '/genesys/2/chat/',

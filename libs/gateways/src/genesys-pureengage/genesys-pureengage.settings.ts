@@ -10,8 +10,8 @@ import {
 import { GMS_DEFAULT_PATHS, GmsOperation } from './gms.types';
 
 /**
- * Settings of the `genesys-pureengage` type: the Basic, Configuration and Additional tabs of seed 001 with its
- * defaults. What each one does here is in docs/gateways/genesys-pureengage.md.
+ * Settings of the `genesys-pureengage` type: the Basic, Configuration and Additional tabs of the PureEngage
+ * gateway's product documentation, with its defaults. What each one does here is in docs/gateways/genesys-pureengage.md.
  */
 export const GENESYS_PUREENGAGE_SETTINGS: SettingsSchema = {
   basic: {
@@ -186,7 +186,7 @@ export function readGmsSettings(values: SettingsValues): GmsSettings {
   return settings;
 }
 
-/** Client Polling Interval in ms; a broken value falls back to the seed's 1 s rather than hammering GMS. */
+/** Client Polling Interval in ms; a broken value falls back to the product's default of 1 s rather than hammering GMS. */
 export function pollingIntervalMs(values: SettingsValues): number {
   const seconds = Number(values.additional?.clientPollingIntervalSeconds ?? 1);
   return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000) : 1000;

@@ -12,7 +12,7 @@ export interface GmsCallContext {
   http: OutboundHttp;
 }
 
-/** A file to upload (A.8.12). */
+/** A file to upload (Upload File, multipart as in GMSLibrary). */
 export interface GmsUpload {
   name: string;
   mimeType: string;
@@ -20,7 +20,7 @@ export interface GmsUpload {
   userData?: Record<string, string>;
 }
 
-/** A downloaded file (A.8.13), or why GMS refused it. */
+/** A downloaded file (Download File, raw bytes as in GMSLibrary), or why GMS refused it. */
 export type GmsDownload = { content: Buffer; mimeType: string } | { refused: string } | { tooLarge: true };
 
 /** How the admin "test" probe went. */
@@ -38,8 +38,8 @@ const PROBE_CHAT_ID = '0000000000000000';
 
 /**
  * The only part of the gateway that speaks HTTP to GMS. One instance serves one gateway call: it carries the session
- * triple, refreshes it from every successful answer (the alias "may change several times within the same session",
- * A.5), and turns every failure into a GatewayError. It never retries: the service does, per the API Retry settings.
+ * triple, refreshes it from every successful answer (the alias may change several times in one session: GMS API
+ * Responses), and turns every failure into a GatewayError. It never retries: the service does, per the API Retry settings.
  * The one exception is a bearer token the API rejects, which is renewed once, because that is token upkeep.
  */
 export class GmsClient {
@@ -55,7 +55,7 @@ export class GmsClient {
     this.session = session ? { ...session } : undefined;
   }
 
-  /** A.8.1: creates the chat and takes its identifiers. */
+  /** Request Chat (GMS Chat API v2): creates the chat and takes its identifiers. */
   async requestChat(fields: GmsFields): Promise<GmsEnvelope> {
     const envelope = await this.exchange('requestChat', this.settings.serviceBaseUrl, () => urlencoded(fields));
     const { chatId, userId, secureKey, alias } = envelope;
@@ -73,7 +73,7 @@ export class GmsClient {
     return this.exchange(operation, this.operationUrl(operation, session.chatId), () => urlencoded([...this.triple(), ...fields]), options);
   }
 
-  /** A.8.12: multipart upload; the answer's `userData["file-id"]` names the file. */
+  /** Upload File (GMSLibrary): multipart upload; the answer's `userData["file-id"]` names the file. */
   async upload(file: GmsUpload): Promise<GmsEnvelope> {
     const session = this.requireSession();
     const body = () => {
@@ -86,7 +86,7 @@ export class GmsClient {
     return this.exchange('fileUpload', this.operationUrl('fileUpload', session.chatId), body);
   }
 
-  /** A.8.13: the raw bytes; an envelope instead of bytes means GMS refused (file gone, no attempts left). */
+  /** Download File (GMSLibrary): raw bytes; an envelope instead means GMS refused (file gone, no attempts left). */
   async download(fileId: string): Promise<GmsDownload> {
     const session = this.requireSession();
     const url = this.operationUrl('fileDownload', session.chatId).replace(/\{fileId\}/g, encodeURIComponent(fileId));
@@ -177,7 +177,7 @@ export class GmsClient {
 
   private refreshSession(envelope: GmsEnvelope): void {
     if (!this.session) return;
-    // Only statusCode 0 answers are trustworthy (A.6); each of the three may be rotated on its own.
+    // Only statusCode 0 answers are trustworthy (GMS API Responses); each of the three may be rotated on its own.
     for (const field of ['alias', 'userId', 'secureKey'] as const) {
       const value = envelope[field];
       if (typeof value === 'string' && value !== '') this.session[field] = value;
@@ -204,7 +204,7 @@ export class GmsClient {
 }
 
 function urlencoded(fields: GmsFields): URLSearchParams {
-  // URLSearchParams percent-encodes the brackets of userData[...] names, as real clients do (A.4).
+  // URLSearchParams percent-encodes the brackets of userData[...] names, as GMSLibrary does.
   return new URLSearchParams(fields);
 }
 
@@ -233,7 +233,7 @@ function httpError(operation: string, response: GmsHttpAnswer): GatewayError {
   return new GatewayError('invalid_request', `GMS ${operation}: HTTP ${status}`, options);
 }
 
-/** A.6 and A.9: statusCode 1 is worth retrying; statusCode 2 is not, and says whether the chat is over. */
+/** GMS API Responses: statusCode 1 is worth retrying; statusCode 2 is not, and says whether the chat is over. */
 function envelopeError(operation: string, envelope: GmsEnvelope): GatewayError {
   const errors: GmsApiError[] = Array.isArray(envelope.errors) ? envelope.errors : [];
   const codes = errors.map((error) => Number(error?.code));

@@ -1,10 +1,10 @@
 /**
- * GMS Chat API v2 payloads for the specs. The first three are real payloads quoted in
- * shared/protocols/genesys-gms-chat-v2.md (sources in shared/protocols/sources.md); the agent conversation is composed
- * from the event shapes that reference documents (A.7), with the field values of the official examples.
+ * GMS Chat API v2 payloads for the specs. The first three are real payloads from public sources (labels as in
+ * docs/gateways/genesys-pureengage.md, Sources); the agent conversation is composed from the event shapes of GMS Chat
+ * API v2 and GMSLibrary, with the field values of the official examples.
  */
 
-/** Official Request Chat response example (A.6, Genesys GMS 8.5.2 Chat API v2 page [V:S20]). No nextPosition. */
+/** Official Request Chat response example (GMS Chat API v2, the 8.5.2 page). No nextPosition. */
 export const REQUEST_CHAT_RESPONSE = {
   statusCode: 0,
   alias: '117',
@@ -14,7 +14,7 @@ export const REQUEST_CHAT_RESPONSE = {
   chatId: '00048aAPEQJ8000U',
 };
 
-/** An agent's FileUploaded, captured in a production partner widget (A.8.12 [C:S15]). */
+/** An agent's FileUploaded, captured in a production partner widget whose repository is not known (no public link). */
 export const AGENT_FILE_UPLOADED = {
   from: { nickname: 'agent', participantId: 2, type: 'Agent' },
   index: 10,
@@ -32,7 +32,7 @@ export const AGENT_FILE_UPLOADED = {
   },
 };
 
-/** Get File Limits response, captured by a Genesys client (A.8.11 [C:S12]): a Notice from the Client, without index. */
+/** Get File Limits response captured in genesys-chat-apiv2-sdk's comments: a Notice from the Client, without index. */
 export const FILE_LIMITS_RESPONSE = {
   messages: [
     {
@@ -58,7 +58,7 @@ export const FILE_LIMITS_RESPONSE = {
   statusCode: 0,
 };
 
-/** A Refresh answer covering one agent conversation, in the documented event shapes (A.7, A.10). */
+/** A Refresh answer covering one agent conversation, in the event shapes of GMS Chat API v2 and GMSLibrary. */
 export const AGENT_CONVERSATION_REFRESH = {
   statusCode: 0,
   alias: '117',

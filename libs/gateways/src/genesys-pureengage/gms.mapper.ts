@@ -37,7 +37,10 @@ export interface GmsMapOptions {
   logger: GatewayLogger;
 }
 
-/** Chat Server's default `message-close` (A.10); the configured text may differ, then the end reads as by the agent. */
+/**
+ * Chat Server's default `message-close` (Chat Server inactivity); the configured text may differ, then the end reads
+ * as by the agent.
+ */
 const INACTIVITY_CLOSE_TEXT = 'Chat session closed due to inactivity of chat participants.';
 const MAX_TEXT = 65_536;
 const MAX_NICKNAME = 256;
@@ -187,7 +190,10 @@ export function refusedEndedEvent(envelope: GmsEnvelope, now = new Date()): Plat
   return { type: 'ended', key: 'ended', occurredAt: now, data: { by: 'system', reason: `GMS no longer serves the chat${detail ? `: ${detail}` : ''}` } };
 }
 
-/** Where the next Refresh starts: GMS's nextPosition, else past the highest index seen (A.6), else where we were. */
+/**
+ * Where the next Refresh starts: GMS's nextPosition (GMS API Responses; Genesys' own Request Chat example lacks it),
+ * else past the highest index seen, else where we were.
+ */
 export function nextCursor(envelope: GmsEnvelope, transcript: GmsMappedTranscript, position: number): number {
   const next = envelope.nextPosition;
   if (typeof next === 'number' && Number.isInteger(next) && next >= 1 && next <= MAX_INDEX + 1) return next;
@@ -216,7 +222,7 @@ function isIndex(value: unknown): value is number {
 }
 
 function timeOf(value: unknown): Date {
-  // GMS sends epoch milliseconds (A.7); a value in seconds would land in 1970, so it is read as seconds.
+  // GMS sends epoch milliseconds (GMS Chat API v2); a value in seconds would land in 1970, so it is read as seconds.
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return new Date();
   const date = new Date(value < 100_000_000_000 ? value * 1000 : value);
   return Number.isNaN(date.getTime()) ? new Date() : date;
@@ -234,7 +240,10 @@ function loggable(value: unknown): string | number | undefined {
 
 // ---- normalized -> GMS -------------------------------------------------------------------------------------------
 
-/** GMS's message length limit is not public (error 204, A.8.2); history is sent in pieces of at most this size. */
+/**
+ * Genesys does not publish GMS's message length limit (a partner widget names error 204, "message too long"); history
+ * is sent in pieces of at most this size.
+ */
 export const MAX_MESSAGE_CHARS = 4000;
 /** History beyond this is cut from the oldest end: an agent reads the last part of a conversation first. */
 const MAX_HISTORY_ENTRIES = 100;
@@ -242,15 +251,15 @@ const MAX_HISTORY_CHARS = 30_000;
 const USER_DATA_KEY = /^[^[\]\s][^[\]]{0,99}$/;
 
 /**
- * Request Chat fields (A.8.1): the seed's name mapping, attributes as userData, then the gateway's own userData keys,
- * which win over an attribute of the same name.
+ * Request Chat fields (GMS Chat API v2): the names mapped as the PureEngage gateway's product documentation describes,
+ * attributes as userData, then the gateway's own userData keys, which win over an attribute of the same name.
  */
 export function requestChatFields(request: EscalationRequest, settings: GmsSettings, logger: GatewayLogger): GmsFields {
   const user = request.user ?? {};
   const fields: GmsFields = [];
   const firstName = user.firstName?.trim();
   const lastName = user.lastName?.trim();
-  // GMS needs a nickname or both first and last name (A.8.1).
+  // GMS needs a nickname or both first and last name (GMS Chat API v2, Request Chat).
   const nickname = user.name?.trim() || [firstName, lastName].filter(Boolean).join(' ') || user.email?.trim() || 'Customer';
   fields.push(['nickname', nickname]);
   if (firstName) fields.push(['firstName', firstName]);

@@ -1,16 +1,20 @@
 /**
- * Wire shapes of the Genesys GMS Chat API v2 (REST polling variant) as the gateway reads them. Section numbers (A.x)
- * refer to shared/protocols/genesys-gms-chat-v2.md. Everything read from the wire is `unknown` until the mapper has
- * checked it, so these types describe what a well-formed answer looks like, not what the gateway trusts.
+ * Wire shapes of the Genesys GMS Chat API v2 (REST polling variant) as the gateway reads them. The sources named in
+ * parentheses are listed in docs/gateways/genesys-pureengage.md, Sources. Everything read from the wire is `unknown`
+ * until the mapper has checked it, so these types describe what a well-formed answer looks like, not what the gateway
+ * trusts.
  */
 
-/** Form fields in order; `userData[key]` names are written as such and percent-encoded on the wire (A.4). */
+/** Form fields in order; `userData[key]` names are written as such, percent-encoded on the wire as GMSLibrary does. */
 export type GmsFields = Array<[string, string]>;
 
-/** Agent files larger than this are not fetched (Chat Server's default upload limit is 2 MiB, A.8.11). */
+/**
+ * Agent files larger than this are not fetched. Chat Server's default upload limit is 2 MiB (Genesys file transfer, in
+ * docs/simulators/gms.md, Sources).
+ */
 export const MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024;
 
-/** `from` of a transcript event (A.7). */
+/** `from` of a transcript event (GMS Chat API v2; the party types as GMSLibrary knows them). */
 export interface GmsParticipantRef {
   nickname: string;
   participantId: number;
@@ -18,7 +22,7 @@ export interface GmsParticipantRef {
   type: string;
 }
 
-/** One item of `messages[]` (A.7). */
+/** One item of `messages[]` (GMS Chat API v2, GMSLibrary). */
 export interface GmsTranscriptItem {
   from: GmsParticipantRef;
   /** Position in the transcript, from 1. Absent only on the file-limits notice. */
@@ -31,14 +35,14 @@ export interface GmsTranscriptItem {
   userData?: Record<string, string>;
 }
 
-/** An item of `errors[]` when `statusCode != 0` (A.6). */
+/** An item of `errors[]` when `statusCode != 0`. Genesys does not document its shape; public clients read this one. */
 export interface GmsApiError {
   code?: number;
   message?: string;
   advice?: string;
 }
 
-/** The envelope every operation answers with HTTP 200 (A.6). */
+/** The envelope every operation answers with HTTP 200 (GMS API Responses). */
 export interface GmsEnvelope {
   /** 0 success, 1 transient error (retry), 2 permanent error (check `chatEnded`). */
   statusCode: number;
@@ -54,7 +58,7 @@ export interface GmsEnvelope {
   errors?: GmsApiError[];
 }
 
-/** The identifiers of one GMS chat, kept by the service as the escalation's platform session (A.5). */
+/** The identifiers of one GMS chat, kept by the service as the escalation's platform session (GMS API Responses). */
 export interface GmsSession {
   chatId: string;
   userId: string;
@@ -62,10 +66,13 @@ export interface GmsSession {
   alias: string;
 }
 
-/** Operations below `{serviceName}/{chatId}/` that the gateway calls (A.8), by the names used for endpoint overrides. */
+/**
+ * Operations below `{serviceName}/{chatId}/` that the gateway calls (GMS Chat API v2, GMSLibrary), by the names used
+ * for endpoint overrides.
+ */
 export type GmsOperation = 'refresh' | 'send' | 'startTyping' | 'stopTyping' | 'disconnect' | 'fileUpload' | 'fileDownload';
 
-/** Default path of each operation after `{chatId}/`; `{fileId}` marks the file id (A.8 rows 2 to 13). */
+/** Default path of each operation after `{chatId}/`; `{fileId}` marks the file id (the paths GMSLibrary uses). */
 export const GMS_DEFAULT_PATHS: Readonly<Record<GmsOperation, string>> = {
   refresh: 'refresh',
   send: 'send',
@@ -77,8 +84,9 @@ export const GMS_DEFAULT_PATHS: Readonly<Record<GmsOperation, string>> = {
 };
 
 /**
- * `errors[].code` values with a known meaning. The real list is not public (A.6); these are the Chat Server log events
- * the reference quotes (A.9) and the simulator uses for the same conditions.
+ * `errors[].code` values with a known meaning. Genesys publishes no list of them; 8201, 8209 and 8210 are
+ * Chat Server log events from a Genesys support answer (see docs/simulators/gms.md, Sources), and the others are the
+ * codes the simulator answers with for the same conditions.
  */
 export const GMS_ERROR = {
   chatNotFound: 103,

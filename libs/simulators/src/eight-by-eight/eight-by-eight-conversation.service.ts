@@ -85,9 +85,10 @@ export interface AttachmentInput {
 const ACTIVE_PHASES: ConversationPhase[] = ['created', 'queued', 'with-agent', 'script', 'with-bot'];
 
 /**
- * The conversation lifecycle of B.7 and the events it emits. API routes and the agent control both go through here,
- * so the event sequences live in one place. Every change emits its events synchronously, in order, into the sender's
- * per-conversation lane.
+ * The conversation lifecycle (8x8 Chat Gateway OpenAPI, 8x8 webhook events) and the events it emits; where 8x8 leaves
+ * the order open, the choices are those listed in docs/simulators/8x8.md. API routes and the agent control both go
+ * through here, so the event sequences live in one place. Every change emits its events synchronously, in order, into
+ * the sender's per-conversation lane.
  */
 export class EightByEightConversationService {
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -302,7 +303,10 @@ export class EightByEightConversationService {
     return this.agentMessage(id, { text: input.text }, [attachment]);
   }
 
-  /** TRANSFER, agent left, the assignment back to a queue, QUEUED: the left is not the end (B.6 item 4). */
+  /**
+   * TRANSFER, agent left, the assignment back to a queue, QUEUED: the left is not the end (8x8 webhook events). 8x8
+   * does not document the last two steps; they are the simulator's choice.
+   */
   transfer(id: string, queueId: string, queueName?: string): ConversationRecord {
     const conversation = this.inPhase(id, ['with-agent'], 'transfer');
     this.assertQueue(queueId);

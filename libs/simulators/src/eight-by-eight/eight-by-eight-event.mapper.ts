@@ -1,15 +1,16 @@
 import { CHAT_GATEWAY_VERSION, EightByEightEventFormat, SimulatorEvent } from './eight-by-eight.model';
 
-/** The body of the WEB_HOOK_VERIFY hello (B.5): no conversation id, no timestamp. */
+/** The body of the WEB_HOOK_VERIFY hello (8x8 webhook events): no conversation id, no timestamp. */
 export function webhookVerifyBody(format: EightByEightEventFormat, version?: string): Record<string, unknown> {
   const notificationVersion = version ?? (format === 'legacy-v2' ? 'v2.0' : CHAT_GATEWAY_VERSION);
   return { notificationVersion, eventType: 'WEB_HOOK_VERIFY' };
 }
 
 /**
- * The JSON body a webhook receives for an event, in the webhook's format; undefined when the format has no such
- * event. The legacy v2 catalogue (B.6) knows only QUEUED, AGENT_JOINED, AGENT_LEFT, TRANSFER and TEXT, all flat:
- * conversation updates, user-left, activities and echoes of our own messages have no v2 counterpart and are skipped.
+ * The JSON body a webhook receives for an event, in the webhook's format; undefined when the format has no such event.
+ * The legacy v2 catalogue (8x8 legacy webhook events) knows only QUEUED, AGENT_JOINED, AGENT_LEFT, TRANSFER and TEXT,
+ * all flat: conversation updates, user-left, activities and echoes of our own messages have no v2 counterpart and are
+ * skipped.
  */
 export function toWireEvent(event: SimulatorEvent, format: EightByEightEventFormat): Record<string, unknown> | undefined {
   const envelope = event.envelope;

@@ -67,8 +67,8 @@ export class EightByEightSigningKeys {
 }
 
 /**
- * The signed payload of B.5: compact JSON with the keys in exactly this order. The checksum is the CRC32 of the raw
- * body bytes (not of a re-serialized JSON), printed in decimal.
+ * The signed payload (8x8 webhook signature validation): compact JSON with the keys in exactly this order. The checksum
+ * is the CRC32 of the raw body bytes (not of a re-serialized JSON), printed in decimal.
  */
 export function signaturePayload(body: Buffer, fields: EightByEightSignatureFields): string {
   return JSON.stringify({

@@ -2,8 +2,9 @@ import { EightByEightSimulator, EightByEightSimulatorOptions } from './eight-by-
 import { EightByEightTestReceiver } from './eight-by-eight-test.receiver';
 
 /**
- * Example requests taken from 8x8's documentation: the seed's create-conversation curl (chat-workflow.md, with its
- * `" 123"` / `" AccountType"` typos mended) and the OAS examples of send-message.
+ * Example requests taken from 8x8's documentation: the create-conversation curl of 8x8's chat workflow guide
+ * (docs/actions-events/docs/chat-workflow.md in 8x8Cloud/public-developer-docs, with its `" 123"` / `" AccountType"`
+ * typos mended) and the OAS examples of send-message.
  */
 export const EXAMPLE_REQUESTS = {
   createWebhook: (uri: string) => ({ name: 'chat-gateway', uri, version: 'Chat Gateway v1.0' }),
@@ -65,7 +66,7 @@ export interface EightByEightHarness {
   request(method: string, path: string, options?: { body?: unknown; headers?: Record<string, string | undefined>; rawBody?: Buffer | FormData | string }): Promise<HarnessResponse>;
   /** Webhook + channel routing to `queueId`. */
   setupChannel(queueId?: string): Promise<{ webhookId: string; channelId: string }>;
-  /** The seed's conversation on a fresh channel; resolves once its created/active/QUEUED events are delivered. */
+  /** The chat workflow guide's conversation on a new channel; resolves once its created/active/QUEUED events arrive. */
   startConversation(queueId?: string): Promise<{ conversationId: string; channelId: string; webhookId: string }>;
   stop(): Promise<void>;
 }

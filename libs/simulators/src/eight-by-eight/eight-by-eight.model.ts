@@ -1,6 +1,7 @@
 /**
  * State and wire types of the 8x8 Chat Gateway simulator. The wire shapes follow 8x8's OpenAPI document
- * (contact-center-chat-gateway-v1.oas.yml) and the webhook event catalogue of shared/protocols/8x8-chat-gateway.md (B.6).
+ * (oas/contact-center-chat-gateway-v1.oas.yml) and 8x8's webhook event reference (8x8 webhook events in
+ * docs/simulators/8x8.md, Sources).
  */
 
 /** The only webhook version the Chat Gateway v1 API accepts. */

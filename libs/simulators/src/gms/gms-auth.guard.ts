@@ -3,7 +3,7 @@ import { HttpError } from '../http/simulator-http';
 import { GmsEntraTokenIssuer } from './gms-entra-token.issuer';
 import { GmsBasicAuthOptions } from './gms-simulator.options';
 
-/** GMS's realm when `[server] realm` is not configured (A.3). */
+/** GMS's realm when `[server] realm` is not configured (GMS Basic Authentication). */
 export const GMS_DEFAULT_REALM = 'Genesys Application Configuration Needed';
 
 /**

@@ -58,7 +58,10 @@ export async function applyFaults(
   }
 }
 
-/** The chat API of A.8 under the context path, each operation on its (possibly overridden) path. */
+/**
+ * The chat API (GMS Chat API v2, with GMSLibrary's paths) under the context path, each operation on its (possibly
+ * overridden) path.
+ */
 export class GmsChatApiRoutes {
   private readonly serviceNames: Set<string>;
 
@@ -98,7 +101,7 @@ export class GmsChatApiRoutes {
       return;
     }
     const { file } = result;
-    // Content-Disposition is not documented for GMS [U]; a client must not depend on it, but a browser saves the name.
+    // Genesys does not document Content-Disposition here; a client must not depend on it, but a browser saves the name.
     send(res, 200, file.content, file.mimeType, {
       'content-disposition': `attachment; filename="${file.name.replace(/[^\x20-\x7e]|"/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
     });

@@ -16,7 +16,7 @@ describe('GMS simulator chat API', () => {
   afterAll(() => gms.stop());
 
   describe('Request Chat', () => {
-    it('answers the envelope of the reference with the client joined at index 1', async () => {
+    it('answers the documented envelope with the client joined at index 1', async () => {
       const { status, body } = await postForm(serviceUrl, { nickname: 'Jo', subject: 'Billing', emailAddress: 'jo@example.com' });
       expect(status).toBe(200);
       expect(body).toEqual({

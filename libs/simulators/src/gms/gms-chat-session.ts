@@ -88,7 +88,7 @@ export class GmsChatSession {
   private nextParticipantId = 1;
   /**
    * External (system) parties are numbered apart, from 1000, so that agents are always 2, 3, ... in join order whatever
-   * notices came first; GMS's numbering of External parties is not documented [I].
+   * notices came first. Genesys does not document how GMS numbers External parties; this numbering is a choice.
    */
   private nextExternalId = 1000;
 
@@ -128,7 +128,7 @@ export class GmsChatSession {
     return this.state === 'ended';
   }
 
-  /** A.7: 0 = no events, 1 (or missing) = all, n = from index n. */
+  /** transcriptPosition as GMSLibrary describes it: 0 = no events, 1 = all, n = from index n (missing is read as 1). */
   eventsFrom(position: number): GmsTranscriptEvent[] {
     if (position <= 0 || position > this.transcript.length) return [];
     return position === 1 ? this.transcript : this.transcript.slice(position - 1);

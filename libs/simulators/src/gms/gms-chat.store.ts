@@ -17,12 +17,12 @@ export interface GmsChatFilter {
  */
 export type GmsStoreEventName = 'chat-created' | 'transcript-event' | 'chat-ended';
 
-/** 16 upper-case hex characters, the shape of GMS userId and secureKey values (A.6). */
+/** 16 upper-case hex characters, the shape of userId and secureKey in GMS Chat API v2's example. */
 export function gmsHexId(): string {
   return randomBytes(8).toString('hex').toUpperCase();
 }
 
-/** A small decimal string, the shape of a GMS alias (A.6). */
+/** A small decimal string, the shape of the alias in GMS Chat API v2's example. */
 export function gmsAlias(previous?: string): string {
   let alias: string;
   do alias = String(100 + Math.floor(Math.random() * 900));
@@ -122,7 +122,7 @@ export class GmsChatStore {
         continue;
       }
       if (flexMs > 0 && now - chat.lastClientRequestAt >= flexMs) {
-        // "Inactivity is defined as the absence of protocol requests" (flex-disconnect-timeout, A.10).
+        // flex-disconnect-timeout counts the time without requests, whatever the messages (GMS chat support).
         chat.clientGone = true;
         chat.leave(chat.client);
         this.end(chat, 'flex-disconnect');

@@ -11,7 +11,8 @@ export type GmsOperationResult = { envelope: GmsEnvelope; file?: undefined } | {
 const ALLOWED_AFTER_END = new Set<GmsChatOperation>(['refresh', 'disconnect', 'fileDownload', 'fileLimits']);
 
 /**
- * The client side of the chat API (A.8): validation, session checks, transcript effects and the envelope (A.6).
+ * The client side of the chat API (GMS Chat API v2, GMSLibrary): validation, session checks, transcript effects and
+ * the envelope (GMS API Responses).
  * It knows nothing about HTTP, so its rules can be read in one place.
  */
 export class GmsClientOperations {
@@ -20,7 +21,7 @@ export class GmsClientOperations {
     private readonly options: ResolvedGmsSimulatorOptions,
   ) {}
 
-  /** A.8.1. */
+  /** Request Chat (GMS Chat API v2). */
   requestChat(serviceName: string, form: GmsForm): GmsEnvelope {
     const { nickname, firstName, lastName, emailAddress, subject, text } = form.fields;
     if (!nickname && !(firstName && lastName)) {
@@ -41,7 +42,7 @@ export class GmsClientOperations {
     return this.success(chat, form);
   }
 
-  /** Every operation below the chat id (A.8 rows 2 to 14). */
+  /** Every operation below the chat id, as GMSLibrary calls them. */
   run(operation: Exclude<GmsChatOperation, 'requestChat'>, chatId: string, form: GmsForm, fileId?: string): GmsOperationResult {
     const chat = this.store.get(chatId);
     const refusal = this.checkSession(chat, chatId, form);
@@ -94,7 +95,7 @@ export class GmsClientOperations {
   private checkSession(chat: GmsChatSession | undefined, chatId: string, form: GmsForm): GmsEnvelope | undefined {
     if (!chat) return failure(GmsErrorCode.chatNotFound, `Chat session ${chatId} does not exist.`, { chatId, chatEnded: true });
     const { secureKey, userId, alias } = form.fields;
-    // Nothing about the session is echoed to a caller without the key (A.5: protect against hijacking).
+    // Nothing about the session is echoed to a caller without the key (GMS API Responses: the key guards the session).
     if (secureKey !== chat.secureKey) return failure(GmsErrorCode.badSecureKey, 'Bad secure key.', { chatId });
     if (userId && userId !== chat.userId) return failure(GmsErrorCode.clientNotInSession, 'No such user in the session.', { chatId });
     if (alias && alias !== chat.alias) {
@@ -128,7 +129,7 @@ export class GmsClientOperations {
 
   private fileLimitsNotice(chat: GmsChatSession): GmsTranscriptEvent {
     const limits = this.options.fileLimits;
-    // Shape of the real capture (A.8.11): a Notice from the client, without index, every value a string.
+    // Shape of the capture in genesys-chat-apiv2-sdk: a Notice from the client, without index, every value a string.
     return {
       from: { nickname: chat.client.nickname, participantId: chat.client.participantId, type: 'Client' },
       text: 'file-client-cfg-get',
@@ -218,7 +219,7 @@ export class GmsClientOperations {
   }
 }
 
-/** Stores a file and appends its FileUploaded event, with the metadata keys of the captured agent upload (A.8.12). */
+/** Stores a file and appends its FileUploaded event, with the metadata keys of a partner widget's captured upload. */
 export function storeFile(
   chat: GmsChatSession,
   from: GmsChatSession['participants'][number],
@@ -256,7 +257,10 @@ export function storeFile(
   return file;
 }
 
-/** A.7: missing, empty or unreadable means 1 (all); 0 or less means none. */
+/**
+ * GMSLibrary: 0 means none, 1 all. Genesys does not say what a missing value means; here missing, empty or unreadable
+ * means 1 (all), and 0 or less none.
+ */
 export function transcriptPosition(value: string | undefined): number {
   if (value === undefined || value === '') return 1;
   const position = Number.parseInt(value, 10);

@@ -12,8 +12,8 @@ const FORM_URLENCODED = 'application/x-www-form-urlencoded';
 const MULTIPART = 'multipart/form-data';
 
 /**
- * Reads a urlencoded or multipart body. Any other content type, or none, is HTTP 415, as the v1 API documents and the
- * reference assumes for v2 (A.4).
+ * Reads a urlencoded or multipart body. Any other content type, or none, is HTTP 415, as GMS Chat API v1 documents;
+ * Genesys does not say so for v2, so the same rule is assumed.
  */
 export async function parseGmsForm(req: SimulatorRequest): Promise<GmsForm> {
   const contentType = (req.headers['content-type'] ?? '').toLowerCase();

@@ -1,12 +1,12 @@
 /**
  * Wire types of the Genesys GMS Chat API v2 (REST, polling variant) as the simulator speaks it.
- * Section numbers (A.x) refer to shared/protocols/genesys-gms-chat-v2.md.
+ * The sources named in parentheses are listed in docs/simulators/gms.md, Sources.
  */
 
-/** `from.type` of a transcript event (A.7). */
+/** `from.type` of a transcript event (GMSLibrary, genesys-chat-apiv2-sdk). */
 export type GmsParticipantType = 'Client' | 'Agent' | 'External' | 'Supervisor';
 
-/** `type` of a transcript event (A.7). */
+/** `type` of a transcript event (GMSLibrary). */
 export type GmsEventType =
   | 'ParticipantJoined'
   | 'ParticipantLeft'
@@ -27,7 +27,10 @@ export interface GmsParticipantRef {
   type: GmsParticipantType;
 }
 
-/** One item of `messages[]` (A.7). `index` is absent only on the file-limits notice, as in the real capture. */
+/**
+ * One item of `messages[]` (GMS Chat API v2, GMSLibrary). `index` is absent only on the file-limits notice, as in the
+ * capture of genesys-chat-apiv2-sdk.
+ */
 export interface GmsTranscriptEvent {
   from: GmsParticipantRef;
   index?: number;
@@ -39,14 +42,14 @@ export interface GmsTranscriptEvent {
   userData?: Record<string, string>;
 }
 
-/** An item of `errors[]` when `statusCode != 0` (A.6). */
+/** An item of `errors[]` when `statusCode != 0`: Genesys does not document it; this is the shape GChat reads. */
 export interface GmsApiError {
   code: number;
   message: string;
   advice?: string;
 }
 
-/** The response envelope every operation returns with HTTP 200 (A.6). */
+/** The response envelope every operation returns with HTTP 200 (GMS API Responses). */
 export interface GmsEnvelope {
   statusCode: 0 | 1 | 2;
   alias?: string;
@@ -60,7 +63,7 @@ export interface GmsEnvelope {
   errors?: GmsApiError[];
 }
 
-/** Operations of the chat API (A.8 rows 1 to 14), by the names used for counters, faults and path overrides. */
+/** Operations of the chat API (the 14 of GMSLibrary), by the names used for counters, faults and path overrides. */
 export type GmsChatOperation =
   | 'requestChat'
   | 'send'
@@ -80,7 +83,7 @@ export type GmsChatOperation =
 /** Every operation the simulator counts and can inject faults into: the chat API plus the token endpoint. */
 export type GmsSimulatedOperation = GmsChatOperation | 'token';
 
-/** All chat operations except Request Chat, with their default path below `{serviceName}/{chatId}/` (A.8). */
+/** All chat operations except Request Chat, with their default path below `{serviceName}/{chatId}/` (GMSLibrary). */
 export const GMS_DEFAULT_OPERATION_PATHS: Readonly<Record<Exclude<GmsChatOperation, 'requestChat'>, string>> = {
   refresh: 'refresh',
   send: 'send',
@@ -98,9 +101,10 @@ export const GMS_DEFAULT_OPERATION_PATHS: Readonly<Record<Exclude<GmsChatOperati
 };
 
 /**
- * The `errors[].code` values the simulator answers with. The real API code list is not public (A.6, A.9), so these are
- * chosen [I]: 102 and 204 appear in a partner widget ("cannot enter chat", "message too long"); 8201, 8209 and 8210 are
- * Chat Server log events with the matching meaning; the 3xx file codes are the simulator's own.
+ * The `errors[].code` values the simulator answers with. Genesys does not publish the API's codes, so these are
+ * choices: 102 and 204 are borrowed from a partner widget ("cannot enter chat", "message too long"); 8201, 8209 and
+ * 8210 are Chat Server log events of the same meaning (Genesys Community: Chat Server error codes); the 3xx file codes
+ * are the simulator's own.
  */
 export const GmsErrorCode = {
   invalidParameter: 102,

@@ -1,6 +1,9 @@
 import { GMS_DEFAULT_OPERATION_PATHS, GmsChatOperation } from './gms-protocol.types';
 
-/** Chat Server's `client-file-transfer` limits, reported by Get File Limits and enforced on upload/download (A.8.11). */
+/**
+ * Chat Server's `client-file-transfer` limits (Genesys file transfer), reported by Get File Limits and enforced on
+ * upload/download.
+ */
 export interface GmsFileLimits {
   uploadMaxFiles: number;
   uploadMaxFileSize: number;
@@ -14,7 +17,7 @@ export interface GmsFileLimits {
   deleteFile: string;
 }
 
-/** GMS Basic authentication (A.3). Setting it turns Basic auth on for the chat API. */
+/** Basic auth as GMS options set it (GMS Basic Authentication). Setting it turns Basic auth on for the chat API. */
 export interface GmsBasicAuthOptions {
   username: string;
   password: string;
@@ -103,11 +106,14 @@ export interface ResolvedGmsSimulatorOptions
   tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
-/** Texts of Chat Server's `message-alert` and `message-close` defaults (A.10). */
+/** Texts of Chat Server's `message-alert` and `message-close` defaults (Chat Server inactivity). */
 export const GMS_INACTIVITY_ALERT_MESSAGE = 'Chat session will be closed soon due to inactivity of chat participants.';
 export const GMS_INACTIVITY_CLOSE_MESSAGE = 'Chat session closed due to inactivity of chat participants.';
 
-/** Chat Server defaults for the three documented limits; the others are generous choices [I]. */
+/**
+ * Chat Server's defaults for the three limits Genesys documents (Genesys file transfer); the others are the
+ * simulator's own, generous choices.
+ */
 export const GMS_DEFAULT_FILE_LIMITS: GmsFileLimits = {
   uploadMaxFiles: 3,
   uploadMaxFileSize: 2_097_152,
