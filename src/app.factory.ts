@@ -19,7 +19,7 @@ import { ensureDatabase, migrate } from './database/database';
 import { routeLabel } from './metrics/http-labels';
 import { MetricsService } from './metrics/metrics.service';
 import { mountQueueDashboard } from './queues/queue-dashboard';
-import { describeWebhookIntake, mountWebhookIntake } from './webhooks/webhook-intake.route';
+import { describeWebhookIntake, mountWebhookIntake } from './inbound/webhook-intake.route';
 
 export const BODY_LIMIT = '1mb';
 

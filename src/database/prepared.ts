@@ -35,6 +35,10 @@ function queryable(target: DataSource | EntityManager): Pool | PoolClient {
     if (!connection) throw new Error('prepared(): the transaction has no connection');
     return connection;
   }
-  const source = 'connection' in target ? target.connection : target;
-  return (source.driver as PostgresDriver).master as Pool;
+  return pgPool('connection' in target ? target.connection : target);
+}
+
+/** The pg pool under TypeORM's data source, for statements written for pg itself (named, batched). */
+export function pgPool(db: DataSource): Pool {
+  return (db.driver as PostgresDriver).master as Pool;
 }

@@ -5,11 +5,11 @@ import { signWebhook } from '@app/client';
 import { DataSource } from 'typeorm';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { eventId } from '../common/event-id';
-import { PassesHere } from '../common/passes-here';
+import { InProcessPasses } from '../common/in-process-passes';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { SecretCipher } from '../crypto/secret-cipher';
-import { JobDispatcher } from '../escalations/job-dispatcher.service';
+import { JobDispatcher } from '../queues/job-dispatcher.service';
 import { GroupedWrites } from '../database/grouped-writes';
 import { prepared } from '../database/prepared';
 import { CallbackError, postCallback } from './callback-http';
@@ -215,7 +215,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
   /** One record statement at a time, the others grouped behind it: fewer, larger statements (docs/decisions.md). */
   private readonly recorder = new GroupedWrites<Recording, boolean>((batch) => this.record(batch), { maxInFlight: 1, maxItems: 200 });
   /** Callback host names are resolved under the outbound policy, on every new connection. */
-  private readonly passesHere = new PassesHere(
+  private readonly passes = new InProcessPasses(
     (domainId) => this.deliver(domainId),
     (domainId, error) => {
       this.log.warn('delivery pass failed; queued instead', { domainId, error: (error as Error).message });
@@ -237,7 +237,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
 
   /** One delivery pass over a domain: claims its conversations with events due and starts sending each. */
   async deliver(domainId: string): Promise<void> {
-    if (!this.passesHere.open) throw new Error('delivery is shutting down in this process');
+    if (!this.passes.open) throw new Error('delivery is shutting down in this process');
     const room = Math.min(CLAIMS_PER_PASS, MAX_HELD - this.held.size);
     // Full: each holder that ends with more to send triggers a pass, so nothing waits for a reconcile.
     if (room <= 0) return;
@@ -292,8 +292,8 @@ export class DeliveryService implements BeforeApplicationShutdown {
    * events are stored, and the reconcile pass triggers any pass lost.
    */
   async trigger(domainId: string): Promise<void> {
-    if (!this.config.runsWorker || !this.passesHere.open) await this.jobs.deliverNew(domainId);
-    else this.passesHere.trigger(domainId);
+    if (!this.config.runsWorker || !this.passes.open) await this.jobs.deliverNew(domainId);
+    else this.passes.trigger(domainId);
   }
 
   /**
@@ -303,13 +303,13 @@ export class DeliveryService implements BeforeApplicationShutdown {
    * has to claim them and read them back. Conversations it could not claim go through a pass as before.
    */
   handOffClaim(conversations: number): string | null {
-    if (!this.config.runsWorker || !this.passesHere.open || this.held.size + conversations > MAX_HELD) return null;
+    if (!this.config.runsWorker || !this.passes.open || this.held.size + conversations > MAX_HELD) return null;
     return randomUUID();
   }
 
   /** Sends the conversations an ingest claimed with `handOffClaim` (their events committed). */
   adopt(handOffs: HandOff[]): void {
-    if (!this.passesHere.open) {
+    if (!this.passes.open) {
       // Shutting down: the claims expire (CLAIM_MS) and the next pass, here or in another process, sends the events.
       this.log.info('claimed conversations left to their claims\' expiry: shutting down', { conversations: handOffs.length });
       return;
@@ -344,7 +344,7 @@ export class DeliveryService implements BeforeApplicationShutdown {
 
   /** Lets the conversations being sent finish and record (bounded by the request timeout) before the pool closes. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.passesHere.close();
+    await this.passes.close();
     if (this.held.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.held]), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)))]);

@@ -3,7 +3,7 @@ import type { OpenAPIObject, ReferenceObject, SchemaObject } from '@nestjs/swagg
 
 /**
  * The events the bot platform receives, as schemas of the OpenAPI document: each type's `data` as the service stores
- * and delivers it (after the Agent Override and the attachment store: see `EventIngestService`), the envelope POSTed
+ * and delivers it (after the Agent Override and the attachment store: see `EscalationIngestService`), the envelope POSTed
  * to a domain's callback (`deliveryBody`), and the callback itself on the operations that set its URL.
  */
 const ref = (name: string): ReferenceObject => ({ $ref: `#/components/schemas/${name}` });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppLogger } from '../common/app-logger';
-import { ScheduledPrune } from '../common/scheduled-prune';
+import { ScheduledPrune } from '../queues/scheduled-prune';
 import { AppConfig } from '../config/app-config';
 import { prepared } from '../database/prepared';
 import { MetricsService } from '../metrics/metrics.service';

@@ -25,12 +25,13 @@ import { prepared } from '../database/prepared';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { RedisLock } from '../queues/redis-lock';
-import { EventIngestService, IngestInput, IngestItem, IngestOutcome, Statement } from './event-ingest.service';
+import { Statement } from '../database/combined-statement';
+import { EscalationIngestService, IngestInput, IngestItem, IngestOutcome } from './escalation-ingest.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
 import { recoveryFor } from './gateway-recovery';
-import { unstorableConversationId } from './storable-text';
-import { JobDispatcher } from './job-dispatcher.service';
+import { unstorableConversationId } from '../common/storable-text';
+import { JobDispatcher } from '../queues/job-dispatcher.service';
 
 /** Stands for a signal `contextFrom` makes on first read; never seen by a gateway. */
 const NOT_MADE_YET = new AbortController().signal;
@@ -68,7 +69,7 @@ export class EscalationRunner {
 
   constructor(
     private readonly repo: EscalationsRepository,
-    private readonly ingest: EventIngestService,
+    private readonly ingest: EscalationIngestService,
     private readonly jobs: JobDispatcher,
     private readonly registry: GatewayRegistry,
     private readonly contexts: GatewayContextFactory,
@@ -87,7 +88,7 @@ export class EscalationRunner {
     return result;
   }
 
-  /** `record` for several distinct escalations in one transaction, with `alongside` (see EventIngestService.ingestManyIn). */
+  /** `record` for several distinct escalations in one transaction, with `alongside` (see EscalationIngestService.ingestManyIn). */
   async recordMany(items: IngestItem[], alongside: Statement[] = []): Promise<IngestOutcome[]> {
     const results = await this.repo.db.transaction((em) => this.ingest.ingestManyIn(em, items, alongside));
     await this.ingest.afterCommitMany(items.map((item, i) => ({ escalationId: item.escalationId, result: results[i] })));

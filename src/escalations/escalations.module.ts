@@ -3,15 +3,15 @@ import { AuthModule } from '../auth/auth.module';
 import { AppConfig } from '../config/app-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { RedisLock } from '../queues/redis-lock';
-import { InboundWebhookRetention } from '../webhooks/inbound-webhook-retention.service';
-import { InboundWebhooksService } from '../webhooks/inbound-webhooks.service';
+import { InboundWebhookRetention } from '../inbound/inbound-webhook-retention.service';
+import { InboundWebhooksService } from '../inbound/inbound-webhooks.service';
 import { DeliveriesProcessor } from '../workers/deliveries.processor';
 import { EscalationRequestsProcessor } from '../workers/escalation-requests.processor';
 import { EscalationsProcessor } from '../workers/escalations.processor';
 import { InboundProcessor } from '../workers/inbound.processor';
 import { PollsProcessor } from '../workers/polls.processor';
-import { ConversationsController } from './conversations.controller';
-import { ConversationsVacuum } from './conversations-vacuum.service';
+import { ConversationsController } from '../conversations/conversations.controller';
+import { ConversationsVacuum } from '../conversations/conversations-vacuum.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationRetention } from './escalation-retention.service';
 import { EscalationQueriesService } from './escalation-queries.service';
@@ -19,10 +19,10 @@ import { EscalationRunner } from './escalation-runner.service';
 import { EscalationsController } from './escalations.controller';
 import { EscalationsRepository } from './escalations.repository';
 import { EscalationsService } from './escalations.service';
-import { EventIngestService } from './event-ingest.service';
-import { JobDispatcher } from './job-dispatcher.service';
-import { PollService } from './poll.service';
-import { ReconcileService } from './reconcile.service';
+import { EscalationIngestService } from './escalation-ingest.service';
+import { JobDispatcher } from '../queues/job-dispatcher.service';
+import { PollService } from '../inbound/poll.service';
+import { ReconcileService } from '../workers/reconcile.service';
 
 /** Escalations end to end: intake, engine, delivery, inbound webhooks. Processors run only in the worker role. */
 @Module({})
@@ -31,7 +31,7 @@ export class EscalationsModule {
     const services = [
       EscalationsRepository,
       EscalationPolicyResolver,
-      EventIngestService,
+      EscalationIngestService,
       EscalationRunner,
       EscalationsService,
       EscalationQueriesService,

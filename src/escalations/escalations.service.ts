@@ -9,7 +9,7 @@ import { EscalationRunner } from './escalation-runner.service';
 import { deliveredSeqOf, withDelivery } from './escalation-views';
 import { EscalationsRepository } from './escalations.repository';
 import { AttachmentInputDto, CreateEscalationDto, RelayMessageDto } from './escalations.dto';
-import { JobDispatcher } from './job-dispatcher.service';
+import { JobDispatcher } from '../queues/job-dispatcher.service';
 
 const MAX_INLINE_ATTACHMENT = 768 * 1024;
 

@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { HeldLease, keepLease } from './lease';
 import { RedisConnection } from './redis-connection';
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+// Renews the lock when this holder has it (1), takes it when free (2), or reports another holder (0).
+const RENEW_OR_TAKE = `local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
+if not holder then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
+return 0`;
 // KEYS: lock, mark. Takes the lock (and drops a mark left by a holder that died): 1. Otherwise leaves a mark for
 // the holder: 2 when this call set it, 0 when it was set already.
 const ENTER = `
@@ -28,8 +34,10 @@ export type CoalesceOutcome =
   | 'coalesced';
 
 /**
- * Short-lived mutual exclusion between workers (one relay drain per escalation, one inbound pass per gateway,
- * one poller per shard). A lock lost to a Redis flush only risks a duplicate attempt, which every step tolerates.
+ * Short-lived mutual exclusion between workers in Redis (one relay drain per escalation, one inbound pass per
+ * gateway, one poller per shard, one reconcile or retention run), the service's one lock: a holder keeps it with
+ * `keepLease` or, for a lock renewed on its own rhythm, `renewOrTake`. A lock lost to a Redis flush only risks a
+ * duplicate attempt, which every step tolerates.
  */
 @Injectable()
 export class RedisLock {
@@ -46,13 +54,22 @@ export class RedisLock {
   }
 
   /**
+   * For a holder that renews on its own rhythm (a poll shard, every tick) rather than on a timer: renews the lock
+   * when `holder` has it, takes it when it is free. Answers `renewed`, `taken`, or `held` by another.
+   */
+  async renewOrTake(name: string, holder: string, ttlMs: number): Promise<'renewed' | 'taken' | 'held'> {
+    const outcome = Number(await this.redis.client.eval(RENEW_OR_TAKE, 1, this.redis.key('lock', name), holder, String(ttlMs)));
+    return outcome === 1 ? 'renewed' : outcome === 2 ? 'taken' : 'held';
+  }
+
+  /**
    * Runs `fn` under the lock like `withLock`, for work that drains whatever is pending ("deliver this conversation's
    * events"). A call that finds the work running does not wait or poll: it leaves a mark, and the holder runs `fn`
    * once more before it lets go, so whatever made the caller call is seen. Marking and leaving are atomic in Redis,
    * so a mark cannot fall between the holder's last run and its release; any number of calls during one run cost
    * one more run. A holder that dies leaves its lock to expire after `ttlMs`: so the caller that sets the mark also
    * calls `retryAfter` with a delay past that (scheduling a job to try again), in case the holder never runs.
-   * `moreHere` tells of triggers within this process (see `PassesHere`): while it answers true, the holder runs `fn`
+   * `moreHere` tells of triggers within this process (see `InProcessPasses`): while it answers true, the holder runs `fn`
    * again still holding the lock, without the two Redis round trips of leaving and entering, unless a renewal found
    * the lock no longer its own.
    */
@@ -69,18 +86,16 @@ export class RedisLock {
     const entered = Number(await this.redis.client.eval(ENTER, 2, key, mark, token, String(ttlMs), String(ttlMs * 6)));
     if (entered === 2) await retryAfter(ttlMs + 1_000);
     if (entered !== 1) return entered === 2 ? 'marked' : 'coalesced';
-    const held = { lost: false };
-    const renewal = this.keepAlive(key, token, ttlMs, held);
+    // Released by LEAVE below, or at once on a failure, so that the job's retry (or anyone else) can take over.
+    let leaving = false;
+    const held = this.keep(name, token, ttlMs, () => (leaving ? Promise.resolve() : this.release(name, token)));
     try {
       do await fn();
       while ((!held.lost && moreHere()) || Number(await this.redis.client.eval(LEAVE, 2, key, mark, token, String(ttlMs))) === 1);
+      leaving = true;
       return 'ran';
-    } catch (error) {
-      // Let go at once, so that the job's retry (or anyone else) can take over.
-      await this.release(name, token);
-      throw error;
     } finally {
-      clearInterval(renewal);
+      await held.release();
     }
   }
 
@@ -91,27 +106,17 @@ export class RedisLock {
   async withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
     const token = await this.acquire(name, ttlMs);
     if (!token) return { ran: false };
-    const key = this.redis.key('lock', name);
-    const renewal = this.keepAlive(key, token, ttlMs);
+    const held = this.keep(name, token, ttlMs, () => this.release(name, token));
     try {
       return { ran: true, value: await fn() };
     } finally {
-      clearInterval(renewal);
-      await this.release(name, token);
+      await held.release();
     }
   }
 
-  /** Renews the lock every third of its TTL until the returned timer is cleared; notes in `held` a lock found lost. */
-  private keepAlive(key: string, token: string, ttlMs: number, held?: { lost: boolean }): NodeJS.Timeout {
-    const renewal = setInterval(() => {
-      void this.redis.client
-        .eval(EXTEND, 1, key, token, String(ttlMs))
-        .then((extended) => {
-          if (held && Number(extended) === 0) held.lost = true;
-        })
-        .catch(() => undefined);
-    }, Math.max(100, Math.floor(ttlMs / 3)));
-    renewal.unref();
-    return renewal;
+  /** Keeps a lock this call took (see `keepLease`); `release` is what giving it back means for the caller. */
+  private keep(name: string, token: string, ttlMs: number, release: () => Promise<void>): HeldLease {
+    const key = this.redis.key('lock', name);
+    return keepLease({ renew: async () => Number(await this.redis.client.eval(EXTEND, 1, key, token, String(ttlMs))) === 1, release }, ttlMs);
   }
 }

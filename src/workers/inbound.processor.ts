@@ -4,7 +4,7 @@ import { Job } from 'bullmq';
 import { AppLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { InboundJob, JOBS, QUEUES } from '../queues/queues';
-import { InboundWebhooksService } from '../webhooks/inbound-webhooks.service';
+import { InboundWebhooksService } from '../inbound/inbound-webhooks.service';
 import { inJobContext } from './job-context';
 import { logQueueErrors } from '../queues/queue-errors';
 

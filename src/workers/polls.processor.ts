@@ -3,7 +3,7 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { AppLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
-import { PollService } from '../escalations/poll.service';
+import { PollService } from '../inbound/poll.service';
 import { JOBS, QUEUES } from '../queues/queues';
 import { inJobContext } from './job-context';
 import { logQueueErrors } from '../queues/queue-errors';

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/database';
 import { ESCALATION_EVENTS, EVENT_ATTEMPTS, EscalationQueriesService } from '../../src/escalations/escalation-queries.service';
 import { ESCALATION_RETENTION_BATCH } from '../../src/escalations/escalation-retention.service';
-import { PENDING_WEBHOOKS } from '../../src/webhooks/inbound-webhooks.service';
+import { PENDING_WEBHOOKS } from '../../src/inbound/inbound-webhooks.service';
 import { resetState } from '../support/test-app';
 
 /**

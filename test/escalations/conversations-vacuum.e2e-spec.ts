@@ -1,4 +1,4 @@
-import { ConversationsVacuum } from '../../src/escalations/conversations-vacuum.service';
+import { ConversationsVacuum } from '../../src/conversations/conversations-vacuum.service';
 import { resetState, startTestApp, TestApp, withDatabase as sql } from '../support/test-app';
 import { fakeGateway, fakeSuite } from './fake-setup';
 

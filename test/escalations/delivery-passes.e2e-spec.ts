@@ -4,7 +4,7 @@ import type { PlatformEvent } from '@app/gateway-sdk';
 import { DeliveryService } from '../../src/delivery/delivery.service';
 import { EscalationRunner } from '../../src/escalations/escalation-runner.service';
 import { EscalationRetention } from '../../src/escalations/escalation-retention.service';
-import { InboundWebhookRetention } from '../../src/webhooks/inbound-webhook-retention.service';
+import { InboundWebhookRetention } from '../../src/inbound/inbound-webhook-retention.service';
 import { Delivery, waitFor } from '../support/bot-receiver';
 import { startTestApp, TestApp } from '../support/test-app';
 import { escalationBody, fakeGateway, fakeSuite } from './fake-setup';

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { getQueueToken } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import { ConversationRecord, EightByEightSimulator } from '@app/simulators/eight-by-eight';
-import { ReconcileService } from '../../src/escalations/reconcile.service';
+import { ReconcileService } from '../../src/workers/reconcile.service';
 import { JOBS, QUEUES } from '../../src/queues/queues';
 import { escalationBody, SIGNING_SECRET } from '../escalations/fake-setup';
 import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { InboundWebhookRow, InboundWebhookWriter } from '../../src/webhooks/inbound-webhook.writer';
+import { InboundWebhookRow, InboundWebhookWriter } from '../../src/inbound/inbound-webhook.writer';
 import { resetState } from '../support/test-app';
 
 /** The group-commit writer of the webhook intake, on a real PostgreSQL. */

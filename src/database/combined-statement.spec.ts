@@ -1,4 +1,4 @@
-import { combine } from './event-ingest.service';
+import { combine } from './combined-statement';
 
 describe('combine', () => {
   it('returns a single statement as it is', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { UNSTORABLE_TEXT } from '../common/unstorable-text';
+import { UNSTORABLE_TEXT } from './unstorable-text';
 
 /**
  * `value` with every string in it (object keys too) made storable: each character PostgreSQL refuses becomes U+FFFD,

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPool } from '../database/prepared';
 import { AppLogger } from '../common/app-logger';
-import { ScheduledPrune } from '../common/scheduled-prune';
+import { ScheduledPrune } from '../queues/scheduled-prune';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisLock } from '../queues/redis-lock';
@@ -41,7 +40,7 @@ export class InboundWebhookRetention extends ScheduledPrune {
   }
 
   protected async prune(before: Date): Promise<number> {
-    const pool = (this.db.driver as PostgresDriver).master as Pool;
+    const pool = pgPool(this.db);
     // Pages written since the last summary (autovacuum's or this) are not in the index yet, and every batch's scan
     // would read them. Only the index's owner may summarize; without it the deletes still work, reading more.
     await pool.query(`SELECT brin_summarize_new_values('inbound_webhooks_received_brin'::regclass)`).catch((error: unknown) => {

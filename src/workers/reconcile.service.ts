@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { JOBS, QUEUES } from '../queues/queues';
 import { RedisConnection } from '../queues/redis-connection';
 import { RedisLock } from '../queues/redis-lock';
-import { JobDispatcher } from './job-dispatcher.service';
+import { JobDispatcher } from '../queues/job-dispatcher.service';
 
 /**
  * PostgreSQL is the truth; Redis only holds work derived from it. At boot and every RECONCILE_INTERVAL_SECONDS one

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { JobsOptions, Queue } from 'bullmq';
 import { requestContext } from '../common/request-context';
-import { JOBS, QUEUES } from '../queues/queues';
+import { JOBS, QUEUES } from './queues';
 
 // BullMQ refuses ':' in custom ids; '.' separates the parts of ours.
 const jobId = (...parts: (string | number)[]) => parts.join('.');

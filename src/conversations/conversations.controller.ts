@@ -9,10 +9,10 @@ import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { ParseUuid } from '../common/parse-uuid.pipe';
 import { DomainError } from '../common/domain-error';
 import { eventRowId } from '../common/event-id';
-import { EscalationQueriesService } from './escalation-queries.service';
-import { ConversationDto, DeliveryAttemptDto, EventDto, MAX_SEQ, ReplayQuery } from './escalations.dto';
-import { EscalationsService } from './escalations.service';
-import { eventDto } from './escalation-views';
+import { EscalationQueriesService } from '../escalations/escalation-queries.service';
+import { ConversationDto, DeliveryAttemptDto, EventDto, MAX_SEQ, ReplayQuery } from '../escalations/escalations.dto';
+import { EscalationsService } from '../escalations/escalations.service';
+import { eventDto } from '../escalations/escalation-views';
 
 const STREAM_POLL_MS = 200;
 const HEARTBEAT_MS = 15_000;

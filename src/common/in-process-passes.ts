@@ -4,7 +4,7 @@
  * cost one more run. Work that throws is handed to `onFailure` (to queue it as a job instead). Not a lock between
  * processes: the work must be safe to run beside other processes' runs.
  */
-export class PassesHere {
+export class InProcessPasses {
   private readonly running = new Map<string, { again: boolean; done: Promise<void> }>();
   private closed = false;
 

@@ -2,14 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { AgentInfo, AgentOverride, PlatformEvent, PlatformSession } from '@app/gateway-sdk';
 import { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error';
+import { combine, Statement } from '../database/combined-statement';
 import { EscalationEntity, EscalationState } from '../database/entities';
 import { prepared } from '../database/prepared';
 import { CLAIM_MS, ConversationRow, DeliveryService, EventRow, HandOff, SIGNING_SECRETS, SigningSecretColumns } from '../delivery/delivery.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository } from './escalations.repository';
-import { JobDispatcher } from './job-dispatcher.service';
-import { storable, storableKeyForms } from './storable-text';
+import { JobDispatcher } from '../queues/job-dispatcher.service';
+import { storable, storableKeyForms } from '../common/storable-text';
 
 /** What a gateway call reported, plus what the engine itself decided (service events and a forced state). */
 export interface IngestInput {
@@ -44,29 +45,6 @@ interface ConversationState {
   id: string;
   last_seq: number;
   control: 'bot' | 'agent';
-}
-
-/** One SQL statement with its parameters ($1 is its own first value). */
-export interface Statement {
-  sql: string;
-  values: unknown[];
-}
-
-/**
- * Data-modifying statements as one: all but the last become WITH clauses, their parameters renumbered after those
- * before them. PostgreSQL runs every clause of such a statement, on one snapshot, in one round trip. (The statements
- * here have no `$` but their parameters.)
- */
-export function combine(statements: Statement[]): Statement {
-  const values: unknown[] = [];
-  const parts = statements.map(({ sql, values: own }) => {
-    const offset = values.length;
-    values.push(...own);
-    return sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-  });
-  const last = parts.pop()!;
-  const sql = parts.length ? `WITH ${parts.map((part, i) => `w${i} AS (${part})`).join(', ')} ${last}` : last;
-  return { sql, values };
 }
 
 /** The escalation columns ingest uses (not the history), read with its row lock. */
@@ -140,7 +118,7 @@ const FINAL: EscalationState[] = ['ended', 'failed', 'timed_out'];
  * (state, control, agent) in the same transaction as the cursor and session, then schedules delivery.
  */
 @Injectable()
-export class EventIngestService {
+export class EscalationIngestService {
   constructor(
     private readonly repo: EscalationsRepository,
     private readonly policies: EscalationPolicyResolver,

@@ -12,8 +12,9 @@ import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisConnection } from '../queues/redis-connection';
-import { EscalationsRepository } from './escalations.repository';
-import { EscalationRunner } from './escalation-runner.service';
+import { RedisLock } from '../queues/redis-lock';
+import { EscalationsRepository } from '../escalations/escalations.repository';
+import { EscalationRunner } from '../escalations/escalation-runner.service';
 import { PollRow, sameRow, ShardSchedule, shardRange, spreadOffset } from './poll-schedule';
 
 /** A gateway as the poller needs it: settings opened and its context built once, not per poll. */
@@ -27,13 +28,6 @@ interface GatewayPlan {
   revision: number;
   until: number;
 }
-
-/** Renews the lease when this worker holds it (1), takes it when free (2), or reports another holder (0). */
-const LEASE = `local holder = redis.call('get', KEYS[1])
-if holder == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
-if not holder then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
-return 0`;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 const COLUMNS = 'id, gateway_id, conversation_id, state, cursor, session_enc, start_attempts';
 const POLLABLE = `state IN ('queued', 'active') AND session_enc IS NOT NULL`;
@@ -81,6 +75,7 @@ export class PollService implements OnApplicationShutdown {
     private readonly registry: GatewayRegistry,
     private readonly contexts: GatewayContextFactory,
     private readonly redis: RedisConnection,
+    private readonly lock: RedisLock,
     private readonly config: AppConfig,
     metrics: MetricsService,
     logger: AppLogger,
@@ -103,7 +98,6 @@ export class PollService implements OnApplicationShutdown {
   async tick(shard: number): Promise<{ polled: number; stored: number }> {
     if (this.stopped) return { polled: 0, stored: 0 };
     let state = this.shards.get(shard);
-    const leaseKey = this.redis.key('lock', `poll-shard:${this.config.POLL_SHARDS}:${shard}`);
     const hashKey = this.redis.key('poll', String(shard));
     const started = Date.now();
     await this.heartbeat(started);
@@ -112,12 +106,12 @@ export class PollService implements OnApplicationShutdown {
       await this.release(shard, state);
       return { polled: 0, stored: 0 };
     }
-    const lease = Number(await this.redis.client.eval(LEASE, 1, leaseKey, this.token, String(this.leaseMs)));
-    if (lease === 0) {
+    const lease = await this.lock.renewOrTake(this.leaseName(shard), this.token, this.leaseMs);
+    if (lease === 'held') {
       if (state) this.drop(shard, state);
       return { polled: 0, stored: 0 };
     }
-    if (lease === 2 || !state) {
+    if (lease === 'taken' || !state) {
       // Continue the rhythm of the previous holder; keep our own later times if we held the shard before (after a
       // Redis flush, or a lease that lapsed while ticks were late).
       const saved = await this.redis.client.hgetall(hashKey);
@@ -346,11 +340,14 @@ export class PollService implements OnApplicationShutdown {
   /** Hands the shard back: last-poll times saved for the next holder, the lease deleted if still ours. */
   private async release(shard: number, state: ShardSchedule): Promise<void> {
     this.drop(shard, state);
-    const pipeline = this.redis.client.pipeline();
     const unsaved = state.takeUnsaved();
-    if (unsaved.length) pipeline.hset(this.redis.key('poll', String(shard)), ...unsaved);
-    pipeline.eval(RELEASE, 1, this.redis.key('lock', `poll-shard:${this.config.POLL_SHARDS}:${shard}`), this.token);
-    await pipeline.exec();
+    if (unsaved.length) await this.redis.client.hset(this.redis.key('poll', String(shard)), ...unsaved);
+    await this.lock.release(this.leaseName(shard), this.token);
+  }
+
+  /** The shard's lease, named with the shard count: a change of POLL_SHARDS makes other shards. */
+  private leaseName(shard: number): string {
+    return `poll-shard:${this.config.POLL_SHARDS}:${shard}`;
   }
 
   private drop(shard: number, state: ShardSchedule): void {

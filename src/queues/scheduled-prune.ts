@@ -1,6 +1,6 @@
 import { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { RedisLock } from '../queues/redis-lock';
-import { ComponentLogger } from './app-logger';
+import { RedisLock } from './redis-lock';
+import { ComponentLogger } from '../common/app-logger';
 
 /** How often a prune runs (the first time one interval after a worker starts). */
 const EVERY_MS = 60_000;

@@ -1,11 +1,11 @@
-import { PassesHere } from './passes-here';
+import { InProcessPasses } from './in-process-passes';
 
-describe('PassesHere', () => {
+describe('InProcessPasses', () => {
   it('runs once more for any number of triggers during a run, per key', async () => {
     const runs: string[] = [];
     let release!: () => void;
     let gate = new Promise<void>((resolve) => (release = resolve));
-    const passes = new PassesHere(
+    const passes = new InProcessPasses(
       async (key) => {
         runs.push(key);
         if (key === 'a') await gate;
@@ -27,7 +27,7 @@ describe('PassesHere', () => {
     const failed: string[] = [];
     let fail = true;
     let runs = 0;
-    const passes = new PassesHere(
+    const passes = new InProcessPasses(
       async () => {
         runs++;
         if (fail) throw new Error('database gone');
@@ -49,7 +49,7 @@ describe('PassesHere', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let runs = 0;
-    const passes = new PassesHere(
+    const passes = new InProcessPasses(
       async (_key, again) => {
         runs++;
         if (runs > 1) return;

@@ -1,23 +1,22 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ChatGateway, GatewayContext, GatewayError, InboundWebhook, PlatformSession, PlatformUpdate, toGatewayError } from '@app/gateway-sdk';
-import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPool } from '../database/prepared';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
-import { PassesHere } from '../common/passes-here';
+import { InProcessPasses } from '../common/in-process-passes';
 import { AppConfig } from '../config/app-config';
 import { TtlCache } from '../common/ttl-cache';
 import { DomainError } from '../common/domain-error';
 import { GatewayEntity } from '../database/entities';
 import { EscalationRunner } from '../escalations/escalation-runner.service';
 import { EscalationsRepository } from '../escalations/escalations.repository';
-import { JobDispatcher } from '../escalations/job-dispatcher.service';
+import { JobDispatcher } from '../queues/job-dispatcher.service';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { RedisLock } from '../queues/redis-lock';
 import { prepared } from '../database/prepared';
-import { storableKey, unstorableConversationId } from '../escalations/storable-text';
+import { storableKey, unstorableConversationId } from '../common/storable-text';
 import { InboundWebhookWriter } from './inbound-webhook.writer';
 
 const ORPHAN_AFTER_MS = 10 * 60_000;
@@ -98,14 +97,14 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
    * runs only asks it to run once more, and the pass's Redis lock keeps other processes' passes out. A pass that
    * fails is queued as a job, for BullMQ's retries.
    */
-  private readonly passesHere = new PassesHere(
+  private readonly passes = new InProcessPasses(
     (gatewayId, again) => this.process(gatewayId, again),
     (gatewayId, error) => {
       this.log.warn('inbound pass failed; queued instead', { gatewayId, error: (error as Error).message });
       return this.jobs.inboundNew(gatewayId);
     },
   );
-  private readonly writer = new InboundWebhookWriter(() => (this.db.driver as PostgresDriver).master as Pool);
+  private readonly writer = new InboundWebhookWriter(() => pgPool(this.db));
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -164,7 +163,7 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
    * with a delay of one window; this process skips Redis for the later ones. The pass cannot start before the slice
    * is over, so it sees every delivery stored during it; it takes what is due and gives the rest a pass at their due
    * time. Without a window the deliveries stored together trigger the gateway's pass at once: in this process when
-   * it runs workers (see `passesHere`), otherwise as a job (coalesced: one waits, one runs).
+   * it runs workers (see `passes`), otherwise as a job (coalesced: one waits, one runs).
    *
    * Not awaited: the stored row is the truth and the job only a trigger, which the reconcile pass re-creates for
    * any unprocessed row (RECONCILE_INTERVAL_SECONDS), so Redis stays out of the acknowledgement's latency.
@@ -177,7 +176,7 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
       this.triggering.add(gatewayId);
       setImmediate(() => {
         this.triggering.delete(gatewayId);
-        if (this.config.runsWorker && this.passesHere.open) this.passesHere.trigger(gatewayId);
+        if (this.config.runsWorker && this.passes.open) this.passes.trigger(gatewayId);
         else this.jobs.inboundNew(gatewayId).catch(failed);
       });
       return;
@@ -194,7 +193,7 @@ export class InboundWebhooksService implements BeforeApplicationShutdown {
 
   /** Lets the passes running in this process end before the pool closes (they are bounded by their lock's TTL). */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.passesHere.close();
+    await this.passes.close();
   }
 
   /**
