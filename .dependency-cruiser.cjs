@@ -4,8 +4,77 @@
  */
 const TEST_FILES = '(\\.spec\\.ts|\\.spec-helpers\\.ts|-test\\.[a-z.]+\\.ts|\\.fixtures\\.ts)$';
 
+
+/**
+ * The service's modules, lowest first: a module imports only modules below it (arrows point down), so no two
+ * modules import each other. Where a lower module must wake a higher one it enqueues a job or calls an interface the
+ * higher one provides.
+ */
+const LAYERS = ['config', 'common', 'crypto', 'database', 'auth', 'queues', 'metrics', 'health', 'domains', 'gateways', 'conversations', 'delivery', 'escalations', 'inbound', 'workers'];
+
+/** What each module lets others use (files under src/<module>/); the rest is its own. */
+const PUBLIC = {
+  config: ['app-config'],
+  common: ['.+'],
+  crypto: ['secret-cipher'],
+  database: ['combined-statement', 'database', 'entities', 'grouped-writes', 'prepared', 'unique-violation'],
+  auth: ['auth.module', 'auth.decorators', 'auth.guard', 'domain-scope', 'api-keys.service'],
+  queues: ['queues', 'queues.module', 'job-dispatcher.service', 'lease', 'redis-connection', 'redis-lock', 'scheduled-prune', 'queue-errors', 'queue-dashboard'],
+  metrics: ['metrics.module', 'metrics.service', 'http-labels'],
+  health: ['health.controller'],
+  domains: ['domains.module', 'domains.service'],
+  gateways: ['gateways.module', 'gateways.service', 'gateway-registry', 'gateway-context.factory'],
+  conversations: ['conversations.module', 'conversations.repository', 'conversations.dto', 'event-views'],
+  delivery: ['delivery.module', 'delivery.service', 'delivery-claims.repository', 'delivery.types', 'event-schemas'],
+  escalations: [
+    'escalations.module',
+    'escalations.service',
+    'escalations.dto',
+    'escalations.repository',
+    'escalation-contexts.service',
+    'escalation-lifecycle.service',
+    'escalation-recorder.service',
+    'relay-drainer.service',
+  ],
+  inbound: ['inbound.module', 'webhook-intake.route', 'inbound-passes.service', 'close-wait.service', 'poll.service', 'poll-schedulers.service'],
+  workers: ['workers.module'],
+};
+
+const layerRules = LAYERS.map((module, i) => ({
+  name: `layers-${module}`,
+  comment: `${module} imports only the modules below it (${LAYERS.slice(0, i).join(', ') || 'none'}).`,
+  severity: 'error',
+  from: { path: `^src/${module}/` },
+  to: { path: `^src/(${LAYERS.slice(i + 1).join('|') || '$none'})/` },
+}));
+
+const internalsRules = Object.entries(PUBLIC).map(([module, files]) => ({
+  name: `internals-${module}`,
+  comment: `Outside ${module}, only what it makes public: ${files.join(', ')}.`,
+  severity: 'error',
+  // Tests may reach a module's own parts: they test them.
+  from: { path: '^(src|bench|scripts)/', pathNot: `^src/${module}/` },
+  to: { path: `^src/${module}/`, pathNot: `^src/${module}/(${files.join('|')})\\.ts$` },
+}));
+
 module.exports = {
   forbidden: [
+    ...layerRules,
+    ...internalsRules,
+    {
+      name: 'no-cycle',
+      comment: 'Files importing each other at run time (type-only imports excepted: they leave nothing behind).',
+      severity: 'error',
+      from: {},
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'orm-internals',
+      comment: "TypeORM's driver is reached in one place (src/database), not from every service that wants its pool.",
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/database/' },
+      to: { path: '^node_modules/typeorm/driver/' },
+    },
     {
       name: 'runtime-to-dev-dependency',
       comment: 'The production image prunes devDependencies: what the service loads at run time must be a dependency.',

@@ -10,11 +10,14 @@ import { AppConfig } from './config/app-config';
 import { AppOptions, CoreModule } from './core.module';
 import { dataSourceOptions } from './database/database';
 import { DomainsModule } from './domains/domains.module';
+import { ConversationsModule } from './conversations/conversations.module';
+import { DeliveryModule } from './delivery/delivery.module';
 import { EscalationsModule } from './escalations/escalations.module';
+import { InboundModule } from './inbound/inbound.module';
+import { WorkersModule } from './workers/workers.module';
 import { GatewaysModule } from './gateways/gateways.module';
 import { HealthController } from './health/health.controller';
-import { MetricsController } from './metrics/metrics.controller';
-import { MetricsListener } from './metrics/metrics-listener';
+import { MetricsModule } from './metrics/metrics.module';
 import { QueuesModule } from './queues/queues.module';
 import { redisOptions } from './queues/redis-connection';
 
@@ -33,14 +36,18 @@ export class AppModule {
         TypeOrmModule.forRoot(dataSourceOptions(config.DATABASE_URL, config.DATABASE_POOL_SIZE)),
         BullModule.forRoot({ connection: redisOptions(config) as ConnectionOptions, prefix: config.REDIS_PREFIX }),
         QueuesModule,
+        MetricsModule,
         TerminusModule,
         AuthModule,
         DomainsModule,
         GatewaysModule.register(plugins),
+        ConversationsModule.register(config),
+        DeliveryModule.register(config),
         EscalationsModule.register(config),
+        InboundModule.register(config),
+        WorkersModule.register(config),
       ],
-      controllers: [HealthController, MetricsController],
-      providers: [MetricsListener],
+      controllers: [HealthController],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { checkOutboundUrl } from '@app/gateway-sdk';
@@ -68,6 +68,12 @@ export class DomainsService {
     return found;
   }
 
+  /** The names of these domains, by id. */
+  async namesOf(ids: string[]): Promise<Map<string, string>> {
+    const domains = ids.length ? await this.db.getRepository(DomainEntity).findBy(ids.map((id) => ({ id }))) : [];
+    return new Map(domains.map((d) => [d.id, d.name]));
+  }
+
   async findByName(name: string): Promise<DomainEntity | null> {
     return this.db.getRepository(DomainEntity).findOneBy({ name });
   }
@@ -113,6 +119,12 @@ export class DomainsService {
     );
     if (Number(count) > 0) throw new DomainError('conflict', 'The domain still has gateways or conversations');
     await this.db.getRepository(DomainEntity).delete({ id });
+  }
+
+  /** The domain's agent directory, e-mail to display name (for the "Lookup Agent by Email" agent override). */
+  async agentDirectory(id: string, em: Pick<EntityManager, 'query'> = this.db.manager): Promise<Map<string, string>> {
+    const rows: { email: string; display_name: string }[] = await em.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1`, [id]);
+    return new Map(rows.map((row) => [row.email, row.display_name]));
   }
 
   async agents(id: string, scope: DomainScope): Promise<{ email: string; displayName: string }[]> {

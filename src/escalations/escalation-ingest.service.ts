@@ -2,15 +2,21 @@ import { Injectable } from '@nestjs/common';
 import { AgentInfo, AgentOverride, PlatformEvent, PlatformSession } from '@app/gateway-sdk';
 import { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error';
+import { storable, storableKeyForms } from '../common/storable-text';
+import { ConversationAdvance, ConversationsRepository, EventRowInput } from '../conversations/conversations.repository';
 import { combine, Statement } from '../database/combined-statement';
 import { EscalationEntity, EscalationState } from '../database/entities';
 import { prepared } from '../database/prepared';
-import { CLAIM_MS, ConversationRow, DeliveryService, EventRow, HandOff, SIGNING_SECRETS, SigningSecretColumns } from '../delivery/delivery.service';
+import { DeliveryClaimsRepository, HandOffRow } from '../delivery/delivery-claims.repository';
+import { DeliveryService } from '../delivery/delivery.service';
+import { HandOff } from '../delivery/delivery.types';
+import { DomainsService } from '../domains/domains.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { EscalationPolicyResolver } from './escalation-policy';
-import { EscalationsRepository } from './escalations.repository';
 import { JobDispatcher } from '../queues/job-dispatcher.service';
-import { storable, storableKeyForms } from '../common/storable-text';
+import { AttachmentsRepository } from './attachments.repository';
+import { EscalationPolicyResolver } from './escalation-policy';
+import { EscalationsRepository, IngestLockRow } from './escalations.repository';
+import { RelayCommandsRepository } from './relay-commands.repository';
 
 /** What a gateway call reported, plus what the engine itself decided (service events and a forced state). */
 export interface IngestInput {
@@ -40,64 +46,11 @@ export interface IngestItem {
   input: IngestInput;
 }
 
-/** A conversation's columns ingest reads under its row lock. */
-interface ConversationState {
-  id: string;
-  last_seq: number;
-  control: 'bot' | 'agent';
-}
-
-/** The escalation columns ingest uses (not the history), read with its row lock. */
-interface LockedEscalation {
-  id: string;
-  state: EscalationState;
-  gateway_id: string;
-  domain_id: string;
-  conversation_id: string;
-  queue: string | null;
-  cursor: string | null;
-  session_enc: string | null;
-  /** Which of the incoming events' platform keys are stored already. */
-  seen: string[];
-}
-
-/** A claimed conversation's stored event as the ingest's write answers it (one row per event). */
-type ClaimedEventRow = EventRow & Omit<ConversationRow, 'id'> & SigningSecretColumns & { conversation_id: string; domain_id: string };
-
-/** Puts each claimed conversation's events on the first outcome of that conversation. */
-function attachHandOffs(outcomes: IngestOutcome[], rows: ClaimedEventRow[], claim: string): void {
-  const byConversation = new Map<string, HandOff>();
-  for (const row of rows) {
-    let handOff = byConversation.get(row.conversation_id);
-    if (!handOff) {
-      handOff = {
-        domainId: row.domain_id,
-        conversation: { id: row.conversation_id, external_id: row.external_id, delivered_seq: row.delivered_seq, delivery_attempts: row.delivery_attempts, domain: row.domain, callback_url: row.callback_url },
-        signingSecret: row.signing_secret,
-        previousSigningSecret: row.previous_signing_secret,
-        events: [],
-        claim,
-      };
-      byConversation.set(row.conversation_id, handOff);
-    }
-    handOff.events.push({ id: row.id, seq: row.seq, escalation_id: row.escalation_id, type: row.type, data: row.data, occurred_at: row.occurred_at, created_at: row.created_at });
-  }
-  for (const outcome of outcomes) {
-    const handOff = byConversation.get(outcome.conversationId);
-    if (!handOff) continue;
-    outcome.handOff = handOff;
-    byConversation.delete(outcome.conversationId);
-  }
-}
-
-/** A conversation and one of its escalations, locked together, with what the lock statement's snapshot saw. */
-interface LockedRow extends LockedEscalation, Omit<ConversationState, 'id'> {
-  /** The conversation's highest stored sequence number as the statement's snapshot saw it. */
-  stored_seq: number;
-}
+/** A conversation as an ingest moves it on: its sequence, control, and whether it changed or closed. */
+type ConversationState = ConversationAdvance & { changed: boolean };
 
 /** The locked columns as an entity (the other columns unset), as `transition` and the session helpers take it. */
-function escalationOf(row: LockedEscalation): EscalationEntity {
+function escalationOf(row: IngestLockRow): EscalationEntity {
   return Object.assign(new EscalationEntity(), {
     id: row.id,
     state: row.state,
@@ -114,16 +67,22 @@ const OPEN_FOR_RELAY: EscalationState[] = ['queued', 'active'];
 const FINAL: EscalationState[] = ['ended', 'failed', 'timed_out'];
 
 /**
- * Stores platform events exactly once, in per-conversation order, and applies their effect on the escalation
- * (state, control, agent) in the same transaction as the cursor and session, then schedules delivery.
+ * Stores platform events of escalations exactly once, in per-conversation order, and applies their effect on the
+ * escalation (state, control, agent) in the same transaction as the cursor and session, then hands them to delivery.
+ * The conversation core numbers and stores them; this adds what they mean for an escalation.
  */
 @Injectable()
 export class EscalationIngestService {
   constructor(
-    private readonly repo: EscalationsRepository,
+    private readonly escalations: EscalationsRepository,
+    private readonly conversations: ConversationsRepository,
+    private readonly relay: RelayCommandsRepository,
+    private readonly attachments: AttachmentsRepository,
     private readonly policies: EscalationPolicyResolver,
+    private readonly domains: DomainsService,
     private readonly jobs: JobDispatcher,
     private readonly delivery: DeliveryService,
+    private readonly claims: DeliveryClaimsRepository,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -139,49 +98,33 @@ export class EscalationIngestService {
    * caller's own writes that must commit with the events). Answers in the items' order.
    */
   async ingestManyIn(em: EntityManager, items: IngestItem[], alongside: Statement[] = []): Promise<IngestOutcome[]> {
-    const ids = items.map((item) => item.escalationId);
-    // The conversations' and escalations' row locks (the columns ingest uses; not the history) and which of the
-    // events are stored already, in one statement. The conversation row locks order every writer of a
-    // conversation's sequence: taken in conversation id order, each with its escalations, so that two writers cannot
-    // lock in opposite orders. Each key is looked up with its own escalation only (one index probe per event):
-    // looking every key up in every escalation grew with the square of the number of escalations per call.
-    // Keys in every form they may be stored under (`storableKeyForms`: the one stored now first), looked up that way.
+    // Keys in every form they may be stored under (`storableKeyForms`: the one stored now first), looked up that way,
+    // each with its own escalation only (one index probe per event).
     const keyForms = items.map((item) => item.input.events.map((e) => storableKeyForms(e.key)));
-    const keyed = items.flatMap((item, i) => keyForms[i].flatMap((forms) => forms.map((key) => [item.escalationId, key])));
-    const lockedRows = await prepared<LockedRow>(
+    const keyed = items.flatMap((item, i) => keyForms[i].flatMap((forms) => forms.map((key) => [item.escalationId, key] as [string, string])));
+    const lockedRows = await this.escalations.lockForIngest(
       em,
-      `SELECT c.last_seq, c.control, x.id, x.state, x.gateway_id, x.domain_id, x.conversation_id, x.queue, x.cursor, x.session_enc,
-              ARRAY(SELECT ev.platform_key FROM unnest($2::uuid[], $3::text[]) AS k(escalation_id, platform_key)
-                      JOIN events ev ON ev.escalation_id = k.escalation_id AND ev.platform_key = k.platform_key
-                     WHERE k.escalation_id = x.id) AS seen,
-              (SELECT coalesce(max(seq), 0) FROM events WHERE conversation_id = c.id) AS stored_seq
-         FROM conversations c JOIN escalations x ON x.conversation_id = c.id
-        WHERE x.id = ANY($1::uuid[]) ORDER BY c.id, x.id FOR UPDATE OF c, x`,
-      [ids, keyed.map(([id]) => id), keyed.map(([, key]) => key)],
+      items.map((item) => item.escalationId),
+      keyed,
     );
     // A statement that waited for a lock returns the locked rows as the other writer left them, but its snapshot (the
     // events it looked for) is from before that writer committed: the conversation's last_seq is then ahead of the
     // events the snapshot saw. Those escalations' keys are looked up again, by a new statement, which sees them.
     const stale = new Set(lockedRows.filter((row) => row.stored_seq !== row.last_seq).map((row) => row.id));
     if (stale.size) {
-      const staleKeys = keyed.filter(([id]) => stale.has(id));
-      const again = await prepared<{ escalation_id: string; platform_key: string }>(
+      const again = await this.conversations.storedKeys(
         em,
-        `SELECT ev.escalation_id, ev.platform_key FROM unnest($1::uuid[], $2::text[]) AS k(escalation_id, platform_key)
-           JOIN events ev ON ev.escalation_id = k.escalation_id AND ev.platform_key = k.platform_key`,
-        [staleKeys.map(([id]) => id), staleKeys.map(([, key]) => key)],
+        keyed.filter(([id]) => stale.has(id)),
       );
       for (const row of lockedRows) if (stale.has(row.id)) row.seen = again.filter((r) => r.escalation_id === row.id).map((r) => r.platform_key);
     }
-    const conversations = new Map<string, ConversationState & { prev_seq: number; changed: boolean; closed: boolean }>();
-    const conversationOf = new Map<string, string>();
+    const conversations = new Map<string, ConversationState>();
     for (const row of lockedRows) {
-      conversations.set(row.conversation_id, { id: row.conversation_id, last_seq: row.last_seq, prev_seq: row.last_seq, control: row.control, changed: false, closed: false });
-      conversationOf.set(row.id, row.conversation_id);
+      conversations.set(row.conversation_id, { id: row.conversation_id, lastSeq: row.last_seq, prevSeq: row.last_seq, control: row.control, closed: false, changed: false });
     }
     const lockedById = new Map(lockedRows.map((row) => [row.id, row]));
 
-    const rows: unknown[][] = [];
+    const rows: EventRowInput[] = [];
     const escalationSets: { id: string; setCursor: boolean; cursor: string | null; setSession: boolean; session: string | null }[] = [];
     const ended: string[] = [];
     const outcomes: IngestOutcome[] = [];
@@ -189,18 +132,18 @@ export class EscalationIngestService {
     const directories = new Map<string, Map<string, string>>();
     for (const [i, { escalationId, input }] of items.entries()) {
       const locked = lockedById.get(escalationId);
-      const conversation = conversations.get(conversationOf.get(escalationId) ?? '');
+      const conversation = locked && conversations.get(locked.conversation_id);
       if (!locked || !conversation) throw DomainError.notFound('Escalation', escalationId);
       const fresh = escalationOf(locked);
       const seen = new Set<string>(locked.seen);
       const before = fresh.state;
       const policy = await this.policies.forGateway(fresh.gatewayId, em);
 
-      if (input.transition) await this.repo.transition(em, fresh, input.transition.to, input.transition.reason, input.transition.fields);
+      if (input.transition) await this.escalations.transition(em, fresh, input.transition.to, input.transition.reason, input.transition.fields);
 
-      const directory = directories.get(fresh.domainId) ?? new Map<string, string>();
-      if (!directories.has(fresh.domainId) && policy.agentOverride === 'lookup_agent_by_email' && input.events.some((e) => 'agent' in (e.data as object))) {
-        for (const row of await em.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1`, [fresh.domainId])) directory.set(row.email, row.display_name);
+      let directory = directories.get(fresh.domainId);
+      if (!directory && policy.agentOverride === 'lookup_agent_by_email' && input.events.some((e) => 'agent' in (e.data as object))) {
+        directory = await this.domains.agentDirectory(fresh.domainId, em);
         directories.set(fresh.domainId, directory);
       }
       let stored = 0;
@@ -209,7 +152,7 @@ export class EscalationIngestService {
         if (forms.some((form) => seen.has(form))) continue;
         const key = forms[0];
         seen.add(key);
-        const data = await this.prepareData(em, fresh, event, policy.agentOverride, directory);
+        const data = await this.prepareData(em, fresh, event, policy.agentOverride, directory ?? new Map());
         const effect = await this.applyEffect(em, fresh, event, policy.transferBackOnAgentClose);
         if (effect.control && effect.control !== conversation.control) {
           conversation.control = effect.control;
@@ -217,15 +160,15 @@ export class EscalationIngestService {
         }
         if (effect.closeConversation) conversation.closed = conversation.changed = true;
         if (effect.extra) Object.assign(data, effect.extra);
-        conversation.last_seq += 1;
+        conversation.lastSeq += 1;
         conversation.changed = true;
         stored += 1;
-        rows.push([fresh.conversationId, conversation.last_seq, escalationId, event.type, JSON.stringify(storable(data)), key, event.occurredAt]);
+        rows.push({ conversationId: fresh.conversationId, seq: conversation.lastSeq, escalationId, type: event.type, data: JSON.stringify(storable(data)), platformKey: key, occurredAt: event.occurredAt });
         this.metrics.eventsStored.inc({ type: event.type });
       }
       const setCursor = input.cursor !== undefined && input.cursor !== fresh.cursor;
-      const session = input.session ? this.repo.sealSession({ ...(this.repo.session(fresh) ?? {}), ...input.session }) : null;
-      if (setCursor || session) escalationSets.push({ id: escalationId, setCursor, cursor: setCursor ? input.cursor ?? null : null, setSession: session !== null, session });
+      const session = input.session ? this.escalations.sealSession({ ...(this.escalations.session(fresh) ?? {}), ...input.session }) : null;
+      if (setCursor || session) escalationSets.push({ id: escalationId, setCursor, cursor: setCursor ? (input.cursor ?? null) : null, setSession: session !== null, session });
       if (FINAL.includes(fresh.state) && !FINAL.includes(before)) ended.push(escalationId);
       outcomes.push({
         stored,
@@ -234,77 +177,50 @@ export class EscalationIngestService {
         becameFinal: FINAL.includes(fresh.state) && !FINAL.includes(before),
         conversationId: fresh.conversationId,
         domainId: fresh.domainId,
-        lastSeq: conversation.last_seq,
+        lastSeq: conversation.lastSeq,
         handOff: null,
       });
     }
-    // Everything the ingest writes, in one statement. The joins with unnest() also name their rows with `= ANY`, so
-    // that a prepared statement's generic plan looks them up by key whatever the number of rows it assumes.
-    const writes: Statement[] = [...alongside];
-    // Stored events are claimed for this process to send when it can (see DeliveryService.handOffClaim).
-    const claim = rows.length ? this.delivery.handOffClaim(conversations.size) : null;
-    const insertAt = writes.length;
-    if (rows.length) {
-      writes.push({
-        // In sequence order, so that ids (the global stream's order) follow it too.
-        sql: `INSERT INTO events (conversation_id, seq, escalation_id, type, data, platform_key, occurred_at)
-              SELECT c, s, e, t, d, k, o
-                FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::jsonb[], $6::text[], $7::timestamptz[])
-                     WITH ORDINALITY AS r(c, s, e, t, d, k, o, n)
-               ORDER BY n
-              RETURNING id, conversation_id, seq, escalation_id, type, data, occurred_at, created_at`,
-        values: [0, 1, 2, 3, 4, 5, 6].map((column) => rows.map((row) => row[column])),
-      });
-    }
-    if (escalationSets.length) {
-      writes.push({
-        sql: `UPDATE escalations x SET cursor = CASE WHEN u.set_cursor THEN u.cursor ELSE x.cursor END,
-                     session_enc = CASE WHEN u.set_session THEN u.session ELSE x.session_enc END, updated_at = now()
-                FROM unnest($1::uuid[], $2::bool[], $3::text[], $4::bool[], $5::text[]) AS u(id, set_cursor, cursor, set_session, session)
-               WHERE x.id = u.id AND x.id = ANY($1::uuid[])`,
-        values: [escalationSets.map((e) => e.id), escalationSets.map((e) => e.setCursor), escalationSets.map((e) => e.cursor), escalationSets.map((e) => e.setSession), escalationSets.map((e) => e.session)],
-      });
-    }
-    const changed = [...conversations.values()].filter((c) => c.changed);
-    const updateAt = writes.length;
-    if (changed.length) {
-      // A conversation is claimed with its new events when they are the next to deliver (everything before them is
-      // delivered) and nothing holds it or makes it wait: the conditions of a pass's claim.
-      const claimable = `$5::uuid IS NOT NULL AND u.seq > u.prev_seq AND c.delivered_seq = u.prev_seq
-          AND (c.delivery_claimed_until IS NULL OR c.delivery_claimed_until <= now()) AND (c.next_delivery_at IS NULL OR c.next_delivery_at <= now())`;
-      writes.push({
-        sql: `UPDATE conversations c SET last_seq = u.seq, control = u.control, closed_at = CASE WHEN u.closed THEN now() ELSE c.closed_at END, updated_at = now(),
-                     delivery_claim = CASE WHEN ${claimable} THEN $5::uuid ELSE c.delivery_claim END,
-                     delivery_claimed_until = CASE WHEN ${claimable} THEN clock_timestamp() + ($6 || ' milliseconds')::interval ELSE c.delivery_claimed_until END
-                FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bool[], $7::int[]) AS u(id, seq, control, closed, prev_seq)
-               WHERE c.id = u.id AND c.id = ANY($1::uuid[])
-              RETURNING c.id, c.domain_id, c.external_id, c.delivered_seq, c.delivery_attempts, c.delivery_claim = $5::uuid AS claimed`,
-        values: [changed.map((c) => c.id), changed.map((c) => c.last_seq), changed.map((c) => c.control), changed.map((c) => c.closed), claim, String(CLAIM_MS), changed.map((c) => c.prev_seq)],
-      });
-    }
-    if (ended.length) {
-      writes.push({
-        sql: `UPDATE relay_commands SET status = 'skipped', last_error = 'escalation ended before it was sent' WHERE escalation_id = ANY($1::uuid[]) AND status = 'pending'`,
-        values: [ended],
-      });
-    }
-    if (claim && rows.length && changed.length) {
-      // The claimed conversations with their new events, from the two statements above (the WITH clauses w<n>).
-      writes.push({
-        sql: `SELECT cv.id AS conversation_id, cv.domain_id, cv.external_id, cv.delivered_seq, cv.delivery_attempts,
-                     d.name AS domain, d.callback_url, ${SIGNING_SECRETS},
-                     ev.id, ev.seq, ev.escalation_id, ev.type, ev.data, ev.occurred_at, ev.created_at
-                FROM w${updateAt} cv JOIN domains d ON d.id = cv.domain_id JOIN w${insertAt} ev ON ev.conversation_id = cv.id
-               WHERE cv.claimed ORDER BY cv.id, ev.seq`,
-        values: [],
-      });
-    }
-    if (writes.length) {
-      const { sql, values: all } = combine(writes);
-      const answered = await prepared<ClaimedEventRow>(em, sql, all);
-      if (claim) attachHandOffs(outcomes, answered, claim);
-    }
+    await this.write(em, rows, escalationSets, [...conversations.values()], ended, alongside, outcomes);
     return outcomes;
+  }
+
+  /**
+   * Everything the ingest writes, in one statement: the caller's writes, the events, the escalations' cursors and
+   * sessions, the conversations moved on (claimed for this process's delivery when it can send them), the relay
+   * commands of ended escalations skipped, and the claimed conversations' events read back for delivery.
+   */
+  private async write(
+    em: EntityManager,
+    rows: EventRowInput[],
+    escalationSets: Parameters<EscalationsRepository['cursorAndSessionStatement']>[0],
+    conversations: ConversationState[],
+    ended: string[],
+    alongside: Statement[],
+    outcomes: IngestOutcome[],
+  ): Promise<void> {
+    const writes: Statement[] = [...alongside];
+    const changed = conversations.filter((c) => c.changed);
+    const claim = rows.length ? this.delivery.handOffClaim(conversations.length) : null;
+    const insertAt = writes.length;
+    if (rows.length) writes.push(this.conversations.insertEventsStatement(rows));
+    if (escalationSets.length) writes.push(this.escalations.cursorAndSessionStatement(escalationSets));
+    const advanceAt = writes.length;
+    if (changed.length) writes.push(this.conversations.advanceStatement(changed, claim ? this.claims.handOffExtension(claim) : undefined));
+    if (ended.length) writes.push(this.relay.skipPendingStatement(ended));
+    if (claim && rows.length && changed.length) writes.push(this.claims.handOffSelect(`w${advanceAt}`, `w${insertAt}`));
+    if (!writes.length) return;
+    const { sql, values } = combine(writes);
+    const answered = await prepared<HandOffRow>(em, sql, values);
+    if (!claim) return;
+    const handOffs = this.delivery.handOffsFrom(answered, claim);
+    // Each claimed conversation's events go with the first outcome of that conversation.
+    for (const outcome of outcomes) {
+      const handOff = handOffs.get(outcome.conversationId);
+      if (!handOff) continue;
+      outcome.handOff = handOff;
+      handOffs.delete(outcome.conversationId);
+    }
   }
 
   /** Work that must follow the commit: delivery of stored events, relay of messages that waited for the session. */
@@ -325,30 +241,21 @@ export class EscalationIngestService {
     for (const { escalationId, result } of done) if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
   }
 
-  private async prepareData(
-    em: EntityManager,
-    escalation: EscalationEntity,
-    event: PlatformEvent,
-    override: AgentOverride,
-    directory: Map<string, string>,
-  ): Promise<Record<string, unknown>> {
+  private async prepareData(em: EntityManager, escalation: EscalationEntity, event: PlatformEvent, override: AgentOverride, directory: Map<string, string>): Promise<Record<string, unknown>> {
     const data: Record<string, unknown> = { ...(event.data as Record<string, unknown>) };
     if ('agent' in data && data.agent) data.agent = this.displayAgent(data.agent as AgentInfo, override, directory);
     if (event.type === 'attachment') {
       const file = event.data.attachment;
-      const [row] = await em.query(
-        `INSERT INTO attachments (escalation_id, direction, name, mime_type, size, content) VALUES ($1, 'from_agent', $2, $3, $4, $5) RETURNING id`,
-        [escalation.id, file.name, file.mimeType, file.content.length, file.content],
-      );
-      data.attachment = { id: row.id, name: file.name, mimeType: file.mimeType, size: file.content.length, url: `/v1/escalations/${escalation.id}/attachments/${row.id}` };
+      const id = await this.attachments.add(em, { escalationId: escalation.id, direction: 'from_agent', name: file.name, mimeType: file.mimeType, content: file.content });
+      data.attachment = { id, name: file.name, mimeType: file.mimeType, size: file.content.length, url: `/v1/escalations/${escalation.id}/attachments/${id}` };
     }
     return data;
   }
 
   /**
-   * Agent Override (PureEngage gateway's product documentation): what the bot platform is told about the agent's name.
-   * "Lookup Agent by Email" looks the agent's e-mail (or, when the platform reports none, a name that is an e-mail
-   * address) up in the domain's agent directory and falls back to the platform's name.
+   * Agent Override (the PureEngage gateway's product documentation): what the bot platform is told about the
+   * agent's name. "Lookup Agent by Email" looks the agent's e-mail (or, when the platform reports none, a name that
+   * is an e-mail address) up in the domain's agent directory and falls back to the platform's name.
    */
   private displayAgent(agent: AgentInfo, override: AgentOverride, directory: Map<string, string>): Record<string, unknown> {
     switch (override) {
@@ -376,32 +283,32 @@ export class EscalationIngestService {
         const changed = escalation.state === 'queued' && queue !== escalation.queue;
         if (escalation.state !== 'queued' || changed) {
           const reason = escalation.state === 'active' ? 'transferred by agent' : changed ? 'queue changed' : 'queued on the platform';
-          await this.repo.transition(em, escalation, 'queued', reason, { queue: queue ?? null });
+          await this.escalations.transition(em, escalation, 'queued', reason, { queue: queue ?? null });
           escalation.queue = queue ?? null;
         }
         return {};
       }
       case 'agent_joined':
-        await this.repo.transition(em, escalation, 'active', 'agent joined', { agent: JSON.stringify(event.data.agent) });
+        await this.escalations.transition(em, escalation, 'active', 'agent joined', { agent: JSON.stringify(event.data.agent) });
         return { control: 'agent' };
       case 'transferred':
-        if (escalation.state === 'active') await this.repo.transition(em, escalation, 'queued', 'transferred', { queue: event.data.toQueueId ?? escalation.queue });
+        if (escalation.state === 'active') await this.escalations.transition(em, escalation, 'queued', 'transferred', { queue: event.data.toQueueId ?? escalation.queue });
         return {};
       case 'ended': {
         const by = event.data.by;
-        const moved = await this.repo.transition(em, escalation, by === 'timeout' ? 'timed_out' : 'ended', `ended by ${by}${event.data.reason ? `: ${event.data.reason}` : ''}`, {
+        const moved = await this.escalations.transition(em, escalation, by === 'timeout' ? 'timed_out' : 'ended', `ended by ${by}${event.data.reason ? `: ${event.data.reason}` : ''}`, {
           ended_by: by,
           end_reason: event.data.reason ?? null,
         });
         if (!moved) return {};
-        // As the PureEngage gateway's product documentation has it: when the agent closes, control returns to the bot
-        // if "transfer back" is on; otherwise the conversation is closed. A user who left closes it too; a timeout or a
-        // system end hands it back.
+        // The PureEngage gateway's product documentation: when the agent closes, control returns to the bot if
+        // "transfer back" is on; otherwise the conversation is closed. A user who left closes it too; a timeout or
+        // a system end hands it back.
         const closes = (by === 'agent' && !transferBack) || by === 'user';
         return { control: 'bot', closeConversation: closes, extra: { controlReturnedToBot: !closes, conversationClosed: closes } };
       }
       case 'failed': {
-        const moved = await this.repo.transition(em, escalation, 'failed', event.data.reason, { failure_reason: event.data.reason });
+        const moved = await this.escalations.transition(em, escalation, 'failed', event.data.reason, { failure_reason: event.data.reason });
         return moved ? { control: 'bot', extra: { controlReturnedToBot: true } } : {};
       }
       default:
@@ -409,4 +316,3 @@ export class EscalationIngestService {
     }
   }
 }
-

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { AgentOverride, EscalationPolicy, SETTINGS_GROUPS, SettingsValues } from '@app/gateway-sdk';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { GatewayEntity } from '../database/entities';
 import { TtlCache } from '../common/ttl-cache';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
+import { GatewaysService } from '../gateways/gateways.service';
 
 const CACHE_MS = 5_000;
 
@@ -33,7 +33,7 @@ export class EscalationPolicyResolver {
   private readonly cache = new TtlCache<EscalationPolicy>(CACHE_MS);
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly gateways: GatewaysService,
     private readonly contexts: GatewayContextFactory,
   ) {}
 
@@ -41,8 +41,12 @@ export class EscalationPolicyResolver {
    * Callers in flight when the period ends share one read, through the first one's manager (which may be its
    * transaction: reading through another would need a second pooled connection).
    */
-  forGateway(gatewayId: string, em: EntityManager = this.db.manager): Promise<EscalationPolicy> {
-    return this.cache.get(gatewayId, () => em.findOneByOrFail(GatewayEntity, { id: gatewayId }).then((gateway) => this.policyOf(gateway)));
+  forGateway(gatewayId: string, em?: EntityManager): Promise<EscalationPolicy> {
+    return this.cache.get(gatewayId, async () => {
+      const [gateway] = await this.gateways.findMany([gatewayId], em);
+      if (!gateway) throw new Error(`gateway ${gatewayId} not found`);
+      return this.policyOf(gateway);
+    });
   }
 
   /** The policy of a gateway row just read or written, remembered for the cache period. */

@@ -22,6 +22,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { MEDIA_TYPE } from '../common/file-headers';
+import { EventDto } from '../conversations/conversations.dto';
 import { PageQuery, QueryDateTime, QueryInteger } from '../common/query.dto';
 import { EscalationState, FINAL_STATES, OPEN_STATES } from '../database/entities';
 
@@ -209,25 +210,6 @@ export class EscalationDto {
   @ApiPropertyOptional({ nullable: true, type: String }) endedAt: string | null;
 }
 
-export class EventDto {
-  @ApiProperty({
-    example: 'evt_1042',
-    description: "The event's id, the same everywhere: a delivery's body `id` and `webhook-id`, replay, the transcript and the stream's SSE `id` (send it back as `Last-Event-ID`).",
-  })
-  id: string;
-  @ApiProperty() conversationId: string;
-  @ApiProperty({ description: 'Per-conversation sequence number, from 1, without gaps (the events of escalations deleted by the retention, ESCALATION_RETENTION_DAYS, are gone).' }) seq: number;
-  @ApiPropertyOptional({ nullable: true, type: String }) escalationId: string | null;
-  @ApiProperty({
-    enum: ['queued', 'agent_joined', 'agent_left', 'agent_message', 'agent_typing_started', 'agent_typing_stopped', 'push_url', 'attachment', 'transferred', 'notice', 'ended', 'failed'],
-  })
-  type: string;
-  @ApiProperty({ allOf: [{ $ref: '#/components/schemas/EventData' }], description: 'As delivered: `<Type>EventData` of its type.' }) data: Record<string, unknown>;
-  @ApiProperty() occurredAt: string;
-  @ApiProperty({ enum: ['pending', 'delivered', 'abandoned', 'no_callback'] }) deliveryStatus: string;
-  @ApiProperty() deliveryAttempts: number;
-}
-
 export class EscalationDetailDto extends EscalationDto {
   @ApiProperty({ type: [TransitionDto] }) transitions: TransitionDto[];
   @ApiProperty({ type: [HistoryEntryDto] }) history: unknown[];
@@ -253,33 +235,6 @@ export class AcceptedDto {
 /** The answer to an end for an escalation that had already ended: nothing is queued. */
 export class EndedDto {
   @ApiProperty({ enum: ['ended'] }) status: 'ended';
-}
-
-export class ConversationDto {
-  @ApiProperty() id: string;
-  @ApiProperty() domain: string;
-  @ApiProperty() externalId: string;
-  @ApiProperty() channel: string;
-  @ApiProperty({ enum: ['bot', 'agent'] }) control: string;
-  @ApiPropertyOptional({ nullable: true, type: String }) closedAt: string | null;
-  @ApiProperty() lastSeq: number;
-  @ApiProperty() deliveredSeq: number;
-  @ApiProperty({ description: 'Failed attempts at the next event to deliver (0 when the last attempt succeeded or none was made).' })
-  deliveryAttempts: number;
-  @ApiPropertyOptional({
-    nullable: true,
-    type: String,
-    description: 'When the next event is tried again after a failed attempt (exponential backoff); null when delivery is not waiting.',
-  })
-  nextDeliveryAt: string | null;
-}
-
-export class DeliveryAttemptDto {
-  @ApiProperty({ description: 'From 1, per event.' }) attempt: number;
-  @ApiProperty({ description: 'When the request was answered, or given up on.' }) at: string;
-  @ApiPropertyOptional({ nullable: true, type: Number, description: "The callback's HTTP status; null when nothing answered." }) statusCode: number | null;
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'Why the attempt failed; null for a 2xx.' }) error: string | null;
-  @ApiProperty({ description: 'How long the request took.' }) durationMs: number;
 }
 
 const ESCALATION_STATES: readonly EscalationState[] = [...OPEN_STATES, ...FINAL_STATES];
@@ -312,27 +267,5 @@ export class ListEscalationsQuery extends PageQuery {
   @IsOptional()
   @QueryDateTime()
   to?: Date;
-}
-
-/** The largest sequence number (an `integer` column). */
-export const MAX_SEQ = 2_147_483_647;
-
-/** `GET /v1/conversations/{id}/events`: where the replay starts and how much it answers. */
-export class ReplayQuery {
-  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: MAX_SEQ, description: 'Sequence number already seen.' })
-  @IsOptional()
-  @QueryInteger()
-  @IsInt({ message: `must be an integer from 0 to ${MAX_SEQ}` })
-  @Min(0, { message: `must be an integer from 0 to ${MAX_SEQ}` })
-  @Max(MAX_SEQ, { message: `must be an integer from 0 to ${MAX_SEQ}` })
-  after?: number;
-
-  @ApiPropertyOptional({ default: 200, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @QueryInteger()
-  @IsInt({ message: 'must be an integer from 1 to 1000' })
-  @Min(1, { message: 'must be an integer from 1 to 1000' })
-  @Max(1000, { message: 'must be an integer from 1 to 1000' })
-  limit?: number;
 }
 

@@ -1,55 +1,49 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module';
+import { modulePerConfig } from '../common/module-per-config';
 import { AppConfig } from '../config/app-config';
-import { DeliveryService } from '../delivery/delivery.service';
-import { RedisLock } from '../queues/redis-lock';
-import { InboundWebhookRetention } from '../inbound/inbound-webhook-retention.service';
-import { InboundWebhooksService } from '../inbound/inbound-webhooks.service';
-import { DeliveriesProcessor } from '../workers/deliveries.processor';
-import { EscalationRequestsProcessor } from '../workers/escalation-requests.processor';
-import { EscalationsProcessor } from '../workers/escalations.processor';
-import { InboundProcessor } from '../workers/inbound.processor';
-import { PollsProcessor } from '../workers/polls.processor';
-import { ConversationsController } from '../conversations/conversations.controller';
-import { ConversationsVacuum } from '../conversations/conversations-vacuum.service';
+import { ConversationsModule } from '../conversations/conversations.module';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { DomainsModule } from '../domains/domains.module';
+import { AttachmentsRepository } from './attachments.repository';
+import { EscalationContexts } from './escalation-contexts.service';
+import { EscalationIngestService } from './escalation-ingest.service';
+import { EscalationLifecycle } from './escalation-lifecycle.service';
 import { EscalationPolicyResolver } from './escalation-policy';
-import { EscalationRetention } from './escalation-retention.service';
 import { EscalationQueriesService } from './escalation-queries.service';
-import { EscalationRunner } from './escalation-runner.service';
+import { EscalationRecorder } from './escalation-recorder.service';
+import { EscalationRetention } from './escalation-retention.service';
 import { EscalationsController } from './escalations.controller';
 import { EscalationsRepository } from './escalations.repository';
 import { EscalationsService } from './escalations.service';
-import { EscalationIngestService } from './escalation-ingest.service';
-import { JobDispatcher } from '../queues/job-dispatcher.service';
-import { PollService } from '../inbound/poll.service';
-import { ReconcileService } from '../workers/reconcile.service';
+import { RelayCommandsRepository } from './relay-commands.repository';
+import { RelayDrainer } from './relay-drainer.service';
 
-/** Escalations end to end: intake, engine, delivery, inbound webhooks. Processors run only in the worker role. */
+/**
+ * Escalations: intake (REST and queue), their state machine, and the platform side of each (start, relay in order,
+ * polls, timeouts, ends), with what their events mean for them. Retention runs in the worker role only.
+ */
 @Module({})
 export class EscalationsModule {
   static register(config: AppConfig): DynamicModule {
     const services = [
       EscalationsRepository,
+      RelayCommandsRepository,
+      AttachmentsRepository,
       EscalationPolicyResolver,
       EscalationIngestService,
-      EscalationRunner,
+      EscalationRecorder,
+      EscalationContexts,
+      EscalationLifecycle,
+      RelayDrainer,
       EscalationsService,
       EscalationQueriesService,
-      JobDispatcher,
-      RedisLock,
-      DeliveryService,
-      InboundWebhooksService,
-      PollService,
     ];
-    const workers = config.runsWorker
-      ? [EscalationsProcessor, DeliveriesProcessor, EscalationRequestsProcessor, InboundProcessor, PollsProcessor, ReconcileService, InboundWebhookRetention, EscalationRetention, ConversationsVacuum]
-      : [];
-    return {
+    return modulePerConfig(config, EscalationsModule, () => ({
       module: EscalationsModule,
-      imports: [AuthModule],
-      controllers: config.runsApi ? [EscalationsController, ConversationsController] : [],
-      providers: [...services, ...workers],
-      exports: services,
-    };
+      imports: [ConversationsModule.register(config), DeliveryModule.register(config), DomainsModule],
+      controllers: config.runsApi ? [EscalationsController] : [],
+      providers: [...services, ...(config.runsWorker ? [EscalationRetention] : [])],
+      exports: [EscalationsRepository, EscalationContexts, EscalationRecorder, EscalationLifecycle, RelayDrainer, EscalationsService],
+    }));
   }
 }

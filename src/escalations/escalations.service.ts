@@ -2,14 +2,22 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DomainScope, EVERY_DOMAIN, inScope } from '../auth/domain-scope';
 import { DomainError } from '../common/domain-error';
-import { DomainEntity, EscalationEntity, EventEntity, GatewayEntity, RelayCommandEntity } from '../database/entities';
+import { EntityManager } from 'typeorm';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import { EscalationEntity, RelayCommandEntity } from '../database/entities';
+import { DomainsService } from '../domains/domains.service';
 import { GatewayRegistry } from '../gateways/gateway-registry';
-import { EscalationPolicyResolver } from './escalation-policy';
-import { EscalationRunner } from './escalation-runner.service';
-import { deliveredSeqOf, withDelivery } from './escalation-views';
-import { EscalationsRepository } from './escalations.repository';
-import { AttachmentInputDto, CreateEscalationDto, RelayMessageDto } from './escalations.dto';
+import { GatewaysService } from '../gateways/gateways.service';
 import { JobDispatcher } from '../queues/job-dispatcher.service';
+import { AttachmentsRepository } from './attachments.repository';
+import { EscalationContexts } from './escalation-contexts.service';
+import { EscalationLifecycle } from './escalation-lifecycle.service';
+import { EscalationPolicyResolver } from './escalation-policy';
+import { EscalationRecorder } from './escalation-recorder.service';
+import { AttachmentInputDto, CreateEscalationDto, RelayMessageDto } from './escalations.dto';
+import { EscalationsRepository } from './escalations.repository';
+import { RelayCommandsRepository } from './relay-commands.repository';
+import { serviceEvent } from './service-events';
 
 const MAX_INLINE_ATTACHMENT = 768 * 1024;
 
@@ -35,10 +43,17 @@ export function requestHash(body: unknown): string {
 export class EscalationsService {
   constructor(
     private readonly repo: EscalationsRepository,
+    private readonly commands: RelayCommandsRepository,
+    private readonly attachments: AttachmentsRepository,
+    private readonly conversations: ConversationsRepository,
+    private readonly domains: DomainsService,
+    private readonly gateways: GatewaysService,
     private readonly registry: GatewayRegistry,
     private readonly policies: EscalationPolicyResolver,
+    private readonly contexts: EscalationContexts,
+    private readonly recorder: EscalationRecorder,
+    private readonly lifecycle: EscalationLifecycle,
     private readonly jobs: JobDispatcher,
-    private readonly runner: EscalationRunner,
   ) {}
 
   /**
@@ -48,13 +63,13 @@ export class EscalationsService {
    */
   async create(body: CreateEscalationDto, idempotencyKey: string | null, requestedBy: string, scope: DomainScope = EVERY_DOMAIN): Promise<{ escalation: EscalationEntity; created: boolean }> {
     const hash = requestHash(body);
-    const domain = await this.repo.db.getRepository(DomainEntity).findOneBy({ name: body.domain });
+    const domain = await this.domains.findByName(body.domain);
     if (!domain || !inScope(scope, domain.id)) throw DomainError.validation([{ field: 'domain', message: `unknown domain '${body.domain}'` }]);
     if (idempotencyKey) {
-      const existing = await this.repo.db.getRepository(EscalationEntity).findOneBy({ requestedBy, idempotencyKey });
+      const existing = await this.repo.findByIdempotencyKey(requestedBy, idempotencyKey);
       if (existing) return { escalation: this.checkSameRequest(existing, hash), created: false };
     }
-    const gateway = await this.repo.db.getRepository(GatewayEntity).findOneBy({ id: body.gatewayId });
+    const [gateway] = await this.gateways.findMany([body.gatewayId]);
     if (!gateway || gateway.domainId !== domain.id) throw DomainError.validation([{ field: 'gatewayId', message: 'no gateway with this id in the domain' }]);
     const registered = this.registry.find(gateway.type);
     if (!registered || registered.gateway.definition.kind !== 'escalation') {
@@ -69,44 +84,32 @@ export class EscalationsService {
 
     let escalation: EscalationEntity;
     try {
-      escalation = await this.repo.db.transaction(async (em) => {
-        const [conversation] = await em.query(
-          `INSERT INTO conversations (domain_id, external_id, channel) VALUES ($1, $2, $3)
-           ON CONFLICT (domain_id, external_id) DO UPDATE SET channel = EXCLUDED.channel, updated_at = now()
-           RETURNING id`,
-          [domain.id, body.conversation.externalId, body.conversation.channel],
-        );
-        const created = await em.save(
-          em.create(EscalationEntity, {
-            conversationId: conversation.id,
-            domainId: domain.id,
-            gatewayId: gateway.id,
-            state: 'requested',
-            idempotencyKey,
-            requestHash: hash,
-            requestedBy,
-            queue: body.queue ?? null,
-            endUser: { ...body.user } as Record<string, string>,
-            attributes: body.attributes ?? {},
-            history: [],
-            startAttempts: 0,
-            timeoutAt,
-            relaySeq: 0,
-          }),
-        );
+      escalation = await this.repo.transaction(async (em) => {
+        const conversationId = await this.conversations.upsert(em, domain.id, body.conversation.externalId, body.conversation.channel);
+        const created = await this.repo.create(em, {
+          conversationId,
+          domainId: domain.id,
+          gatewayId: gateway.id,
+          idempotencyKey,
+          requestHash: hash,
+          requestedBy,
+          queue: body.queue ?? null,
+          endUser: { ...body.user } as Record<string, string>,
+          attributes: body.attributes ?? {},
+          timeoutAt,
+        });
         const history = [];
         for (const entry of body.history ?? []) {
           history.push({ ...entry, attachments: entry.attachments ? await this.storeAttachments(em, created.id, entry.attachments, 'history') : undefined });
         }
-        await em.query(`UPDATE escalations SET history = $2 WHERE id = $1`, [created.id, JSON.stringify(history)]);
-        await em.query(`INSERT INTO escalation_transitions (escalation_id, from_state, to_state, reason) VALUES ($1, NULL, 'requested', 'requested')`, [created.id]);
+        await this.repo.setHistory(em, created.id, history);
         return created;
       });
     } catch (error) {
       const constraint = (error as { constraint?: string }).constraint;
       if (constraint === 'escalations_idempotency_idx' && idempotencyKey) {
-        const existing = await this.repo.db.getRepository(EscalationEntity).findOneByOrFail({ requestedBy, idempotencyKey });
-        return { escalation: this.checkSameRequest(existing, hash), created: false };
+        const existing = await this.repo.findByIdempotencyKey(requestedBy, idempotencyKey);
+        if (existing) return { escalation: this.checkSameRequest(existing, hash), created: false };
       }
       if (constraint === 'escalations_one_open_per_conversation_idx') {
         throw new DomainError('conflict', 'The conversation already has an open escalation');
@@ -142,7 +145,7 @@ export class EscalationsService {
 
   async transfer(escalationId: string, queue: string, scope: DomainScope): Promise<RelayCommandEntity> {
     const escalation = await this.repo.get(escalationId, scope);
-    const { gateway } = await this.runner.gatewayOf(escalation);
+    const { gateway } = await this.contexts.gatewayOf(escalation);
     if (!gateway.definition.capabilities.includes('queue-transfer') || !gateway.transferEscalation) {
       throw new DomainError('invalid_state', `Gateway type '${gateway.definition.type}' cannot transfer between queues`);
     }
@@ -153,9 +156,7 @@ export class EscalationsService {
   async end(escalationId: string, reason: string | undefined, scope: DomainScope): Promise<RelayCommandEntity | null> {
     const escalation = await this.repo.get(escalationId, scope);
     if (escalation.state === 'requested') {
-      await this.runner.record(escalationId, {
-        events: [{ type: 'ended', key: 'svc:user-end', occurredAt: new Date(), data: { by: 'user', reason } }],
-      });
+      await this.recorder.record(escalationId, { events: [serviceEvent('ended', 'user-end', { by: 'user', reason })] });
       return null;
     }
     return this.append(escalationId, scope, 'end', 'user', null, async () => ({ reason }));
@@ -166,7 +167,7 @@ export class EscalationsService {
     if (!['requested', 'starting', 'queued', 'active'].includes(escalation.state)) {
       throw new DomainError('invalid_state', `The escalation is ${escalation.state}`);
     }
-    await this.runner.steal(escalationId, reason ?? 'no reason given');
+    await this.lifecycle.steal(escalationId, reason ?? 'no reason given');
   }
 
   private async append(
@@ -175,40 +176,28 @@ export class EscalationsService {
     kind: RelayCommandEntity['kind'],
     author: 'user' | 'bot',
     clientMessageId: string | null,
-    payloadOf: (em: import('typeorm').EntityManager) => Promise<Record<string, unknown>>,
+    payloadOf: (em: EntityManager) => Promise<Record<string, unknown>>,
   ): Promise<RelayCommandEntity> {
-    const command = await this.repo.db.transaction(async (em) => {
+    const command = await this.repo.transaction(async (em) => {
       const escalation = await this.repo.lock(escalationId, em, scope);
       if (['ended', 'failed', 'timed_out'].includes(escalation.state)) {
         throw new DomainError('invalid_state', `The escalation is ${escalation.state}; nothing more can be sent`);
       }
       if (clientMessageId) {
-        const existing = await em.findOneBy(RelayCommandEntity, { escalationId, clientMessageId });
+        const existing = await this.commands.findByClientMessageId(em, escalationId, clientMessageId);
         if (existing) return existing;
       }
-      if (author === 'bot') {
-        const [{ control }] = await em.query(`SELECT control FROM conversations WHERE id = $1`, [escalation.conversationId]);
-        if (control === 'agent') throw new DomainError('control_conflict', 'An agent controls this conversation; bot messages are refused until the escalation ends');
+      if (author === 'bot' && (await this.conversations.control(escalation.conversationId, em)) === 'agent') {
+        throw new DomainError('control_conflict', 'An agent controls this conversation; bot messages are refused until the escalation ends');
       }
-      const [[row]] = await em.query(`UPDATE escalations SET relay_seq = relay_seq + 1 WHERE id = $1 RETURNING relay_seq`, [escalationId]);
-      return em.save(
-        em.create(RelayCommandEntity, {
-          escalationId,
-          seq: row.relay_seq,
-          kind,
-          author,
-          clientMessageId,
-          payload: await payloadOf(em),
-          status: 'pending',
-          attempts: 0,
-        }),
-      );
+      const seq = await this.repo.nextRelaySeq(em, escalationId);
+      return this.commands.add(em, { escalationId, seq, kind, author, clientMessageId, payload: await payloadOf(em) });
     });
     await this.jobs.relay(escalationId, command.seq);
     return command;
   }
 
-  private async storeAttachments(em: import('typeorm').EntityManager, escalationId: string, inputs: AttachmentInputDto[], field: string) {
+  private async storeAttachments(em: EntityManager, escalationId: string, inputs: AttachmentInputDto[], field: string) {
     const refs = [];
     for (const [i, input] of inputs.entries()) {
       if (!input.url && !input.contentBase64) throw DomainError.validation([{ field: `${field}[${i}]`, message: 'needs url or contentBase64' }]);
@@ -217,27 +206,12 @@ export class EscalationsService {
         if (content.length === 0 || content.length > MAX_INLINE_ATTACHMENT) {
           throw DomainError.validation([{ field: `${field}[${i}].contentBase64`, message: 'must be non-empty base64 of at most 768 KiB' }]);
         }
-        const [row] = await em.query(
-          `INSERT INTO attachments (escalation_id, direction, name, mime_type, size, content) VALUES ($1, 'to_agent', $2, $3, $4, $5) RETURNING id`,
-          [escalationId, input.name, input.mimeType, content.length, content],
-        );
-        refs.push({ id: row.id, name: input.name, mimeType: input.mimeType, size: content.length });
+        const id = await this.attachments.add(em, { escalationId, direction: 'to_agent', name: input.name, mimeType: input.mimeType, content });
+        refs.push({ id, name: input.name, mimeType: input.mimeType, size: content.length });
       } else {
         refs.push({ name: input.name, mimeType: input.mimeType, url: input.url });
       }
     }
     return refs;
-  }
-
-  async events(conversationId: string, after: number, limit: number): Promise<EventEntity[]> {
-    const deliveredSeq = await deliveredSeqOf(this.repo.db, conversationId);
-    const events = await this.repo.db
-      .getRepository(EventEntity)
-      .createQueryBuilder('e')
-      .where('e.conversation_id = :conversationId AND e.seq > :after', { conversationId, after })
-      .orderBy('e.seq', 'ASC')
-      .limit(limit)
-      .getMany();
-    return events.map((event) => withDelivery(event, deliveredSeq));
   }
 }

@@ -108,6 +108,11 @@ export class GatewaysService {
     return found;
   }
 
+  /** The gateway rows of these ids that exist (in a transaction, as it sees them). */
+  findMany(ids: string[], em: EntityManager = this.db.manager): Promise<GatewayEntity[]> {
+    return ids.length ? em.findBy(GatewayEntity, ids.map((id) => ({ id }))) : Promise.resolve([]);
+  }
+
   async update(id: string, patch: Settings, actor: string, ifMatch: number | undefined, scope: DomainScope): Promise<GatewayEntity> {
     return this.db.transaction(async (em) => {
       const gateway = await this.lockForChange(em, id, ifMatch, scope);

@@ -1,16 +1,7 @@
 import { PlatformSession } from '@app/gateway-sdk';
-import { EscalationEntity } from '../database/entities';
+import type { PollRow } from '../escalations/escalations.repository';
 
-/** An escalation as the poller reads it from PostgreSQL. */
-export interface PollRow {
-  id: string;
-  gateway_id: string;
-  conversation_id: string;
-  state: EscalationEntity['state'];
-  cursor: string | null;
-  session_enc: string;
-  start_attempts: number;
-}
+export type { PollRow };
 
 /** Min-heap of (due time, escalation id): the next chat to poll is always on top. */
 export class DueHeap {

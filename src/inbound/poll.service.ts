@@ -1,20 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { ChatGateway, GatewayContext, PlatformSession } from '@app/gateway-sdk';
-import { DataSource } from 'typeorm';
 import { Counter, Histogram } from 'prom-client';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { EscalationEntity, GatewayEntity } from '../database/entities';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
+import { GatewaysService } from '../gateways/gateways.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisConnection } from '../queues/redis-connection';
 import { RedisLock } from '../queues/redis-lock';
 import { EscalationsRepository } from '../escalations/escalations.repository';
-import { EscalationRunner } from '../escalations/escalation-runner.service';
+import { EscalationLifecycle } from '../escalations/escalation-lifecycle.service';
 import { PollRow, sameRow, ShardSchedule, shardRange, spreadOffset } from './poll-schedule';
 
 /** A gateway as the poller needs it: settings opened and its context built once, not per poll. */
@@ -29,8 +28,6 @@ interface GatewayPlan {
   until: number;
 }
 
-const COLUMNS = 'id, gateway_id, conversation_id, state, cursor, session_enc, start_attempts';
-const POLLABLE = `state IN ('queued', 'active') AND session_enc IS NOT NULL`;
 /** Gateway settings are re-read this often, so an operator's change reaches the poller without a restart. */
 const GATEWAY_TTL_MS = 5_000;
 /** Polls due within this many ms are started together: one timer per slice instead of one per chat. */
@@ -69,9 +66,9 @@ export class PollService implements OnApplicationShutdown {
   private stopped = false;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly runner: EscalationRunner,
-    private readonly repo: EscalationsRepository,
+    private readonly escalations: EscalationsRepository,
+    private readonly lifecycle: EscalationLifecycle,
+    private readonly gateways: GatewaysService,
     private readonly registry: GatewayRegistry,
     private readonly contexts: GatewayContextFactory,
     private readonly redis: RedisConnection,
@@ -201,9 +198,7 @@ export class PollService implements OnApplicationShutdown {
 
   private readShard(shard: number): Promise<PollRow[]> {
     const { from, to } = shardRange(shard, this.config.POLL_SHARDS);
-    return to
-      ? this.db.query(`SELECT ${COLUMNS} FROM escalations WHERE ${POLLABLE} AND id >= $1 AND id < $2`, [from, to])
-      : this.db.query(`SELECT ${COLUMNS} FROM escalations WHERE ${POLLABLE} AND id >= $1`, [from]);
+    return this.escalations.pollableIn(from, to ?? null);
   }
 
   /** Starts every chat of the shard that is due, then sleeps until the next one is (at most one timer per shard). */
@@ -269,7 +264,7 @@ export class PollService implements OnApplicationShutdown {
     try {
       let row = state.rows.get(id)!;
       if (state.dirty.has(id)) {
-        const [fresh] = (await this.db.query(`SELECT ${COLUMNS} FROM escalations WHERE id = $1 AND ${POLLABLE}`, [id])) as PollRow[];
+        const fresh = await this.escalations.pollable(id);
         if (!fresh) {
           state.forget(id);
           return;
@@ -287,7 +282,7 @@ export class PollService implements OnApplicationShutdown {
         sessionEnc: row.session_enc,
         startAttempts: row.start_attempts,
       });
-      const outcome = await this.runner.pollOne(escalation, plan.gateway, plan.entity, { base, session: this.sessionOf(state, row, escalation) });
+      const outcome = await this.lifecycle.pollOne(escalation, plan.gateway, plan.entity, { base, session: this.sessionOf(state, row, escalation) });
       state.stored += outcome.stored;
       if (outcome.changed) state.dirty.set(id, Date.now());
       this.outcomes[outcome.stored > 0 ? 'events' : 'empty'].inc();
@@ -302,7 +297,7 @@ export class PollService implements OnApplicationShutdown {
   private sessionOf(state: ShardSchedule, row: PollRow, escalation: EscalationEntity): PlatformSession | null {
     const cached = state.sessions.get(row.id);
     if (cached && cached.enc === row.session_enc) return cached.session;
-    const session = this.repo.session(escalation);
+    const session = this.escalations.session(escalation);
     state.sessions.set(row.id, { enc: row.session_enc, session });
     return session;
   }
@@ -317,7 +312,7 @@ export class PollService implements OnApplicationShutdown {
     const stale = [...wanted].filter((id) => (this.plans.get(id)?.until ?? this.unpolled.get(id) ?? 0) <= now);
     if (!stale.length) return;
     for (const [id, until] of this.unpolled) if (until <= now) this.unpolled.delete(id);
-    const entities = await this.db.getRepository(GatewayEntity).findBy(stale.map((id) => ({ id })));
+    const entities = await this.gateways.findMany(stale);
     const before = new Map(stale.map((id) => [id, this.plans.get(id)]));
     for (const id of stale) {
       this.plans.delete(id);

@@ -1,30 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { QUEUES } from '../queues/queues';
 import { methodLabel } from './http-labels';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 
-// Every domain, with what its conversations have not delivered yet: the undelivered conversations are few and found
-// through their partial index; a domain with none answers zeros, so its series stay and fall to 0.
-const DELIVERY_BACKLOG = `
-  SELECT d.name AS domain,
-         coalesce(sum(c.last_seq - c.delivered_seq), 0)::int AS events,
-         count(c.next_delivery_at)::int AS retrying,
-         coalesce(max(extract(epoch FROM now() - e.created_at)), 0)::float8 AS oldest
-    FROM domains d
-    LEFT JOIN conversations c ON c.domain_id = d.id AND c.delivered_seq < c.last_seq
-    LEFT JOIN events e ON e.conversation_id = c.id AND e.seq = c.delivered_seq + 1
-   GROUP BY d.name`;
-
 /**
  * Prometheus metrics: HTTP traffic, queue depth and job outcomes (read from BullMQ's own counters at scrape time),
- * callback requests, and each domain's delivery backlog (read from PostgreSQL at scrape time).
+ * the modules' counters, and what modules read at scrape time through `onScrape` (the delivery backlog).
  */
 @Injectable()
 export class MetricsService {
@@ -87,15 +73,7 @@ export class MetricsService {
     help: 'Raw platform webhook deliveries deleted by the retention (INBOUND_WEBHOOK_RETENTION_HOURS after processing)',
     registers: [this.registry],
   });
-  private readonly undeliveredEvents = this.perDomain('chat_gateway_undelivered_events', 'Events stored and not yet delivered to the bot platform, by domain');
-  private readonly oldestUndelivered = this.perDomain(
-    'chat_gateway_oldest_undelivered_event_age_seconds',
-    "Age of the oldest event not yet delivered, by domain (0 when all are): how far behind the domain's callback is",
-  );
-  private readonly awaitingRetry = this.perDomain(
-    'chat_gateway_conversations_awaiting_delivery_retry',
-    'Conversations whose delivery failed and waits for its backoff, by domain',
-  );
+  private readonly collectors: (() => Promise<void>)[] = [];
   private readonly queues: Queue[];
 
   /** Observes the request's duration when its answer is sent, under the route `routeOf` names then (a bounded set). */
@@ -112,14 +90,17 @@ export class MetricsService {
     @InjectQueue(QUEUES.polls) q3: Queue,
     @InjectQueue(QUEUES.inbound) q4: Queue,
     @InjectQueue(QUEUES.deliveries) q5: Queue,
-    @InjectDataSource() private readonly db: DataSource,
   ) {
     this.queues = [q1, q2, q3, q4, q5];
     collectDefaultMetrics({ register: this.registry, prefix: 'chat_gateway_' });
   }
 
-  private perDomain(name: string, help: string): Gauge<'domain'> {
-    return new Gauge({ name, help, labelNames: ['domain'], registers: [this.registry] });
+  /**
+   * Runs `collect` at every scrape, beside the queues' reads: a module's gauges read from its own storage. A collector
+   * that fails keeps its last values.
+   */
+  onScrape(collect: () => Promise<void>): void {
+    this.collectors.push(collect);
   }
 
   /** One callback request's outcome and duration. */
@@ -129,7 +110,7 @@ export class MetricsService {
   }
 
   async render(): Promise<string> {
-    await Promise.all([this.readDeliveryBacklog(), ...this.queues.map((queue) => this.readQueue(queue))]);
+    await Promise.all([...this.collectors.map((collect) => collect().catch(() => undefined)), ...this.queues.map((queue) => this.readQueue(queue))]);
     return this.registry.metrics();
   }
 
@@ -143,22 +124,6 @@ export class MetricsService {
       }
     } catch {
       // Redis down: keep the last values; /health/ready reports the outage.
-    }
-  }
-
-  private async readDeliveryBacklog(): Promise<void> {
-    let rows: { domain: string; events: number; retrying: number; oldest: number }[];
-    try {
-      rows = await this.db.query(DELIVERY_BACKLOG);
-    } catch {
-      return; // PostgreSQL down: keep the last values; /health/ready reports the outage.
-    }
-    // Set afresh, so that a deleted or renamed domain's series go.
-    for (const gauge of [this.undeliveredEvents, this.oldestUndelivered, this.awaitingRetry]) gauge.reset();
-    for (const row of rows) {
-      this.undeliveredEvents.set({ domain: row.domain }, row.events);
-      this.oldestUndelivered.set({ domain: row.domain }, row.oldest);
-      this.awaitingRetry.set({ domain: row.domain }, row.retrying);
     }
   }
 }

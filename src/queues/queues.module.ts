@@ -3,9 +3,10 @@ import { ModuleRef } from '@nestjs/core';
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import { AppLogger } from '../common/app-logger';
-import { MetricsService } from '../metrics/metrics.service';
 import { logQueueErrors } from './queue-errors';
+import { JobDispatcher } from './job-dispatcher.service';
 import { ALL_QUEUES } from './queues';
+import { RedisLock } from './redis-lock';
 
 const queues = BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name })));
 
@@ -22,7 +23,7 @@ class QueueErrors implements OnModuleInit {
   }
 }
 
-/** Every queue, registered once and visible to every module, plus the metrics that read them. */
+/** Every queue, registered once, the dispatcher of every job and the one lock, visible to every module. */
 @Global()
-@Module({ imports: [queues], providers: [MetricsService, QueueErrors], exports: [queues, MetricsService] })
+@Module({ imports: [queues], providers: [QueueErrors, JobDispatcher, RedisLock], exports: [queues, JobDispatcher, RedisLock] })
 export class QueuesModule {}

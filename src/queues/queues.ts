@@ -29,28 +29,19 @@ export const JOBS = {
   reconcile: 'reconcile',
 } as const;
 
-export interface StartJob {
-  escalationId: string;
-}
-export interface RelayJob {
-  escalationId: string;
-}
-export interface TimeoutJob {
-  escalationId: string;
-}
-export interface SessionGoneJob {
+/** `start`, `relay`, `timeout` and `session-gone` jobs: work about one escalation. */
+export interface EscalationJob {
   escalationId: string;
 }
 export interface InboundJob {
   gatewayId: string;
-  /** Jobs added by an earlier version name a platform conversation (null: a sweep); a pass serves the whole gateway. */
-  platformConversationId?: string | null;
 }
 export interface DeliverJob {
   /** The domain whose conversations a delivery pass serves. */
-  domainId?: string;
-  /** Jobs added before delivery passes served a domain name a conversation instead. */
-  conversationId?: string;
+  domainId: string;
+}
+export interface PollTickJob {
+  shard: number;
 }
 /** Correlation ids travel with every job so logs of one request and its jobs line up. */
 export interface JobMeta {

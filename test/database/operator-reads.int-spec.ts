@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/database';
-import { ESCALATION_EVENTS, EVENT_ATTEMPTS, EscalationQueriesService } from '../../src/escalations/escalation-queries.service';
-import { ESCALATION_RETENTION_BATCH } from '../../src/escalations/escalation-retention.service';
-import { PENDING_WEBHOOKS } from '../../src/inbound/inbound-webhooks.service';
+import { ESCALATION_EVENTS } from '../../src/conversations/conversations.repository';
+import { EVENT_ATTEMPTS } from '../../src/delivery/delivery-claims.repository';
+import { ESCALATION_RETENTION_BATCH, EscalationsRepository } from '../../src/escalations/escalations.repository';
+import { PENDING_WEBHOOKS } from '../../src/inbound/inbound-webhooks.repository';
 import { resetState } from '../support/test-app';
 
 /**
@@ -81,7 +82,7 @@ describe('operator reads of events', () => {
   });
 
   it("lists a domain's escalations, newest first, through the domain's index", async () => {
-    const [sql, values] = new EscalationQueriesService(db).listQuery({ domain: 'acme' }).limit(50).getQueryAndParameters();
+    const [sql, values] = new EscalationsRepository(db, undefined as never).listQuery({ domain: 'acme' }).limit(50).getQueryAndParameters();
     const text = await plan(sql, values);
     expect(text).not.toMatch(/Seq Scan/);
     expect(text).toContain('escalations_domain_created_idx');

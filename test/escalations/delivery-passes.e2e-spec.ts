@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { PlatformEvent } from '@app/gateway-sdk';
 import { DeliveryService } from '../../src/delivery/delivery.service';
-import { EscalationRunner } from '../../src/escalations/escalation-runner.service';
+import { EscalationRecorder } from '../../src/escalations/escalation-recorder.service';
 import { EscalationRetention } from '../../src/escalations/escalation-retention.service';
 import { InboundWebhookRetention } from '../../src/inbound/inbound-webhook-retention.service';
 import { Delivery, waitFor } from '../support/bot-receiver';
@@ -317,7 +317,7 @@ describe('inbound and delivery passes', () => {
         );
         await locker.query(`UPDATE conversations SET last_seq = $2 WHERE id = $1`, [e.conversationId, lastSeq + 1]);
       });
-      const outcome = await t.app.get(EscalationRunner).record(e.id, { events: [{ type: 'agent_message', key: longKey, occurredAt: new Date(), data: { text: 'again' } }] as PlatformEvent[] });
+      const outcome = await t.app.get(EscalationRecorder).record(e.id, { events: [{ type: 'agent_message', key: longKey, occurredAt: new Date(), data: { text: 'again' } }] as PlatformEvent[] });
       expect(outcome.stored).toBe(0);
       const { rows } = await db.query(`SELECT data->>'text' AS text FROM events WHERE escalation_id = $1 AND type = 'agent_message'`, [e.id]);
       expect(rows).toEqual([{ text: 'stored before' }]);
@@ -346,7 +346,7 @@ describe('inbound and delivery passes', () => {
         // The same platform event reaches the ingest, whose lock statement waits for the writer's commit: its
         // snapshot predates the event, and it must still find it stored. (Wrapped: awaiting it here would wait for
         // the commit that follows.)
-        const pending = t.app.get(EscalationRunner).record(e.id, { events: [{ type: 'agent_message', key: 'idx:901', occurredAt: new Date(), data: { text: 'second' } }] as PlatformEvent[] });
+        const pending = t.app.get(EscalationRecorder).record(e.id, { events: [{ type: 'agent_message', key: 'idx:901', occurredAt: new Date(), data: { text: 'second' } }] as PlatformEvent[] });
         await new Promise((resolve) => setTimeout(resolve, 300));
         return { ingest: pending };
       });

@@ -1,4 +1,4 @@
-import { EscalationRunner } from '../../src/escalations/escalation-runner.service';
+import { EscalationLifecycle } from '../../src/escalations/escalation-lifecycle.service';
 import { EscalationsRepository } from '../../src/escalations/escalations.repository';
 import { waitFor } from '../support/bot-receiver';
 import { TestApp } from '../support/test-app';
@@ -59,7 +59,7 @@ describe('a platform session that ended under a relay', () => {
 
   it('records a lost session once when two reports of it come together (the poller and a relay, say)', async () => {
     const escalation = await activeEscalation(true, 'conv-gone-twice');
-    const runner = t.app.get(EscalationRunner);
+    const runner = t.app.get(EscalationLifecycle);
     const row = await t.app.get(EscalationsRepository).get(escalation.id);
     await Promise.all([runner.sessionGone(row), runner.sessionGone(row)]);
     await waitFor('ended at the bot', () => types(escalation.conversationId).includes('ended'));
