@@ -10,7 +10,7 @@ const TEST_FILES = '(\\.spec\\.ts|\\.spec-helpers\\.ts|-test\\.[a-z.]+\\.ts|\\.f
  * modules import each other. Where a lower module must wake a higher one it enqueues a job or calls an interface the
  * higher one provides.
  */
-const LAYERS = ['config', 'common', 'crypto', 'database', 'auth', 'queues', 'metrics', 'health', 'domains', 'gateways', 'conversations', 'delivery', 'escalations', 'inbound', 'workers'];
+const LAYERS = ['config', 'common', 'crypto', 'database', 'auth', 'queues', 'metrics', 'health', 'domains', 'accounts', 'gateways', 'conversations', 'delivery', 'escalations', 'inbound', 'workers'];
 
 /** What each module lets others use (files under src/<module>/); the rest is its own. */
 const PUBLIC = {
@@ -23,6 +23,7 @@ const PUBLIC = {
   metrics: ['metrics.module', 'metrics.service', 'http-labels'],
   health: ['health.controller'],
   domains: ['domains.module', 'domains.service'],
+  accounts: ['accounts.module'],
   gateways: ['gateways.module', 'gateways.service', 'gateway-registry', 'gateway-context.factory'],
   conversations: ['conversations.module', 'conversations.repository', 'conversations.dto', 'event-views'],
   delivery: ['delivery.module', 'delivery.service', 'delivery-claims.repository', 'delivery.types', 'event-schemas'],

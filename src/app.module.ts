@@ -4,6 +4,7 @@ import { ConnectionOptions } from 'bullmq';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EightByEightGatewayModule, FakeGatewayModule, GenesysPureEngageGatewayModule } from '@app/gateways';
+import { AccountsModule } from './accounts/accounts.module';
 import { AuthModule } from './auth/auth.module';
 import { AppLogger } from './common/app-logger';
 import { AppConfig } from './config/app-config';
@@ -40,6 +41,7 @@ export class AppModule {
         TerminusModule,
         AuthModule,
         DomainsModule,
+        AccountsModule,
         GatewaysModule.register(plugins),
         ConversationsModule.register(config),
         DeliveryModule.register(config),

@@ -1,13 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AccountsController } from './accounts.controller';
-import { AccountsService } from './accounts.service';
 import { ApiKeysService } from './api-keys.service';
 import { AuthGuard } from './auth.guard';
 
+/** Who calls: API keys authenticated into principals (authorities, domain scope), and the guard every route passes. */
 @Module({
-  controllers: [AccountsController],
-  providers: [ApiKeysService, AccountsService, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [ApiKeysService, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [ApiKeysService],
 })
 export class AuthModule {}

@@ -8,6 +8,7 @@ import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { DomainError } from '../common/domain-error';
 import { eventRowId } from '../common/event-id';
 import { ParseUuid } from '../common/parse-uuid.pipe';
+import { DomainsService } from '../domains/domains.service';
 import { ConversationDto, EventDto, ReplayQuery } from './conversations.dto';
 import { ConversationsRepository } from './conversations.repository';
 import { EventStreamService } from './event-stream.service';
@@ -20,6 +21,7 @@ import { eventDto } from './event-views';
 export class ConversationsController {
   constructor(
     private readonly conversations: ConversationsRepository,
+    private readonly domains: DomainsService,
     private readonly liveEvents: EventStreamService,
   ) {}
 
@@ -28,10 +30,10 @@ export class ConversationsController {
   @ApiOperation({ summary: 'A conversation: who controls it (bot or agent) and how far delivery got' })
   @ApiOkResponse({ type: ConversationDto })
   async conversation(@Param('id', ParseUuid) id: string, @CurrentScope() scope: DomainScope): Promise<ConversationDto> {
-    const { conversation: c, domain } = await this.conversations.get(id, scope);
+    const c = await this.conversations.get(id, scope);
     return {
       id: c.id,
-      domain,
+      domain: (await this.domains.namesOf([c.domainId])).get(c.domainId) ?? '',
       externalId: c.externalId,
       channel: c.channel,
       control: c.control,

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { modulePerConfig } from '../common/module-per-config';
 import { AppConfig } from '../config/app-config';
+import { DomainsModule } from '../domains/domains.module';
 import { ConversationsController } from './conversations.controller';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationsVacuum } from './conversations-vacuum.service';
@@ -16,7 +17,7 @@ export class ConversationsModule {
   static register(config: AppConfig): DynamicModule {
     return modulePerConfig(config, ConversationsModule, () => ({
       module: ConversationsModule,
-      imports: [AuthModule],
+      imports: [AuthModule, DomainsModule],
       controllers: config.runsApi ? [ConversationsController] : [],
       providers: [ConversationsRepository, EventStreamService, ...(config.runsWorker ? [ConversationsVacuum] : [])],
       exports: [ConversationsRepository],

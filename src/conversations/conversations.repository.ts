@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { DomainScope, EVERY_DOMAIN, inScope, scopeParam } from '../auth/domain-scope';
 import { DomainError } from '../common/domain-error';
 import { Statement } from '../database/combined-statement';
-import { ConversationEntity, DomainEntity, EventEntity } from '../database/entities';
+import { ConversationEntity, EventEntity } from '../database/entities';
 import { prepared } from '../database/prepared';
 import { withDelivery } from './event-views';
 
@@ -77,12 +77,11 @@ export class ConversationsRepository {
     return row.id;
   }
 
-  /** The conversation and its domain's name, when the domain is within `scope` (a 404 otherwise, as for no such id). */
-  async get(id: string, scope: DomainScope): Promise<{ conversation: ConversationEntity; domain: string }> {
+  /** The conversation, when its domain is within `scope` (a 404 otherwise, as for no such id). */
+  async get(id: string, scope: DomainScope): Promise<ConversationEntity> {
     const conversation = await this.db.getRepository(ConversationEntity).findOneBy({ id });
     if (!conversation || !inScope(scope, conversation.domainId)) throw DomainError.notFound('Conversation', id);
-    const domain = await this.db.getRepository(DomainEntity).findOneByOrFail({ id: conversation.domainId });
-    return { conversation, domain: domain.name };
+    return conversation;
   }
 
   findMany(ids: string[]): Promise<ConversationEntity[]> {

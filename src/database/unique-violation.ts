@@ -18,3 +18,22 @@ export async function conflictOnDuplicate<T>(write: () => Promise<T>, message: s
     throw error;
   }
 }
+
+/** Whether PostgreSQL refused a change for a foreign key (SQLSTATE 23503): a row still refers to what was deleted. */
+export function isReferenceViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  return e?.code === '23503' || e?.driverError?.code === '23503';
+}
+
+/**
+ * Runs a delete that rows of other modules may still refer to, answering 409 `message` when one does: the database
+ * knows what refers to a row, so the owner need not read the other modules' tables to know.
+ */
+export async function conflictOnReference<T>(write: () => Promise<T>, message: string): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isReferenceViolation(error)) throw new DomainError('conflict', message);
+    throw error;
+  }
+}

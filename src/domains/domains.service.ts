@@ -7,8 +7,8 @@ import { checkOutboundUrl } from '@app/gateway-sdk';
 import { generateWebhookSecret } from '@app/client';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { DomainEntity } from '../database/entities';
-import { DomainScope, inScope } from '../auth/domain-scope';
-import { conflictOnDuplicate } from '../database/unique-violation';
+import { DomainScope, inScope, scopeCondition, scopeParam } from '../auth/domain-scope';
+import { conflictOnDuplicate, conflictOnReference } from '../database/unique-violation';
 import { CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
 
 /** Bot-platform tenants: their callback URL and (encrypted) signing secret. */
@@ -68,6 +68,12 @@ export class DomainsService {
     return found;
   }
 
+  /** The ids of the domains of these names that lie within `scope`, by name (in a transaction, as it sees them). */
+  async idsByName(names: string[], scope: DomainScope, em: Pick<EntityManager, 'query'> = this.db.manager): Promise<Map<string, string>> {
+    const rows: { id: string; name: string }[] = await em.query(`SELECT id, name FROM domains WHERE name = ANY($1) AND ${scopeCondition('id', 2)}`, [names, scopeParam(scope)]);
+    return new Map(rows.map((row) => [row.name, row.id]));
+  }
+
   /** The names of these domains, by id. */
   async namesOf(ids: string[]): Promise<Map<string, string>> {
     const domains = ids.length ? await this.db.getRepository(DomainEntity).findBy(ids.map((id) => ({ id }))) : [];
@@ -111,14 +117,10 @@ export class DomainsService {
     domain.previousSigningSecretUntil = hours > 0 && sealed ? new Date(Date.now() + hours * 3_600_000) : null;
   }
 
+  /** Deletes a domain nothing refers to any more (its agent directory goes with it). */
   async remove(id: string, scope: DomainScope): Promise<void> {
     await this.get(id, scope);
-    const [{ count }] = await this.db.query(
-      `SELECT (SELECT count(*) FROM gateways WHERE domain_id = $1) + (SELECT count(*) FROM conversations WHERE domain_id = $1) AS count`,
-      [id],
-    );
-    if (Number(count) > 0) throw new DomainError('conflict', 'The domain still has gateways or conversations');
-    await this.db.getRepository(DomainEntity).delete({ id });
+    await conflictOnReference(() => this.db.getRepository(DomainEntity).delete({ id }), 'The domain still has gateways or conversations');
   }
 
   /** The domain's agent directory, e-mail to display name (for the "Lookup Agent by Email" agent override). */

@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { DomainsModule } from '../domains/domains.module';
 import { GatewayContextFactory } from './gateway-context.factory';
 import { GatewayRegistry } from './gateway-registry';
 import { GatewaySettingsStore } from './gateway-settings.store';
@@ -13,7 +14,7 @@ export class GatewaysModule {
     return {
       module: GatewaysModule,
       global: true,
-      imports: [DiscoveryModule, ...plugins],
+      imports: [DiscoveryModule, DomainsModule, ...plugins],
       controllers: [GatewaysController],
       providers: [GatewayRegistry, GatewaySettingsStore, GatewayContextFactory, GatewaysService],
       exports: [GatewayRegistry, GatewaySettingsStore, GatewayContextFactory, GatewaysService],

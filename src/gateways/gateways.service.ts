@@ -8,10 +8,11 @@ import { MASK } from '../common/redact';
 import { requestContext } from '../common/request-context';
 import { DomainEntity, GatewayAuditEntity, GatewayEntity } from '../database/entities';
 import { DomainScope, inScope } from '../auth/domain-scope';
+import { DomainsService } from '../domains/domains.service';
 import { GatewayContextFactory } from './gateway-context.factory';
 import { GatewayRegistry, RegisteredGateway } from './gateway-registry';
 import { GatewaySettingsStore, StoredSettings } from './gateway-settings.store';
-import { conflictOnDuplicate } from '../database/unique-violation';
+import { conflictOnDuplicate, conflictOnReference } from '../database/unique-violation';
 import { AuditRecordDto, ConnectionTestDto, GatewayDto, ListGatewaysQuery } from './gateways.dto';
 
 const nameTaken = (name: string) => `A gateway named '${name}' already exists in this domain`;
@@ -26,12 +27,13 @@ export class GatewaysService {
     private readonly registry: GatewayRegistry,
     private readonly store: GatewaySettingsStore,
     private readonly contexts: GatewayContextFactory,
+    private readonly domains: DomainsService,
     private readonly config: AppConfig,
   ) {}
 
   async toDto(gateway: GatewayEntity, domainName?: string): Promise<GatewayDto> {
     const registered = this.registry.find(gateway.type);
-    const domain = domainName ?? (await this.db.getRepository(DomainEntity).findOneByOrFail({ id: gateway.domainId })).name;
+    const domain = domainName ?? (await this.domains.namesOf([gateway.domainId])).get(gateway.domainId) ?? '';
     const masked = this.store.mask(gateway.settings);
     masked.basic = { name: gateway.name, domain, deployed: gateway.deployed, locale: gateway.locale, ...masked.basic };
     return {
@@ -140,7 +142,7 @@ export class GatewaysService {
 
       // Merge onto the current plain values; omitted fields (secrets included) keep what they had.
       const current = this.contexts.settings(gateway);
-      const domainName = (await em.findOneByOrFail(DomainEntity, { id: gateway.domainId })).name;
+      const domainName = (await this.domains.namesOf([gateway.domainId])).get(gateway.domainId);
       current.basic.domain = domainName;
       for (const group of SETTINGS_GROUPS) Object.assign(current[group], cleaned[group] ?? {});
       for (const [group, field] of resets) delete current[group as SettingsGroup][field];
@@ -162,20 +164,17 @@ export class GatewaysService {
     });
   }
 
+  /** Deletes a gateway without escalations (its stored webhook deliveries go with it); one with escalations stays. */
   async remove(id: string, actor: string, ifMatch: number | undefined, scope: DomainScope): Promise<void> {
-    await this.db.transaction(async (em) => {
-      const gateway = await this.lockForChange(em, id, ifMatch, scope);
-      const [{ open }] = await em.query(
-        `SELECT count(*)::int AS open FROM escalations WHERE gateway_id = $1 AND state IN ('requested','starting','queued','active')`,
-        [id],
-      );
-      if (open > 0) throw new DomainError('conflict', `The gateway has ${open} open escalation(s); undeploy it and let them finish first`);
-      const [{ any }] = await em.query(`SELECT count(*)::int AS any FROM escalations WHERE gateway_id = $1`, [id]);
-      if (any > 0) throw new DomainError('conflict', 'The gateway has escalation history; undeploy it instead of deleting it');
-      await this.audit(em, id, actor, 'delete', [], this.withColumns(gateway), {});
-      await em.query('DELETE FROM inbound_webhooks WHERE gateway_id = $1', [id]);
-      await em.delete(GatewayEntity, { id });
-    });
+    await conflictOnReference(
+      () =>
+        this.db.transaction(async (em) => {
+          const gateway = await this.lockForChange(em, id, ifMatch, scope);
+          await this.audit(em, id, actor, 'delete', [], this.withColumns(gateway), {});
+          await em.delete(GatewayEntity, { id });
+        }),
+      'The gateway has escalations (open or ended); undeploy it instead of deleting it',
+    );
   }
 
   async setDeployed(id: string, deployed: boolean, actor: string, ifMatch: number | undefined, scope: DomainScope): Promise<GatewayEntity> {
@@ -286,7 +285,7 @@ export class GatewaysService {
 
   /** A domain outside `scope` is unknown, as one that does not exist. */
   private async domainByName(name: string, scope: DomainScope): Promise<DomainEntity> {
-    const domain = await this.db.getRepository(DomainEntity).findOneBy({ name });
+    const domain = await this.domains.findByName(name);
     if (!domain || !inScope(scope, domain.id)) throw DomainError.validation([{ field: 'settings.basic.domain', message: `unknown domain '${name}'` }]);
     return domain;
   }

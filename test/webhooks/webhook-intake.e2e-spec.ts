@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 
 import { TestApp } from '../support/test-app';
-import { fakeGateway, fakeSuite } from '../escalations/fake-setup';
+import { escalationBody, fakeGateway, fakeSuite } from '../escalations/fake-setup';
 
 /**
  * The webhook route is served ahead of Nest's router (src/webhooks/webhook-intake.route.ts); what the rest of the API
@@ -95,5 +95,22 @@ describe('webhook intake route', () => {
     expect(again).toMatchObject({ status: 200, body: { received: true, duplicate: true } });
     const { rows } = await db.query(`SELECT event_id, convert_from(body, 'UTF8')::jsonb->>'eventId' AS original FROM inbound_webhooks WHERE platform_conversation_id = 'session-long-id'`);
     expect(rows).toEqual([{ event_id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), original: eventId }]);
+  });
+
+  it('deletes a gateway with its stored deliveries, and refuses to delete one that has escalations', async () => {
+    const { gatewayId: doomed } = await fakeGateway(t, platform, receiver, { name: 'doomed' });
+    const event = JSON.stringify({ eventId: 'doomed-1', sessionId: 'no-such-session', event: { index: 1, type: 'agent_message', data: { text: 'x' }, at: Date.now() } });
+    expect((await post(`/v1/webhooks/${doomed}`, event)).status).toBe(200);
+    expect((await db.query(`SELECT count(*)::int AS n FROM inbound_webhooks WHERE gateway_id = $1`, [doomed])).rows[0].n).toBe(1);
+    expect((await t.request('DELETE', `/v1/gateways/${doomed}`)).status).toBe(204);
+    expect((await db.query(`SELECT count(*)::int AS n FROM inbound_webhooks WHERE gateway_id = $1`, [doomed])).rows[0].n).toBe(0);
+
+    const { gatewayId: used, domain } = await fakeGateway(t, platform, receiver, { name: 'used' });
+    const started = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, used, 'keeps-its-gateway'), headers: { 'idempotency-key': 'keeps-its-gateway' } });
+    expect(started.status).toBe(202);
+    const refused = await t.request('DELETE', `/v1/gateways/${used}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toBe('The gateway has escalations (open or ended); undeploy it instead of deleting it');
+    expect((await t.request('GET', `/v1/gateways/${used}`)).status).toBe(200);
   });
 });

@@ -5,9 +5,10 @@ import { DomainError, FieldProblem } from '../common/domain-error';
 import { ApiKeyEntity, RoleEntity, ServiceAccountEntity } from '../database/entities';
 import { conflictOnDuplicate } from '../database/unique-violation';
 import { AccountDto, ApiKeyDto, CreateAccountDto, CreateKeyDto, UpdateAccountDto } from './accounts.dto';
-import { ApiKeysService, newApiKey } from './api-keys.service';
-import { Principal } from './auth.decorators';
-import { covers, DomainScope, scopeCondition, scopeParam } from './domain-scope';
+import { ApiKeysService, newApiKey } from '../auth/api-keys.service';
+import { Principal } from '../auth/auth.decorators';
+import { DomainsService } from '../domains/domains.service';
+import { covers, DomainScope } from '../auth/domain-scope';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const unique = (ids: string[]) => [...new Set(ids)];
@@ -22,6 +23,7 @@ export class AccountsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly keys: ApiKeysService,
+    private readonly domains: DomainsService,
   ) {}
 
   listRoles(): Promise<RoleEntity[]> {
@@ -117,8 +119,7 @@ export class AccountsService {
    * is a 400 naming its position, the same for a domain outside the scope as for one that does not exist.
    */
   private async domainIdsOf(em: EntityManager, names: string[], scope: DomainScope): Promise<string[]> {
-    const rows: { id: string; name: string }[] = await em.query(`SELECT id, name FROM domains WHERE name = ANY($1) AND ${scopeCondition('id', 2)}`, [names, scopeParam(scope)]);
-    const byName = new Map(rows.map((row) => [row.name, row.id]));
+    const byName = await this.domains.idsByName(names, scope, em);
     const unknown = names.flatMap((name, i) => (byName.has(name) ? [] : [{ field: `domains[${i}]`, message: `unknown domain '${name}'` }]));
     if (unknown.length) throw DomainError.validation(unknown);
     return names.map((name) => byName.get(name)!);
@@ -132,11 +133,11 @@ export class AccountsService {
 
   private async views(accounts: ServiceAccountEntity[]): Promise<AccountDto[]> {
     if (accounts.length === 0) return [];
-    const [roles, keys, names] = await Promise.all([
+    const [roles, keys] = await Promise.all([
       this.listRoles(),
       this.db.getRepository(ApiKeyEntity).find({ where: accounts.map((a) => ({ accountId: a.id })), order: { createdAt: 'ASC' } }),
-      this.domainNames(),
     ]);
+    const names = await this.domainNames([...accounts.map((a) => a.domainIds), ...keys.map((k) => k.domainIds)]);
     const roleOf = new Map(roles.map((r) => [r.id, r]));
     return accounts.map((a) => {
       const role = roleOf.get(a.roleId)!;
@@ -155,7 +156,7 @@ export class AccountsService {
   }
 
   private async keyDto(key: ApiKeyEntity): Promise<ApiKeyDto> {
-    return this.toKeyDto(key, await this.domainNames());
+    return this.toKeyDto(key, await this.domainNames([key.domainIds]));
   }
 
   private toKeyDto(k: ApiKeyEntity, names: (ids: string[] | null) => string[] | null): ApiKeyDto {
@@ -163,9 +164,8 @@ export class AccountsService {
   }
 
   /** Names of domain ids, sorted; a deleted domain's id (still in the scopes that named it) names nothing. */
-  private async domainNames(): Promise<(ids: string[] | null) => string[] | null> {
-    const rows: { id: string; name: string }[] = await this.db.query(`SELECT id, name FROM domains`);
-    const byId = new Map(rows.map((row) => [row.id, row.name]));
+  private async domainNames(scopes: (string[] | null)[] = []): Promise<(ids: string[] | null) => string[] | null> {
+    const byId = await this.domains.namesOf([...new Set(scopes.flatMap((ids) => ids ?? []))]);
     return (ids) => (ids === null ? null : ids.flatMap((id) => byId.get(id) ?? []).sort());
   }
 }

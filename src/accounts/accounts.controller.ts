@@ -4,8 +4,8 @@ import { ApiErrorResponses } from '../common/api-errors.decorator';
 import { ParseUuid } from '../common/parse-uuid.pipe';
 import { AccountDto, CreateAccountDto, CreatedAccountDto, CreatedApiKeyDto, CreateKeyDto, RoleDto, UpdateAccountDto } from './accounts.dto';
 import { AccountsService } from './accounts.service';
-import { CurrentPrincipal, CurrentScope, Principal, RequireAuthority } from './auth.decorators';
-import type { DomainScope } from './domain-scope';
+import { CurrentPrincipal, CurrentScope, Principal, RequireAuthority } from '../auth/auth.decorators';
+import type { DomainScope } from '../auth/domain-scope';
 
 @ApiTags('accounts')
 @ApiBearerAuth()
