@@ -18,7 +18,7 @@ const PUBLIC = {
   common: ['.+'],
   crypto: ['secret-cipher'],
   database: ['combined-statement', 'database', 'entities', 'grouped-writes', 'prepared', 'unique-violation'],
-  auth: ['auth.module', 'auth.decorators', 'auth.guard', 'domain-scope', 'api-keys.service'],
+  auth: ['auth.module', 'auth.decorators', 'auth.guard', 'domain-scope', 'api-keys.service', 'accounts.repository', 'authorities'],
   queues: ['queues', 'queues.module', 'job-dispatcher.service', 'lease', 'redis-connection', 'redis-lock', 'scheduled-prune', 'queue-errors', 'queue-dashboard'],
   metrics: ['metrics.module', 'metrics.service', 'http-labels'],
   health: ['health.controller'],

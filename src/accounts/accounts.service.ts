@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { DomainError, FieldProblem } from '../common/domain-error';
 import { ApiKeyEntity, RoleEntity, ServiceAccountEntity } from '../database/entities';
 import { conflictOnDuplicate } from '../database/unique-violation';
 import { AccountDto, ApiKeyDto, CreateAccountDto, CreateKeyDto, UpdateAccountDto } from './accounts.dto';
+import { AccountsRepository } from '../auth/accounts.repository';
 import { ApiKeysService, newApiKey } from '../auth/api-keys.service';
 import { Principal } from '../auth/auth.decorators';
 import { DomainsService } from '../domains/domains.service';
@@ -21,21 +21,21 @@ const unique = (ids: string[]) => [...new Set(ids)];
 @Injectable()
 export class AccountsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly repo: AccountsRepository,
     private readonly keys: ApiKeysService,
     private readonly domains: DomainsService,
   ) {}
 
   listRoles(): Promise<RoleEntity[]> {
-    return this.db.getRepository(RoleEntity).find({ order: { name: 'ASC' } });
+    return this.repo.roles();
   }
 
   async create(body: CreateAccountDto, caller: Principal): Promise<{ account: AccountDto; key: string; keyId: string }> {
     const taken = `An account named '${body.name}' already exists`;
     const { account, key, keyId } = await conflictOnDuplicate(
       () =>
-        this.db.transaction(async (em) => {
-          const role = await em.findOneBy(RoleEntity, { name: body.role });
+        this.repo.transaction(async (em) => {
+          const role = await this.repo.roleByName(em, body.role);
           if (!role) throw DomainError.validation([{ field: 'role', message: `unknown role '${body.role}'` }]);
           if (!body.domains && caller.domainIds !== null) {
             throw DomainError.validation([{ field: 'domains', message: 'is required: a key scoped to domains creates accounts scoped within them' }]);
@@ -43,8 +43,8 @@ export class AccountsService {
           const domainIds = body.domains ? unique(await this.domainIdsOf(em, body.domains, caller.domainIds)) : null;
           const lacking = role.authorities.filter((authority) => !caller.authorities.has(authority));
           if (lacking.length) throw new DomainError('forbidden', `The role '${role.name}' holds authorities this key does not: ${lacking.join(', ')}`);
-          if (await em.findOneBy(ServiceAccountEntity, { name: body.name })) throw new DomainError('conflict', taken);
-          const saved = await em.save(em.create(ServiceAccountEntity, { name: body.name, description: body.description ?? '', roleId: role.id, domainIds }));
+          if (await this.repo.accountByName(em, body.name)) throw new DomainError('conflict', taken);
+          const saved = await this.repo.createAccount(em, { name: body.name, description: body.description ?? '', roleId: role.id, domainIds });
           const issued = await this.issueKey(em, saved.id, 'initial', null);
           return { account: saved, key: issued.key, keyId: issued.entity.id };
         }),
@@ -54,17 +54,17 @@ export class AccountsService {
   }
 
   async list(scope: DomainScope): Promise<AccountDto[]> {
-    const accounts = await this.db.getRepository(ServiceAccountEntity).find({ order: { createdAt: 'ASC' } });
+    const accounts = await this.repo.accounts();
     return this.views(accounts.filter((account) => covers(scope, account.domainIds)));
   }
 
   async get(id: string, scope: DomainScope): Promise<AccountDto> {
-    return (await this.views([await this.visible(this.db.manager, id, scope)]))[0];
+    return (await this.views([await this.visible(this.repo.manager, id, scope)]))[0];
   }
 
   /** Changes the description or the domains; new domains apply to every key of the account at its next request. */
   async update(id: string, body: UpdateAccountDto, caller: Principal): Promise<AccountDto> {
-    await this.db.transaction(async (em) => {
+    await this.repo.transaction(async (em) => {
       const account = await this.visible(em, id, caller.domainIds, true);
       if (body.description !== undefined) account.description = body.description ?? '';
       if (body.domains === null) {
@@ -73,43 +73,42 @@ export class AccountsService {
       } else if (body.domains !== undefined) {
         account.domainIds = unique(await this.domainIdsOf(em, body.domains, caller.domainIds));
       }
-      await em.save(account);
+      await this.repo.saveAccount(em, account);
     });
     this.keys.forgetCached();
     return this.get(id, caller.domainIds);
   }
 
   async disable(id: string, scope: DomainScope): Promise<void> {
-    await this.visible(this.db.manager, id, scope);
-    await this.db.query('UPDATE service_accounts SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1', [id]);
+    await this.visible(this.repo.manager, id, scope);
+    await this.repo.disableAccount(id);
     this.keys.forgetCached();
   }
 
   async createKey(accountId: string, body: CreateKeyDto, caller: Principal): Promise<ApiKeyDto & { key: string }> {
-    const account = await this.visible(this.db.manager, accountId, caller.domainIds);
+    const account = await this.visible(this.repo.manager, accountId, caller.domainIds);
     if (account.disabledAt) throw new DomainError('invalid_state', 'The account is disabled');
     let domainIds: string[] | null = null;
     if (body.domains) {
-      domainIds = await this.domainIdsOf(this.db.manager, body.domains, caller.domainIds);
+      domainIds = await this.domainIdsOf(this.repo.manager, body.domains, caller.domainIds);
       const outside: FieldProblem[] = body.domains.flatMap((name, i) =>
         account.domainIds === null || account.domainIds.includes(domainIds![i]) ? [] : [{ field: `domains[${i}]`, message: `'${name}' is not one of the account's domains` }],
       );
       if (outside.length) throw DomainError.validation(outside);
     }
-    const { key, entity } = await this.issueKey(this.db.manager, accountId, body.label ?? '', domainIds);
+    const { key, entity } = await this.issueKey(this.repo.manager, accountId, body.label ?? '', domainIds);
     return { ...(await this.keyDto(entity)), key };
   }
 
   async revokeKey(accountId: string, keyId: string, scope: DomainScope): Promise<void> {
-    await this.visible(this.db.manager, accountId, scope);
-    const result = await this.db.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND account_id = $2 RETURNING id', [keyId, accountId]);
-    if (result[0].length === 0) throw DomainError.notFound('API key', keyId);
+    await this.visible(this.repo.manager, accountId, scope);
+    if (!(await this.repo.revokeKey(accountId, keyId))) throw DomainError.notFound('API key', keyId);
     this.keys.forgetCached();
   }
 
   /** The account, when the scope covers it; otherwise the same 404 as for an id that does not exist. */
   private async visible(em: EntityManager, id: string, scope: DomainScope, lock = false): Promise<ServiceAccountEntity> {
-    const account = await em.findOne(ServiceAccountEntity, { where: { id }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    const account = await this.repo.account(em, id, lock);
     if (!account || !covers(scope, account.domainIds)) throw DomainError.notFound('Account', id);
     return account;
   }
@@ -127,7 +126,7 @@ export class AccountsService {
 
   private async issueKey(em: EntityManager, accountId: string, label: string, domainIds: string[] | null) {
     const { key, prefix, hash } = newApiKey();
-    const entity = await em.save(em.create(ApiKeyEntity, { accountId, label, prefix, hash, revokedAt: null, domainIds: domainIds && unique(domainIds) }));
+    const entity = await this.repo.addKey(em, { accountId, label, prefix, hash, domainIds: domainIds && unique(domainIds) });
     return { key, entity };
   }
 
@@ -135,7 +134,7 @@ export class AccountsService {
     if (accounts.length === 0) return [];
     const [roles, keys] = await Promise.all([
       this.listRoles(),
-      this.db.getRepository(ApiKeyEntity).find({ where: accounts.map((a) => ({ accountId: a.id })), order: { createdAt: 'ASC' } }),
+      this.repo.keysOf(accounts.map((a) => a.id)),
     ]);
     const names = await this.domainNames([...accounts.map((a) => a.domainIds), ...keys.map((k) => k.domainIds)]);
     const roleOf = new Map(roles.map((r) => [r.id, r]));
