@@ -175,7 +175,7 @@ export class EventEntity {
   @Column('timestamptz', { name: 'occurred_at' }) occurredAt: Date;
   @Column('timestamptz', { name: 'created_at' }) createdAt: Date;
   /**
-   * Written for the outcomes other than success ('abandoned', 'no_callback'; 'delivered' by earlier versions). A
+   * Written for the outcomes other than success ('abandoned', 'no_callback'; old rows may also say 'delivered'). A
    * success moves the conversation's delivered_seq only: read the status through `withDelivery`.
    */
   @Column('text', { name: 'delivery_status' }) deliveryStatus: 'pending' | 'delivered' | 'abandoned' | 'no_callback';
