@@ -129,7 +129,10 @@ export class EscalationEntity {
   @Column('text', { name: 'ended_by', nullable: true }) endedBy: string | null;
   @Column('text', { name: 'end_reason', nullable: true }) endReason: string | null;
   @Column('text', { name: 'failure_reason', nullable: true }) failureReason: string | null;
-  /** A relay found the platform session over at this time; the platform's close webhook is awaited (see EscalationRunner). */
+  /**
+   * A relay found the platform session over at this time; the platform's close webhook is awaited (see
+   * `EscalationLifecycle.sessionEndedUnderRelay`).
+   */
   @Column('timestamptz', { name: 'session_gone_at', nullable: true }) sessionGoneAt: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
