@@ -3,8 +3,8 @@ export const MAX_BODY_DEPTH = 64;
 
 /**
  * Whether a parsed JSON value nests deeper than `limit` objects and arrays. Walked with a stack of its own, not by
- * recursion: a hostile body a few thousand levels deep must not overflow the call stack here, as it did in the
- * validation that runs after this check.
+ * recursion: a hostile body a few thousand levels deep must not overflow the call stack here, as it would in the
+ * validation that runs after this check (class-transformer recurses).
  */
 export function nestsDeeperThan(value: unknown, limit: number): boolean {
   const pending: [unknown, number][] = [[value, 0]];

@@ -26,8 +26,8 @@ export const MAX_STORED_KEY_LENGTH = 512;
 
 /**
  * A platform key as it is stored and looked up: `storable`, and a longer key replaced by its SHA-256 digest, so that
- * the same platform event is still stored once while an overlong id (a platform's bug, or a hostile sender) can no
- * longer make its conversation's events unstorable, retried for ever with every later event held behind them.
+ * the same platform event is still stored once while an overlong id (a platform's bug, or a hostile sender) cannot
+ * make its conversation's events unstorable, retried for ever with every later event held behind them.
  */
 export function storableKey(key: string): string {
   return storableKeyForms(key)[0];
@@ -35,7 +35,7 @@ export function storableKey(key: string): string {
 
 /**
  * The forms a platform key may have been stored under: `storableKey`'s first, then, for a key it digests, the key
- * itself (`storable`), which versions before the digest stored when it fit the index (up to 2,704 bytes).
+ * itself (`storable`): rows stored before keys were digested hold it as it is, up to the index's 2,704 bytes.
  */
 export function storableKeyForms(key: string): [string] | [string, string] {
   const text = storable(key);

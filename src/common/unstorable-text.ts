@@ -9,8 +9,8 @@ const MAX_REPORTED = 20;
 
 /**
  * The fields of a request (a parsed JSON body, a query) whose text PostgreSQL would refuse, named as the validation
- * errors name fields (`user.name`, `history.0.text`); a key is named by its own path. Refused at the door, such text
- * answered 500 from the statement that tried to store it.
+ * errors name fields (`user.name`, `history.0.text`); a key is named by its own path. Refused at the door, since the
+ * statement storing such text would fail with a 500.
  */
 export function unstorableTextFields(value: unknown, prefix = ''): FieldProblem[] {
   const found: FieldProblem[] = [];

@@ -18,11 +18,9 @@ export interface VacuumCheck {
  * Vacuums the conversations table whenever it holds CONVERSATIONS_VACUUM_DEAD_ROWS dead row versions.
  *
  * Every stored event and every delivery updates its conversation's row, and neither update can be HOT: both change
- * `last_seq` or `delivered_seq`, which the undelivered conversations' index reads in its predicate. At 1,000 events/s
- * that is some 2,000 dead versions a second, all on the few rows of the conversations in progress, and each delivery
- * pass walks the undelivered index through the versions not vacuumed yet. Autovacuum visits a database once a minute
- * by default (not at all where it is off), so the table grows by 120,000 versions between visits; the delivery
- * benchmark's latency rose with them and, without autovacuum, collapsed within a minute (docs/decisions.md).
+ * `last_seq` or `delivered_seq`, which the undelivered conversations' index reads in its predicate. The few rows in
+ * progress gather dead versions far faster than autovacuum's visits (once a minute by default, or never) clear them,
+ * and each delivery pass walks the undelivered index through them (docs/decisions.md).
  *
  * Any worker may run it: `SKIP_LOCKED` leaves the table alone while another vacuum (autovacuum's, another worker's)
  * is at it, instead of waiting. VACUUM only takes a lock that writers do not wait for. A database user that does not

@@ -129,7 +129,10 @@ export class EscalationEntity {
   @Column('text', { name: 'ended_by', nullable: true }) endedBy: string | null;
   @Column('text', { name: 'end_reason', nullable: true }) endReason: string | null;
   @Column('text', { name: 'failure_reason', nullable: true }) failureReason: string | null;
-  /** A relay found the platform session over at this time; the platform's close webhook is awaited (see EscalationRunner). */
+  /**
+   * A relay found the platform session over at this time; the platform's close webhook is awaited (see
+   * `EscalationLifecycle.sessionEndedUnderRelay`).
+   */
   @Column('timestamptz', { name: 'session_gone_at', nullable: true }) sessionGoneAt: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
@@ -175,7 +178,7 @@ export class EventEntity {
   @Column('timestamptz', { name: 'occurred_at' }) occurredAt: Date;
   @Column('timestamptz', { name: 'created_at' }) createdAt: Date;
   /**
-   * Written for the outcomes other than success ('abandoned', 'no_callback'; 'delivered' by earlier versions). A
+   * Written for the outcomes other than success ('abandoned', 'no_callback'; old rows may also say 'delivered'). A
    * success moves the conversation's delivered_seq only: read the status through `withDelivery`.
    */
   @Column('text', { name: 'delivery_status' }) deliveryStatus: 'pending' | 'delivered' | 'abandoned' | 'no_callback';

@@ -20,8 +20,8 @@ function nameOf(text: string): string {
 /**
  * Runs one of the hot paths' statements as a named prepared statement: each pooled connection parses and plans it
  * once, where TypeORM's `query()` has PostgreSQL parse and plan it on every call. For these short lookups and writes
- * planning cost more than running (a delivery lookup: ~0.1-0.2 ms to plan, ~0.04 ms to run). Through `em`
- * (a transaction's manager) it runs on that transaction's connection, otherwise on the pool. Answers the rows.
+ * planning costs more than running (docs/benchmarks.md). Through `em` (a transaction's manager) it runs on that
+ * transaction's connection, otherwise on the pool. Answers the rows.
  */
 export async function prepared<T extends QueryResultRow>(target: DataSource | EntityManager, text: string, values: unknown[]): Promise<T[]> {
   const result = await queryable(target).query<T>({ name: nameOf(text), text, values });

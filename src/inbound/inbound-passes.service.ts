@@ -160,9 +160,9 @@ export class InboundPasses implements BeforeApplicationShutdown {
       try {
         // On the intake's context: the gateway's settings as verification saw them, not decrypted again per
         // delivery; 30 s for what handling fetches (an agent's file), as for the escalation's other platform calls.
-        // The signal is made only if handling reads it: made for every delivery, each one's timer stayed armed for
-        // the whole 30 s and was promoted to the old generation (at 1,000 deliveries/s it grew 5.7-6.3 MB/s with
-        // them, 3.9-4.8 MB/s without: fewer full collections).
+        // The signal is made only if handling reads it: one made for every delivery keeps its timer armed for the
+        // whole 30 s, long enough to be promoted to the old generation and to bring full collections on sooner
+        // (docs/benchmarks.md).
         const update = await gateway.handleWebhook!(this.contexts.contextFrom(context, escalation, session, () => AbortSignal.timeout(30_000)), {
           headers: row.headers,
           rawBody: row.body,

@@ -15,7 +15,7 @@ const BATCH = 5_000;
 /**
  * Deletes platform webhook deliveries INBOUND_WEBHOOK_RETENTION_HOURS after they were processed. Once processed, a
  * raw delivery is kept only for the intake's deduplication of the platform's retries and for an operator's
- * investigation; its events are stored apart. Without this the table grew by every delivery's full body for ever.
+ * investigation; its events are stored apart. Without this the table grows by every delivery's full body for ever.
  */
 @Injectable()
 export class InboundWebhookRetention extends ScheduledPrune {

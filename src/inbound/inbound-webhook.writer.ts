@@ -13,9 +13,8 @@ export interface InboundWebhookRow {
 }
 
 /**
- * Statements being written at once; deliveries arriving meanwhile wait and go together in the next one. One: at 2,000
- * deliveries/s (bench:webhooks, 10 s, alternated) the acknowledgement p99 was 33 and 42 ms with one against 64 and
- * 130 ms with two, whose extra statements cost more on a busy machine than the wait they save.
+ * Statements being written at once; deliveries arriving meanwhile wait and go together in the next one. One: on a busy
+ * machine a second statement in flight costs more than the wait it saves (docs/decisions.md).
  */
 const MAX_IN_FLIGHT = 1;
 /** Bounds of one statement (a delivery can be up to 1 MiB). */
@@ -34,12 +33,10 @@ const INSERT = `
 /**
  * Stores webhook deliveries with group commit. A delivery that arrives while MAX_IN_FLIGHT statements are being
  * written waits for the next statement, which takes every delivery queued meanwhile: under light load each one is
- * written alone and at once, under heavy load one INSERT and one commit carry many. On the benchmark machine a
- * single-row INSERT with its commit managed about 2,000 rows/s and cost the service ~130 µs of CPU; eight rows per
- * statement about 8,000 rows/s at ~30 µs each. Each caller still learns whether its own delivery was new (not a
- * duplicate event id) before the platform gets its answer. Ids follow arrival (were MAX_IN_FLIGHT raised, not
- * across the statements in flight); the drain orders by platform time and uses the id only to break a tie within one
- * millisecond.
+ * written alone and at once, under heavy load one INSERT and one commit carry many, at a fraction of the CPU per row
+ * (docs/benchmarks.md). Each caller still learns whether its own delivery was new (not a duplicate event id) before
+ * the platform gets its answer. Ids follow arrival (were MAX_IN_FLIGHT raised, not across the statements in flight);
+ * the inbound pass orders by platform time and uses the id only to break a tie within one millisecond.
  */
 export class InboundWebhookWriter {
   // One row the database refuses (its gateway just deleted, say) does not fail the deliveries beside it: a failed

@@ -304,7 +304,7 @@ export class PollService implements OnApplicationShutdown {
 
   /**
    * Loads (or re-reads, every GATEWAY_TTL_MS) the gateways of these rows; gateways that cannot poll get no plan, and
-   * are not read again before GATEWAY_TTL_MS either (they were read on every tick of every shard).
+   * are not read again before GATEWAY_TTL_MS either, or every tick of every shard would read them.
    */
   private async refreshPlans(rows: PollRow[]): Promise<void> {
     const now = Date.now();

@@ -21,8 +21,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * by the HTTP server itself, before Express and Nest see the request: no guard, pipe, interceptor or Express routing
  * applies to them, and the raw body is all the gateway needs (it parses what it verified). The correlation id and
  * the request metrics are the same middleware the other routes have, and errors have the common error body. Every
- * other request goes to Express as before. Measured (bench:webhooks, 2,000 signed 8x8 deliveries/s, 2026-12-01): about
- * 310 µs of service CPU per delivery, against about 410 µs as an Express route and 520 µs behind a Nest controller.
+ * other request goes on to Express. Served here, a delivery costs less service CPU than as an Express route or behind
+ * a Nest controller (docs/decisions.md).
  */
 export function mountWebhookIntake(app: NestExpressApplication): void {
   const inbound = app.get(WebhookIntakeService);

@@ -1,20 +1,14 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * An index led by the referencing columns of every foreign key. Deleting a referenced row makes PostgreSQL look for
- * rows that still point at it, once per deleted row: without such an index each look is a scan of the referencing
- * table. The escalation retention deletes escalations 200 at a time, and each scanned the whole events table
- * (`events.escalation_id` only led a partial index); deleting a gateway or a domain scanned the escalations. The
- * domain index serves the operators' escalation list filtered by domain, newest first.
- *
- * Built CONCURRENTLY (outside a transaction), so that an upgrade does not stop the intake while the events' index is
- * built; a build interrupted half-way leaves an invalid index, built again when the migration runs again.
- * `events(escalation_id, platform_key)` replaces the partial unique index on the same columns: every stored event has
- * a platform key, so it is the same size, and it still refuses a key stored twice for an escalation. The gateway's
- * index replaces the partial `(gateway_id, platform_conversation_id)` one and ends with `created_at DESC`: the inbound
- * pass's lookup of a conversation's latest escalation is one probe in order. No other index leads with `gateway_id`:
- * with one ordered by creation, the planner's generic plan for that lookup walked the gateway's escalations newest
- * first (as cheap as the probe on a small table, the whole gateway on a large one).
+ * An index led by the referencing columns of every foreign key: deleting a referenced row makes PostgreSQL look for
+ * rows still pointing at it, once per deleted row, and without such an index each look scans the referencing table
+ * (the retention's escalations the events, a gateway or a domain the escalations). Built CONCURRENTLY, so that an
+ * upgrade does not stop the intake; a build interrupted half-way leaves an invalid index, built again on the next run.
+ * The events' and the gateway's indexes replace partial ones (every stored event has a platform key); the domain's
+ * also serves the operators' list by domain. The gateway's ends in `created_at DESC`, so the inbound pass's "latest
+ * escalation" lookup is one probe; keep it the only index led by `gateway_id`: beside one ordered by creation, that
+ * lookup's generic plan walks the gateway's escalations instead (docs/decisions.md).
  */
 export class ForeignKeyIndexes1763784900000 implements MigrationInterface {
   name = 'ForeignKeyIndexes1763784900000';

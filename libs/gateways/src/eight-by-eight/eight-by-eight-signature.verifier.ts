@@ -153,7 +153,7 @@ const fetching = new Map<string, Promise<KeyObject>>();
 /**
  * Imported public keys, by kid and the JWK text the token cache holds. The token cache stays the one place that
  * decides whether a key is trusted (its 24 h, unknown kids); this only spares each verification the JSON parse and
- * RSA key import of the JWK, a third of its time (on the benchmark machine 51 µs with the import, 34 µs without).
+ * RSA key import of the JWK, about a third of its time (docs/benchmarks.md).
  * Public keys are no secret, so one process-wide map is fine; it is small and bounded.
  */
 const importedKeys = new Map<string, KeyObject>();
