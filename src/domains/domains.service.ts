@@ -1,21 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { checkOutboundUrl } from '@app/gateway-sdk';
 import { generateWebhookSecret } from '@app/client';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { DomainEntity } from '../database/entities';
-import { DomainScope, inScope, scopeCondition, scopeParam } from '../auth/domain-scope';
+import { DomainScope, inScope } from '../auth/domain-scope';
 import { conflictOnDuplicate, conflictOnReference } from '../database/unique-violation';
 import { CreateDomainDto, DomainDto, UpdateDomainDto } from './domains.dto';
+import { DomainsRepository } from './domains.repository';
 
 /** Bot-platform tenants: their callback URL and (encrypted) signing secret. */
 @Injectable()
 export class DomainsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly repo: DomainsRepository,
     private readonly cipher: SecretCipher,
     private readonly config: AppConfig,
   ) {}
@@ -36,52 +36,49 @@ export class DomainsService {
   /** Creates a domain; `generatedSecret` is the signing secret made for it when the request gave none (shown once). */
   async create(body: CreateDomainDto): Promise<{ domain: DomainEntity; generatedSecret?: string }> {
     this.checkUrl(body.callbackUrl);
-    const repo = this.db.getRepository(DomainEntity);
     const taken = `A domain named '${body.name}' already exists`;
-    if (await repo.findOneBy({ name: body.name })) throw new DomainError('conflict', taken);
+    if (await this.repo.byName(body.name)) throw new DomainError('conflict', taken);
     // null as omitted: a domain is never left without a secret to sign with.
     const generatedSecret = body.signingSecret ? undefined : generateWebhookSecret();
     const domain = await conflictOnDuplicate(
       () =>
-        repo.save(
-          repo.create({
-            name: body.name,
-            description: body.description ?? '',
-            callbackUrl: body.callbackUrl ?? null,
-            signingSecret: this.cipher.encrypt(body.signingSecret ?? generatedSecret!),
-          }),
-        ),
+        this.repo.create({
+          name: body.name,
+          description: body.description ?? '',
+          callbackUrl: body.callbackUrl ?? null,
+          signingSecret: this.cipher.encrypt(body.signingSecret ?? generatedSecret!),
+        }),
       taken,
     );
     return { domain, generatedSecret };
   }
 
   async list(scope: DomainScope): Promise<DomainEntity[]> {
-    const domains = await this.db.getRepository(DomainEntity).find({ order: { name: 'ASC' } });
+    const domains = await this.repo.all();
     return domains.filter((domain) => inScope(scope, domain.id));
   }
 
   /** The domain, when within `scope`; otherwise the same 404 as for an id that does not exist. */
   async get(id: string, scope: DomainScope): Promise<DomainEntity> {
-    const found = inScope(scope, id) ? await this.db.getRepository(DomainEntity).findOneBy({ id }) : null;
+    const found = inScope(scope, id) ? await this.repo.byId(id) : null;
     if (!found) throw DomainError.notFound('Domain', id);
     return found;
   }
 
   /** The ids of the domains of these names that lie within `scope`, by name (in a transaction, as it sees them). */
-  async idsByName(names: string[], scope: DomainScope, em: Pick<EntityManager, 'query'> = this.db.manager): Promise<Map<string, string>> {
-    const rows: { id: string; name: string }[] = await em.query(`SELECT id, name FROM domains WHERE name = ANY($1) AND ${scopeCondition('id', 2)}`, [names, scopeParam(scope)]);
+  async idsByName(names: string[], scope: DomainScope, em?: Pick<EntityManager, 'query'>): Promise<Map<string, string>> {
+    const rows = await this.repo.idsByName(names, scope, em);
     return new Map(rows.map((row) => [row.name, row.id]));
   }
 
   /** The names of these domains, by id. */
   async namesOf(ids: string[]): Promise<Map<string, string>> {
-    const domains = ids.length ? await this.db.getRepository(DomainEntity).findBy(ids.map((id) => ({ id }))) : [];
+    const domains = await this.repo.byIds(ids);
     return new Map(domains.map((d) => [d.id, d.name]));
   }
 
   async findByName(name: string): Promise<DomainEntity | null> {
-    return this.db.getRepository(DomainEntity).findOneBy({ name });
+    return this.repo.byName(name);
   }
 
   async update(id: string, body: UpdateDomainDto, scope: DomainScope): Promise<DomainEntity> {
@@ -100,7 +97,7 @@ export class DomainsService {
     } else if (hours !== undefined && this.previousValid(domain)) {
       this.keepPrevious(domain, domain.previousSigningSecret, hours);
     }
-    return this.db.getRepository(DomainEntity).save(domain);
+    return this.repo.save(domain);
   }
 
   private isCurrent(domain: DomainEntity, secret: string): boolean {
@@ -120,34 +117,28 @@ export class DomainsService {
   /** Deletes a domain nothing refers to any more (its agent directory goes with it). */
   async remove(id: string, scope: DomainScope): Promise<void> {
     await this.get(id, scope);
-    await conflictOnReference(() => this.db.getRepository(DomainEntity).delete({ id }), 'The domain still has gateways or conversations');
+    await conflictOnReference(() => this.repo.delete(id), 'The domain still has gateways or conversations');
   }
 
   /** The domain's agent directory, e-mail to display name (for the "Lookup Agent by Email" agent override). */
-  async agentDirectory(id: string, em: Pick<EntityManager, 'query'> = this.db.manager): Promise<Map<string, string>> {
-    const rows: { email: string; display_name: string }[] = await em.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1`, [id]);
+  async agentDirectory(id: string, em?: Pick<EntityManager, 'query'>): Promise<Map<string, string>> {
+    const rows = await this.repo.agents(id, em);
     return new Map(rows.map((row) => [row.email, row.display_name]));
   }
 
   async agents(id: string, scope: DomainScope): Promise<{ email: string; displayName: string }[]> {
     await this.get(id, scope);
-    const rows = await this.db.query(`SELECT email, display_name FROM agent_directory WHERE domain_id = $1 ORDER BY email`, [id]);
-    return rows.map((r: { email: string; display_name: string }) => ({ email: r.email, displayName: r.display_name }));
+    return (await this.repo.agents(id)).map((r) => ({ email: r.email, displayName: r.display_name }));
   }
 
   async putAgent(id: string, email: string, displayName: string, scope: DomainScope): Promise<void> {
     await this.get(id, scope);
-    await this.db.query(
-      `INSERT INTO agent_directory (domain_id, email, display_name) VALUES ($1, lower($2), $3)
-       ON CONFLICT (domain_id, email) DO UPDATE SET display_name = EXCLUDED.display_name, updated_at = now()`,
-      [id, email, displayName],
-    );
+    await this.repo.putAgent(id, email, displayName);
   }
 
   async removeAgent(id: string, email: string, scope: DomainScope): Promise<void> {
     if (!inScope(scope, id)) throw DomainError.notFound('Agent', email);
-    const result = await this.db.query(`DELETE FROM agent_directory WHERE domain_id = $1 AND email = lower($2) RETURNING email`, [id, email]);
-    if ((Array.isArray(result[0]) ? result[0] : result).length === 0) throw DomainError.notFound('Agent', email);
+    if (!(await this.repo.removeAgent(id, email))) throw DomainError.notFound('Agent', email);
   }
 
   private checkUrl(url: string | undefined): void {

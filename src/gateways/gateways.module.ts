@@ -5,6 +5,7 @@ import { GatewayContextFactory } from './gateway-context.factory';
 import { GatewayRegistry } from './gateway-registry';
 import { GatewaySettingsStore } from './gateway-settings.store';
 import { GatewaysController } from './gateways.controller';
+import { GatewaysRepository } from './gateways.repository';
 import { GatewaysService } from './gateways.service';
 
 /** The registry and admin API; `plugins` are the gateway type modules this deployment carries. */
@@ -16,7 +17,7 @@ export class GatewaysModule {
       global: true,
       imports: [DiscoveryModule, DomainsModule, ...plugins],
       controllers: [GatewaysController],
-      providers: [GatewayRegistry, GatewaySettingsStore, GatewayContextFactory, GatewaysService],
+      providers: [GatewaysRepository, GatewayRegistry, GatewaySettingsStore, GatewayContextFactory, GatewaysService],
       exports: [GatewayRegistry, GatewaySettingsStore, GatewayContextFactory, GatewaysService],
     };
   }

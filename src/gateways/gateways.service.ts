@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { checkOutboundUrl, OutboundUrl, SETTINGS_GROUPS, SettingsGroup, SettingsValues } from '@app/gateway-sdk';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DomainError, FieldProblem } from '../common/domain-error';
 import { MASK } from '../common/redact';
 import { requestContext } from '../common/request-context';
-import { DomainEntity, GatewayAuditEntity, GatewayEntity } from '../database/entities';
+import { DomainEntity, GatewayEntity } from '../database/entities';
 import { DomainScope, inScope } from '../auth/domain-scope';
 import { DomainsService } from '../domains/domains.service';
 import { GatewayContextFactory } from './gateway-context.factory';
+import { GatewaysRepository } from './gateways.repository';
 import { GatewayRegistry, RegisteredGateway } from './gateway-registry';
 import { GatewaySettingsStore, StoredSettings } from './gateway-settings.store';
 import { conflictOnDuplicate, conflictOnReference } from '../database/unique-violation';
@@ -23,7 +23,7 @@ type Settings = Record<string, Record<string, unknown>>;
 @Injectable()
 export class GatewaysService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly repo: GatewaysRepository,
     private readonly registry: GatewayRegistry,
     private readonly store: GatewaySettingsStore,
     private readonly contexts: GatewayContextFactory,
@@ -61,20 +61,18 @@ export class GatewaysService {
     const domain = await this.domainByName(String(basic.domain), scope);
     const sealed = this.store.seal(values as SettingsValues, registered.validator);
     const taken = nameTaken(String(basic.name));
-    return conflictOnDuplicate(() => this.db.transaction(async (em) => {
+    return conflictOnDuplicate(() => this.repo.transaction(async (em) => {
       await this.assertNameFree(em, domain.id, String(basic.name));
-      const gateway = await em.save(
-        em.create(GatewayEntity, {
-          type,
-          name: String(basic.name),
-          domainId: domain.id,
-          deployed: false,
-          locale: String(basic.locale),
-          settings: sealed,
-          provisioning: {},
-          version: 1,
-        }),
-      );
+      const gateway = await this.repo.create(em, {
+        type,
+        name: String(basic.name),
+        domainId: domain.id,
+        deployed: false,
+        locale: String(basic.locale),
+        settings: sealed,
+        provisioning: {},
+        version: 1,
+      });
       await this.audit(em, gateway.id, actor, 'create', this.store.changedFields({}, this.withColumns(gateway)), {}, this.withColumns(gateway));
       return gateway;
     }), taken).then(async (gateway) => (basic.deployed === true ? this.setDeployed(gateway.id, true, actor, undefined, scope) : gateway));
@@ -83,40 +81,25 @@ export class GatewaysService {
   async list(query: ListGatewaysQuery, scope: DomainScope): Promise<{ items: GatewayDto[]; page: number; pageSize: number; total: number }> {
     const page = query.page ?? 1;
     const pageSize = query.pageSize ?? 20;
-    const qb = this.db
-      .getRepository(GatewayEntity)
-      .createQueryBuilder('g')
-      .innerJoin(DomainEntity, 'd', 'd.id = g.domain_id')
-      .addSelect('d.name', 'domain_name')
-      .orderBy('g.created_at', 'ASC')
-      .addOrderBy('g.id', 'ASC');
-    if (scope !== null) qb.andWhere('g.domain_id = ANY(:scope)', { scope: [...scope] });
-    if (query.type) qb.andWhere('g.type = :type', { type: query.type });
-    if (query.domain) qb.andWhere('d.name = :domain', { domain: query.domain });
-    if (query.deployed !== undefined) qb.andWhere('g.deployed = :deployed', { deployed: query.deployed });
-    const total = await qb.getCount();
-    const { entities, raw } = await qb
-      .offset((page - 1) * pageSize)
-      .limit(pageSize)
-      .getRawAndEntities();
-    const items = await Promise.all(entities.map((g, i) => this.toDto(g, raw[i].domain_name)));
+    const { rows, total } = await this.repo.page({ type: query.type, domain: query.domain, deployed: query.deployed, scope }, page, pageSize);
+    const items = await Promise.all(rows.map(({ gateway, domainName }) => this.toDto(gateway, domainName)));
     return { items, page, pageSize, total };
   }
 
   /** The gateway, when its domain is within `scope`; otherwise the same 404 as for an id that does not exist. */
   async get(id: string, scope: DomainScope): Promise<GatewayEntity> {
-    const found = await this.db.getRepository(GatewayEntity).findOneBy({ id });
+    const found = await this.repo.byId(id);
     if (!found || !inScope(scope, found.domainId)) throw DomainError.notFound('Gateway', id);
     return found;
   }
 
   /** The gateway rows of these ids that exist (in a transaction, as it sees them). */
-  findMany(ids: string[], em: EntityManager = this.db.manager): Promise<GatewayEntity[]> {
-    return ids.length ? em.findBy(GatewayEntity, ids.map((id) => ({ id }))) : Promise.resolve([]);
+  findMany(ids: string[], em?: EntityManager): Promise<GatewayEntity[]> {
+    return this.repo.byIds(ids, em);
   }
 
   async update(id: string, patch: Settings, actor: string, ifMatch: number | undefined, scope: DomainScope): Promise<GatewayEntity> {
-    return this.db.transaction(async (em) => {
+    return this.repo.transaction(async (em) => {
       const gateway = await this.lockForChange(em, id, ifMatch, scope);
       const registered = this.registry.get(gateway.type);
       const cleaned: Settings = {};
@@ -158,7 +141,7 @@ export class GatewaysService {
       const fields = this.store.changedFields(before, after);
       if (fields.length === 0) return gateway;
       gateway.version += 1;
-      const saved = await conflictOnDuplicate(() => em.save(gateway), nameTaken(gateway.name));
+      const saved = await conflictOnDuplicate(() => this.repo.save(em, gateway), nameTaken(gateway.name));
       await this.audit(em, id, actor, 'update', fields, before, after);
       return saved;
     });
@@ -168,10 +151,10 @@ export class GatewaysService {
   async remove(id: string, actor: string, ifMatch: number | undefined, scope: DomainScope): Promise<void> {
     await conflictOnReference(
       () =>
-        this.db.transaction(async (em) => {
+        this.repo.transaction(async (em) => {
           const gateway = await this.lockForChange(em, id, ifMatch, scope);
           await this.audit(em, id, actor, 'delete', [], this.withColumns(gateway), {});
-          await em.delete(GatewayEntity, { id });
+          await this.repo.delete(em, id);
         }),
       'The gateway has escalations (open or ended); undeploy it instead of deleting it',
     );
@@ -191,13 +174,13 @@ export class GatewaysService {
         }
       }
     }
-    return this.db.transaction(async (em) => {
+    return this.repo.transaction(async (em) => {
       const locked = await this.lockForChange(em, id, gateway.version, scope);
       if (locked.deployed === deployed) return locked;
       locked.deployed = deployed;
       locked.provisioning = provisioning;
       locked.version += 1;
-      const saved = await em.save(locked);
+      const saved = await this.repo.save(em, locked);
       await this.audit(em, id, actor, deployed ? 'deploy' : 'undeploy', ['basic.deployed'], { basic: { deployed: !deployed } }, { basic: { deployed } });
       return saved;
     });
@@ -214,17 +197,17 @@ export class GatewaysService {
       result = { ok: false, detail: (error as Error).message };
     }
     const durationMs = Date.now() - started;
-    await this.audit(this.db.manager, id, actor, 'test', [], {}, { test: { ok: result.ok, detail: result.detail } });
+    await this.audit(this.repo.manager, id, actor, 'test', [], {}, { test: { ok: result.ok, detail: result.detail } });
     return { ...result, durationMs };
   }
 
   /** A deleted gateway's trail is still read by an unscoped key; its domain is gone, so a scoped key cannot. */
   async auditTrail(id: string, scope: DomainScope): Promise<AuditRecordDto[]> {
     await this.get(id, scope).catch(async (error) => {
-      const any = scope === null ? await this.db.getRepository(GatewayAuditEntity).countBy({ gatewayId: id }) : 0;
+      const any = scope === null ? (await this.repo.auditTrail(id)).length : 0;
       if (any === 0) throw error;
     });
-    const records = await this.db.getRepository(GatewayAuditEntity).find({ where: { gatewayId: id }, order: { id: 'ASC' } });
+    const records = await this.repo.auditTrail(id);
     return records.map((r) => ({
       id: String(r.id),
       actor: r.actor,
@@ -291,12 +274,12 @@ export class GatewaysService {
   }
 
   private async assertNameFree(em: EntityManager, domainId: string, name: string, exceptId?: string): Promise<void> {
-    const existing = await em.findOneBy(GatewayEntity, { domainId, name });
+    const existing = await this.repo.byName(em, domainId, name);
     if (existing && existing.id !== exceptId) throw new DomainError('conflict', nameTaken(name));
   }
 
   private async lockForChange(em: EntityManager, id: string, ifMatch: number | undefined, scope: DomainScope): Promise<GatewayEntity> {
-    const gateway = await em.findOne(GatewayEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    const gateway = await this.repo.lock(em, id);
     if (!gateway || !inScope(scope, gateway.domainId)) throw DomainError.notFound('Gateway', id);
     if (ifMatch !== undefined && ifMatch !== gateway.version) throw this.preconditionFailed(gateway.version);
     return gateway;
@@ -315,16 +298,6 @@ export class GatewaysService {
     };
     for (const path of fields) changes[path] = { from: show(before, path) ?? null, to: show(after, path) ?? null };
     const extra = action === 'test' ? after : {};
-    await em.save(
-      em.create(GatewayAuditEntity, {
-        gatewayId,
-        actor,
-        action,
-        fields,
-        changes: { ...changes, ...extra },
-        correlationId: requestContext.correlationId() ?? null,
-        at: new Date(),
-      }),
-    );
+    await this.repo.addAudit(em, { gatewayId, actor, action, fields, changes: { ...changes, ...extra }, correlationId: requestContext.correlationId() ?? null, at: new Date() });
   }
 }
