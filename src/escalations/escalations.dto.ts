@@ -7,7 +7,6 @@ import {
   IsDefined,
   IsEmail,
   IsIn,
-  IsInt,
   IsISO8601,
   IsObject,
   IsOptional,
@@ -16,14 +15,12 @@ import {
   IsUUID,
   Length,
   Matches,
-  Max,
   MaxLength,
-  Min,
   ValidateNested,
 } from 'class-validator';
 import { MEDIA_TYPE } from '../common/file-headers';
 import { EventDto } from '../conversations/conversations.dto';
-import { PageQuery, QueryDateTime, QueryInteger } from '../common/query.dto';
+import { PageQuery, QueryDateTime } from '../common/query.dto';
 import { EscalationState, FINAL_STATES, OPEN_STATES } from '../database/entities';
 
 /** An optional array of at most `max` nested objects, each validated as `type` and documented as such. */

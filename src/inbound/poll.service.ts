@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { ChatGateway, GatewayContext, PlatformSession } from '@app/gateway-sdk';
+import { GatewayContext, PlatformSession } from '@app/gateway-sdk';
 import { Counter, Histogram } from 'prom-client';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
-import { EscalationEntity, GatewayEntity } from '../database/entities';
+import { EscalationEntity } from '../database/entities';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { GatewaysService } from '../gateways/gateways.service';
@@ -14,22 +14,9 @@ import { RedisConnection } from '../queues/redis-connection';
 import { RedisLock } from '../queues/redis-lock';
 import { EscalationsRepository } from '../escalations/escalations.repository';
 import { EscalationLifecycle } from '../escalations/escalation-lifecycle.service';
+import { GatewayPlan, GatewayPlans } from './poll-plans';
 import { PollRow, sameRow, ShardSchedule, shardRange, spreadOffset } from './poll-schedule';
 
-/** A gateway as the poller needs it: settings opened and its context built once, not per poll. */
-interface GatewayPlan {
-  entity: GatewayEntity;
-  gateway: ChatGateway;
-  /** The gateway's call context; each dispatch slice gives it a fresh deadline. */
-  base: GatewayContext;
-  intervalMs: number;
-  /** Bumped whenever the interval changes, so every shard reschedules the gateway's chats once. */
-  revision: number;
-  until: number;
-}
-
-/** Gateway settings are re-read this often, so an operator's change reaches the poller without a restart. */
-const GATEWAY_TTL_MS = 5_000;
 /** Polls due within this many ms are started together: one timer per slice instead of one per chat. */
 const SLICE_MS = 4;
 /** A worker holding more than its share of shards gives one up after holding it at least this long (no flapping). */
@@ -56,11 +43,8 @@ export class PollService implements OnApplicationShutdown {
   private readonly outcomes: Record<'events' | 'empty' | 'error', { inc(): void }>;
   private readonly token = randomUUID();
   private readonly shards = new Map<number, ShardSchedule>();
-  private readonly plans = new Map<string, GatewayPlan>();
-  /** Gateways read that cannot poll (webhook-driven types, polling off, deleted), until when that reading holds. */
-  private readonly unpolled = new Map<string, number>();
+  private readonly plans: GatewayPlans;
   private readonly leaseMs: number;
-  private planRevision = 0;
   private workers = 1;
   private heartbeatAt = 0;
   private stopped = false;
@@ -68,9 +52,9 @@ export class PollService implements OnApplicationShutdown {
   constructor(
     private readonly escalations: EscalationsRepository,
     private readonly lifecycle: EscalationLifecycle,
-    private readonly gateways: GatewaysService,
-    private readonly registry: GatewayRegistry,
-    private readonly contexts: GatewayContextFactory,
+    gateways: GatewaysService,
+    registry: GatewayRegistry,
+    contexts: GatewayContextFactory,
     private readonly redis: RedisConnection,
     private readonly lock: RedisLock,
     private readonly config: AppConfig,
@@ -78,6 +62,7 @@ export class PollService implements OnApplicationShutdown {
     logger: AppLogger,
   ) {
     this.log = logger.child('polls');
+    this.plans = new GatewayPlans(gateways, registry, contexts, POLL_TIMEOUT_MS);
     // A worker that dies stops polling its shards; another takes them over when the lease expires, well within
     // GMS's flex-disconnect timeout (45 s by default).
     this.leaseMs = Math.max(5_000, 5 * config.POLL_TICK_MS);
@@ -125,10 +110,10 @@ export class PollService implements OnApplicationShutdown {
     state.leaseUntil = started + this.leaseMs - LEASE_MARGIN_MS;
 
     const rows = await this.readShard(shard);
-    await this.refreshPlans(rows);
+    await this.plans.refresh(new Set(rows.map((row) => row.gateway_id)));
     const retimed = new Set<string>();
     for (const gatewayId of new Set(rows.map((row) => row.gateway_id))) {
-      const revision = this.plans.get(gatewayId)?.revision;
+      const revision = this.plans.of(gatewayId)?.revision;
       if (revision !== undefined && state.planRevisions.get(gatewayId) !== revision) {
         if (state.planRevisions.has(gatewayId)) retimed.add(gatewayId);
         state.planRevisions.set(gatewayId, revision);
@@ -137,7 +122,7 @@ export class PollService implements OnApplicationShutdown {
     const now = Date.now();
     const next = new Map<string, PollRow>();
     for (const row of rows) {
-      const plan = this.plans.get(row.gateway_id);
+      const plan = this.plans.of(row.gateway_id);
       if (!plan) continue;
       const dirtySince = state.dirty.get(row.id);
       // A poll that finished after this read began may have moved the cursor: keep re-reading that row on demand.
@@ -217,7 +202,7 @@ export class PollService implements OnApplicationShutdown {
       const id = state.heap.topId();
       state.heap.pop();
       const row = state.rows.get(id);
-      const plan = row && this.plans.get(row.gateway_id);
+      const plan = row && this.plans.of(row.gateway_id);
       if (state.dueAt.get(id) !== due || !plan) continue;
       state.dueAt.delete(id);
       let base = bases.get(plan.entity.id);
@@ -255,7 +240,7 @@ export class PollService implements OnApplicationShutdown {
     void this.pollChat(state, id, plan, base).finally(() => {
       state.busy.delete(id);
       if (this.shards.get(shard) !== state || !state.rows.has(id)) return;
-      if (!state.dueAt.has(id)) state.schedule(id, now + (this.plans.get(plan.entity.id) ?? plan).intervalMs);
+      if (!state.dueAt.has(id)) state.schedule(id, now + (this.plans.of(plan.entity.id) ?? plan).intervalMs);
       this.wake(shard, state);
     });
   }
@@ -300,36 +285,6 @@ export class PollService implements OnApplicationShutdown {
     const session = this.escalations.session(escalation);
     state.sessions.set(row.id, { enc: row.session_enc, session });
     return session;
-  }
-
-  /**
-   * Loads (or re-reads, every GATEWAY_TTL_MS) the gateways of these rows; gateways that cannot poll get no plan, and
-   * are not read again before GATEWAY_TTL_MS either, or every tick of every shard would read them.
-   */
-  private async refreshPlans(rows: PollRow[]): Promise<void> {
-    const now = Date.now();
-    const wanted = new Set(rows.map((row) => row.gateway_id));
-    const stale = [...wanted].filter((id) => (this.plans.get(id)?.until ?? this.unpolled.get(id) ?? 0) <= now);
-    if (!stale.length) return;
-    for (const [id, until] of this.unpolled) if (until <= now) this.unpolled.delete(id);
-    const entities = await this.gateways.findMany(stale);
-    const before = new Map(stale.map((id) => [id, this.plans.get(id)]));
-    for (const id of stale) {
-      this.plans.delete(id);
-      this.unpolled.set(id, now + GATEWAY_TTL_MS);
-    }
-    for (const entity of entities) {
-      const registered = this.registry.find(entity.type);
-      if (!registered?.gateway.poll || !registered.gateway.pollIntervalMs) continue;
-      const settings = this.contexts.settings(entity);
-      const intervalMs = registered.gateway.pollIntervalMs(settings);
-      if (intervalMs <= 0) continue;
-      const previous = before.get(entity.id);
-      const revision = previous && previous.intervalMs === intervalMs ? previous.revision : ++this.planRevision;
-      const base = this.contexts.create(entity, POLL_TIMEOUT_MS, settings);
-      this.plans.set(entity.id, { entity, gateway: registered.gateway, base, intervalMs, revision, until: now + GATEWAY_TTL_MS });
-      this.unpolled.delete(entity.id);
-    }
   }
 
   /** Hands the shard back: last-poll times saved for the next holder, the lease deleted if still ours. */
