@@ -203,12 +203,14 @@ describe('RelayDrainer', () => {
     expect(world.leaseHolder).toBe('another drainer');
   });
 
-  it('schedules a command that waits for its retry for then instead of sending it', async () => {
+  it('schedules a command that waits for a retry for then instead of sending it, and the ones behind it wait', async () => {
     world.command(1, { attempts: 2, nextAttemptAt: new Date(NOW.getTime() + 5_000) });
+    world.command(2);
     await world.drainer().relay(ESCALATION);
     expect(world.sent).toEqual([]);
     expect(world.jobs).toEqual([{ token: 'retry-1-2', delayMs: 5_000 }]);
-    expect(world.status()).toEqual({ 1: 'pending' });
+    expect(world.status()).toEqual({ 1: 'pending', 2: 'pending' });
+    expect(world.leaseTakes).toBe(1);
     expect(world.leaseHolder).toBeNull();
   });
 
@@ -217,6 +219,21 @@ describe('RelayDrainer', () => {
     await world.drainer().relay(ESCALATION);
     expect(world.sent).toEqual(['message 1']);
     expect(world.jobs).toEqual([]);
+  });
+
+  it('retries a command the platform failed for a moment after the API retry backoff, holding the ones behind it', async () => {
+    world.command(1);
+    world.command(2);
+    world.platform = async () => {
+      throw new GatewayError('transient', 'platform answered 503');
+    };
+    await world.drainer().relay(ESCALATION);
+    expect(world.sent).toEqual(['message 1']);
+    // The policy's first retry: its initial delay.
+    expect(world.jobs).toEqual([{ token: 'retry-1-1', delayMs: 4200 }]);
+    expect(world.commands[0]).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: new Date(NOW.getTime() + 4200) });
+    expect(world.status()).toEqual({ 1: 'pending', 2: 'pending' });
+    expect(world.leaseTakes).toBe(1);
   });
 
   it("skips the bot's messages while an agent controls the conversation and sends the user's", async () => {
