@@ -4,9 +4,8 @@ import { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error';
 import { storable, storableKeyForms } from '../common/storable-text';
 import { ConversationAdvance, ConversationsRepository, EventRowInput } from '../conversations/conversations.repository';
-import { combine, Statement } from '../database/combined-statement';
+import { Statement } from '../database/combined-statement';
 import { EscalationEntity, EscalationState } from '../database/entities';
-import { prepared } from '../database/prepared';
 import { DeliveryClaimsRepository, HandOffRow } from '../delivery/delivery-claims.repository';
 import { DeliveryService } from '../delivery/delivery.service';
 import { HandOff } from '../delivery/delivery.types';
@@ -210,8 +209,7 @@ export class EscalationIngestService {
     if (ended.length) writes.push(this.relay.skipPendingStatement(ended));
     if (claim && rows.length && changed.length) writes.push(this.claims.handOffSelect(`w${advanceAt}`, `w${insertAt}`));
     if (!writes.length) return;
-    const { sql, values } = combine(writes);
-    const answered = await prepared<HandOffRow>(em, sql, values);
+    const answered = await this.escalations.runCombined<HandOffRow>(em, writes);
     if (!claim) return;
     const handOffs = this.delivery.handOffsFrom(answered, claim);
     // Each claimed conversation's events go with the first outcome of that conversation.

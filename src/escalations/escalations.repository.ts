@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { PlatformSession } from '@app/gateway-sdk';
+import type { QueryResultRow } from 'pg';
 import { Brackets, DataSource, EntityManager, SelectQueryBuilder } from 'typeorm';
 import { DomainScope, EVERY_DOMAIN, inScope } from '../auth/domain-scope';
 import { DomainError } from '../common/domain-error';
 import { SecretCipher } from '../crypto/secret-cipher';
-import { Statement } from '../database/combined-statement';
+import { combine, Statement } from '../database/combined-statement';
 import { DomainEntity, EscalationEntity, EscalationState, EscalationTransitionEntity } from '../database/entities';
 import { prepared } from '../database/prepared';
 import { deleteEventsOf } from '../conversations/conversations.repository';
@@ -179,6 +180,15 @@ export class EscalationsRepository {
         WHERE x.id = ANY($1::uuid[]) ORDER BY c.id, x.id FOR UPDATE OF c, x`,
       [ids, keyed.map(([id]) => id), keyed.map(([, key]) => key)],
     );
+  }
+
+  /**
+   * Runs several modules' statements as one (`combine`) in the transaction of `em`, in one round trip: an ingest's
+   * writes. Answers the last statement's rows.
+   */
+  runCombined<T extends QueryResultRow>(em: EntityManager, statements: Statement[]): Promise<T[]> {
+    const { sql, values } = combine(statements);
+    return prepared<T>(em, sql, values);
   }
 
   /** Sets escalations' read positions and sealed sessions, each only where asked. */

@@ -73,12 +73,15 @@ export class RelayDrainer {
         await this.jobs.relay(escalationId, `lease-${Math.floor(Date.now() / RELAY_LEASE_MS)}`, RELAY_LEASE_MS + 1_000);
         return;
       }
+      let stopped: 'drained' | 'waiting';
       try {
-        await this.drain(escalationId, lease);
+        stopped = await this.drain(escalationId, lease);
       } finally {
         await lease.release();
       }
-      if (lease.lost || !(await this.commands.hasDue(escalationId))) return;
+      // A command waiting for its retry holds those behind it, which `hasDue` counts: looking again would spin until
+      // then. Its job drains them.
+      if (lease.lost || stopped === 'waiting' || !(await this.commands.hasDue(escalationId))) return;
     }
   }
 
@@ -95,17 +98,18 @@ export class RelayDrainer {
     );
   }
 
-  private async drain(escalationId: string, lease: HeldLease): Promise<void> {
+  /** Sends the due commands in order; answers `waiting` when it stopped at one scheduled for a retry. */
+  private async drain(escalationId: string, lease: HeldLease): Promise<'drained' | 'waiting'> {
     for (;;) {
       // A lease that could not be renewed may be another drainer's by now: it sends what is left.
-      if (lease.lost) return;
+      if (lease.lost) return 'drained';
       const escalation = await this.escalations.get(escalationId);
-      if (escalation.state !== 'queued' && escalation.state !== 'active') return;
+      if (escalation.state !== 'queued' && escalation.state !== 'active') return 'drained';
       const command = await this.commands.nextPending(escalationId);
-      if (!command) return;
+      if (!command) return 'drained';
       if (command.nextAttemptAt && command.nextAttemptAt.getTime() > Date.now()) {
         await this.jobs.relay(escalationId, `retry-${command.seq}-${command.attempts}`, command.nextAttemptAt.getTime() - Date.now());
-        return;
+        return 'waiting';
       }
       if (command.author === 'bot' && (await this.conversations.control(escalation.conversationId)) === 'agent') {
         await this.commands.settle(command.id, 'skipped', 'an agent controls the conversation');
@@ -118,7 +122,8 @@ export class RelayDrainer {
         update = await this.execute(gateway, ctx, command);
       } catch (error) {
         const handled = await this.onFailure(escalation, command, toGatewayError(error));
-        if (handled === 'stop') return;
+        if (handled === 'wait') return 'waiting';
+        if (handled === 'stop') return 'drained';
         continue;
       }
       await this.commands.settle(command.id, 'sent', null);
@@ -149,7 +154,7 @@ export class RelayDrainer {
     }
   }
 
-  private async onFailure(escalation: EscalationEntity, command: RelayCommandEntity, error: GatewayError): Promise<'stop' | 'next'> {
+  private async onFailure(escalation: EscalationEntity, command: RelayCommandEntity, error: GatewayError): Promise<'wait' | 'stop' | 'next'> {
     const policy = await this.policies.forGateway(escalation.gatewayId);
     const attempts = command.attempts + 1;
     const recovery = recoveryFor(error, attempts, policy);
@@ -157,7 +162,7 @@ export class RelayDrainer {
     if (recovery.action === 'retry') {
       await this.commands.retryAt(command.id, attempts, new Date(Date.now() + recovery.delayMs), error.message);
       await this.jobs.relay(escalation.id, `retry-${command.seq}-${attempts}`, recovery.delayMs);
-      return 'stop';
+      return 'wait';
     }
     if (recovery.action === 'session_gone') {
       if (command.kind === 'end') {
