@@ -1,3 +1,4 @@
+import { waitUntil } from '../clock/wait-until.spec-helpers';
 import { GmsEnvelope } from './gms-protocol.types';
 import { GmsFaultKind } from './gms-fault.injector';
 import { GmsSimulator } from './gms-simulator';
@@ -86,10 +87,7 @@ export class TestGmsClient {
   }
 }
 
-/**
- * Resolves once the simulator has applied `count` faults of the kind in all: a request it delays has reached it and
- * waits from then on. Polled every few milliseconds; the suite's timeout bounds it.
- */
-export async function faultsApplied(gms: GmsSimulator, kind: GmsFaultKind, count: number): Promise<void> {
-  while ((gms.requestLog().faults[kind] ?? 0) < count) await new Promise((resolve) => setTimeout(resolve, 5));
+/** Resolves once the simulator has applied `count` faults of the kind in all: a request it delays has reached it and waits from then on. */
+export function faultsApplied(gms: GmsSimulator, kind: GmsFaultKind, count: number): Promise<void> {
+  return waitUntil(`${count} ${kind} faults applied`, () => (gms.requestLog().faults[kind] ?? 0) >= count);
 }
