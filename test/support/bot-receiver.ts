@@ -134,3 +134,11 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/**
+ * Resolves once the machine's clock reads a later millisecond than `ms`: for things stamped in whole milliseconds
+ * (a creation time, a platform timestamp) that a test needs distinct and in order, however fast the machine is.
+ */
+export async function clockPast(ms: number): Promise<void> {
+  while (Date.now() <= ms) await new Promise((resolve) => setImmediate(resolve));
+}
