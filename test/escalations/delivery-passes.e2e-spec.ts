@@ -72,6 +72,10 @@ describe('inbound and delivery passes', () => {
     return rows[0].delivery_claim !== null;
   }
 
+  async function lastSeq(conversationId: string): Promise<number> {
+    return (await db.query(`SELECT last_seq FROM conversations WHERE id = $1`, [conversationId])).rows[0].last_seq;
+  }
+
   /** Whether everything stored in the conversation is recorded delivered and its claim ended. */
   async function settled(conversationId: string): Promise<boolean> {
     const { rows } = await db.query(`SELECT delivery_claim, delivered_seq, last_seq FROM conversations WHERE id = $1`, [conversationId]);
@@ -192,11 +196,15 @@ describe('inbound and delivery passes', () => {
     it('delivers an event stored while its conversation was being sent as soon as that send ends', async () => {
       const { gatewayId, started } = await escalations(t, 1, 'held');
       const [e] = started;
-      receiver.delayNext(1, 1_500, e.conversationId);
+      const slow = receiver.holdNext(e.conversationId);
       await push(t, gatewayId, e.sessionId, 101, 'slow');
-      await waitFor('the slow delivery under way', () => claimed(e.conversationId));
+      await slow.arrived;
+      expect(await claimed(e.conversationId)).toBe(true);
       // Stored while the first is held by its holder: the pass it triggers skips the claimed conversation.
+      const before = await lastSeq(e.conversationId);
       await push(t, gatewayId, e.sessionId, 102, 'next');
+      await waitFor('the next event stored while the first is held', async () => (await lastSeq(e.conversationId)) > before);
+      slow.release();
       await waitFor('both at the bot', () => texts(receiver.of(e.conversationId)).length === 2);
       expect(texts(receiver.of(e.conversationId))).toEqual(['slow', 'next']);
     }, 20_000);
@@ -226,9 +234,9 @@ describe('inbound and delivery passes', () => {
     it('records a delivery whose conversation another transaction holds once that transaction ends', async () => {
       const { gatewayId, started } = await escalations(t, 1, 'record-locked');
       const [e] = started;
-      receiver.delayNext(1, 800, e.conversationId);
+      const slow = receiver.holdNext(e.conversationId);
       await push(t, gatewayId, e.sessionId, 101, 'recorded late');
-      await waitFor('the slow delivery under way', () => claimed(e.conversationId));
+      await slow.arrived;
       // Hold the conversation's row while the delivery is answered and its record comes (an ingest would, for a few
       // milliseconds); the record skips it rather than wait, and records it once the row is free.
       // Observed, not replaced: the record statements that left this conversation out because its row was locked.
@@ -242,6 +250,7 @@ describe('inbound and delivery passes', () => {
       });
       try {
         await whileLocked(e.conversationId, async () => {
+          slow.release();
           await waitFor('delivered at the bot', () => texts(receiver.of(e.conversationId)).length === 1);
           await waitFor('the record skipping the locked row', () => skipped > 0);
         });
