@@ -49,7 +49,11 @@ describe('recovery: PostgreSQL is the truth', () => {
         if (i % 3 === 0) platform.push(session.id, 'agent_message', { text: `reply-${i / 3}` });
       }
       await waitFor('relay under way', () => session.received.filter((r) => r.kind === 'message').length >= 5, 15_000);
-      worker.kill9();
+      // Killed while a message is on its way (held on the platform), whatever the machine's speed: mid-relay for sure.
+      const inFlight = platform.holdNext('message');
+      await inFlight.arrived;
+      await worker.kill9();
+      inFlight.release();
       const sentAtKill = session.received.filter((r) => r.kind === 'message').length;
       expect(sentAtKill).toBeLessThan(total);
       for (let i = 11; i <= 15; i++) platform.push(session.id, 'agent_message', { text: `after-kill-${i}` });
