@@ -101,7 +101,7 @@ describe('Genesys PureEngage escalation end to end', () => {
       expect(created).toMatchObject({ serviceName: SERVICE, firstName: 'Ada', lastName: 'Lovelace', nickname: 'Ada Lovelace', emailAddress: 'ada@example.com' });
       expect(created.userData).toMatchObject({ Intent: 'balance', Authenticated: 'yes', escalationId: escalation.id, channel: 'genesyspureengage' });
       // The history follows Request Chat as the customer's first messages.
-      await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && String(e.text).includes('Your balance is 12.34'), 5_000);
+      await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && String(e.text).includes('Your balance is 12.34'), 10_000);
       const history = gms.getChat(chatId)!.transcript.filter((e) => e.type === 'Message' && e.from.type === 'Client').map((e) => e.text).join('\n');
       expect(history).toContain('Customer: I would like my balance please');
       expect(history).toContain('Virtual agent: Your balance is 12.34');
@@ -109,7 +109,7 @@ describe('Genesys PureEngage escalation end to end', () => {
 
       // The user writes while the chat waits for an agent: it reaches GMS before any agent is there.
       await relay(escalation.id, { text: 'are you there?' });
-      await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && e.text === 'are you there?', 5_000);
+      await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && e.text === 'are you there?', 10_000);
 
       gms.agentJoin(chatId, { nickname: 'Grace' });
       gms.agentStartTyping(chatId);
@@ -124,7 +124,7 @@ describe('Genesys PureEngage escalation end to end', () => {
         text: 'here is a photo of the receipt',
         attachments: [{ name: 'receipt.txt', mimeType: 'text/plain', contentBase64: Buffer.from('receipt #42').toString('base64') }],
       });
-      const upload = await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && e.type === 'FileUploaded', 5_000);
+      const upload = await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && e.type === 'FileUploaded', 10_000);
 
       gms.agentPushUrl(chatId, 'https://bank.example.com/block-card');
       gms.agentSendFile(chatId, { name: 'form.pdf', mimeType: 'application/pdf', content: Buffer.from('%PDF-1.4 block form') });
