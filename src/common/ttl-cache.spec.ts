@@ -11,11 +11,19 @@ describe('TtlCache', () => {
   });
 
   it('loads again once the period is over', async () => {
-    const cache = new TtlCache<number>(10);
-    let loads = 0;
-    await cache.get('k', async () => ++loads);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await cache.get('k', async () => ++loads)).toBe(2);
+    // The cache reads Date.now: set to each moment instead of sleeping past a period.
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+    try {
+      const cache = new TtlCache<number>(60_000);
+      let loads = 0;
+      await cache.get('k', async () => ++loads);
+      now.mockReturnValue(1_059_999);
+      expect(await cache.get('k', async () => ++loads)).toBe(1);
+      now.mockReturnValue(1_060_000);
+      expect(await cache.get('k', async () => ++loads)).toBe(2);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('forgets a failed load at once, so the next caller tries again', async () => {

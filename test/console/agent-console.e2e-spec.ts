@@ -226,10 +226,10 @@ describe('agent console', () => {
 
       const message = page.getByLabel('Message');
       await message.fill('Hi James, Grace here.');
-      await waitFor('typing ACTIVITY for the agent', () => eventsOf('ACTIVITY').length === 1, 3_000);
+      await waitFor('typing ACTIVITY for the agent', () => eventsOf('ACTIVITY').length === 1);
       expect(eventsOf('ACTIVITY')[0].data).toEqual({ name: 'typing', value: { users: [{ type: 'agent', id: 'grace-hopper' }] } });
       await message.press('Enter');
-      await waitFor('the agent MESSAGE', () => eventsOf('MESSAGE').some((e) => e.data.sender.type === 'agent'), 3_000);
+      await waitFor('the agent MESSAGE', () => eventsOf('MESSAGE').some((e) => e.data.sender.type === 'agent'));
       await settled();
       const agentMessages = () => eventsOf('MESSAGE').filter((e) => e.data.sender.type === 'agent');
       expect(agentMessages()[0].data).toMatchObject({ isEcho: false, text: 'Hi James, Grace here.', sender: { id: 'grace-hopper', type: 'agent' } });
@@ -239,7 +239,7 @@ describe('agent console', () => {
 
       await page.getByLabel('File to send').setInputFiles({ name: 'statement.pdf', mimeType: 'application/pdf', buffer: fileBytes });
       await page.getByRole('button', { name: 'Send file' }).click();
-      await waitFor('the agent file', () => agentMessages().length === 2, 3_000);
+      await waitFor('the agent file', () => agentMessages().length === 2);
       const [attachment] = agentMessages()[1].data.attachments;
       expect(attachment).toMatchObject({ type: 'file', fileName: 'statement.pdf' });
       expect(Buffer.from(await (await fetch(attachment.preSignedUrl)).arrayBuffer())).toEqual(fileBytes);

@@ -20,8 +20,11 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }
 
-/** Waits until the locator's text contains `text` (the console re-renders on its 500 ms poll). */
-export async function waitForText(locator: Locator, text: string, timeoutMs = 5_000): Promise<void> {
+/**
+ * Waits until the locator's text contains `text` (the console re-renders on its 500 ms poll). The deadline is for a
+ * broken run only, as long as `waitFor`'s: a browser on a loaded machine takes its time.
+ */
+export async function waitForText(locator: Locator, text: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {

@@ -1,4 +1,5 @@
 import { ConversationsVacuum } from '../../src/conversations/conversations-vacuum.service';
+import { waitFor } from '../support/bot-receiver';
 import { resetState, startTestApp, TestApp, withDatabase as sql } from '../support/test-app';
 import { fakeGateway, fakeSuite } from './fake-setup';
 
@@ -52,13 +53,11 @@ describe('conversations vacuum', () => {
   it("vacuums on a worker's own schedule once the dead versions reach the threshold, and counts it", async () => {
     const before = await stats();
     await churn(THRESHOLD);
-    // The check runs every 2 s.
-    const deadline = Date.now() + 15_000;
-    let after = await stats();
-    while (after.vacuums === before.vacuums && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      after = await stats();
-    }
+    // The check runs every 2 s: until PostgreSQL counts a vacuum of the table.
+    const after = await waitFor('a vacuum of conversations', async () => {
+      const now = await stats();
+      return now.vacuums > before.vacuums ? now : null;
+    }, 15_000, 250);
     expect(after.vacuums).toBeGreaterThan(before.vacuums);
     expect(after.dead).toBeLessThan(THRESHOLD);
     expect(await vacuumsCounted()).toBeGreaterThanOrEqual(1);

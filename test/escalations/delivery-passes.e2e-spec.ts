@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { PlatformEvent } from '@app/gateway-sdk';
+import { DeliveryClaimsRepository } from '../../src/delivery/delivery-claims.repository';
 import { DeliveryService } from '../../src/delivery/delivery.service';
 import { EscalationRecorder } from '../../src/escalations/escalation-recorder.service';
 import { EscalationRetention } from '../../src/escalations/escalation-retention.service';
@@ -71,6 +72,10 @@ describe('inbound and delivery passes', () => {
     return rows[0].delivery_claim !== null;
   }
 
+  async function lastSeq(conversationId: string): Promise<number> {
+    return (await db.query(`SELECT last_seq FROM conversations WHERE id = $1`, [conversationId])).rows[0].last_seq;
+  }
+
   /** Whether everything stored in the conversation is recorded delivered and its claim ended. */
   async function settled(conversationId: string): Promise<boolean> {
     const { rows } = await db.query(`SELECT delivery_claim, delivered_seq, last_seq FROM conversations WHERE id = $1`, [conversationId]);
@@ -95,6 +100,30 @@ describe('inbound and delivery passes', () => {
       await locker.end();
     }
   }
+
+  /**
+   * Observes the delivery passes of one domain, run as they would be: when each began and whether it has ended. A test
+   * waits for a pass that began after some moment instead of for a time in which one would have come.
+   */
+  function observePasses(t: TestApp, domainId: string): { passes: { startedAt: number; done: boolean }[]; restore: () => void } {
+    const service = t.app.get(DeliveryService);
+    const deliver = service.deliver.bind(service);
+    const passes: { startedAt: number; done: boolean }[] = [];
+    const spy = jest.spyOn(service, 'deliver').mockImplementation(async (id: string) => {
+      if (id !== domainId) return deliver(id);
+      const pass = { startedAt: Date.now(), done: false };
+      passes.push(pass);
+      try {
+        return await deliver(id);
+      } finally {
+        pass.done = true;
+      }
+    });
+    return { passes, restore: () => spy.mockRestore() };
+  }
+
+  const domainOf = async (conversationId: string): Promise<string> =>
+    (await db.query(`SELECT domain_id FROM conversations WHERE id = $1`, [conversationId])).rows[0].domain_id;
 
   describe('with reconcile at boot only', () => {
     let t: TestApp;
@@ -167,12 +196,16 @@ describe('inbound and delivery passes', () => {
     it('delivers an event stored while its conversation was being sent as soon as that send ends', async () => {
       const { gatewayId, started } = await escalations(t, 1, 'held');
       const [e] = started;
-      receiver.delayNext(1, 1_500, e.conversationId);
+      const slow = receiver.holdNext(e.conversationId);
       await push(t, gatewayId, e.sessionId, 101, 'slow');
-      await waitFor('the slow delivery under way', () => claimed(e.conversationId));
+      await slow.arrived;
+      expect(await claimed(e.conversationId)).toBe(true);
       // Stored while the first is held by its holder: the pass it triggers skips the claimed conversation.
+      const before = await lastSeq(e.conversationId);
       await push(t, gatewayId, e.sessionId, 102, 'next');
-      await waitFor('both at the bot', () => texts(receiver.of(e.conversationId)).length === 2, 5_000);
+      await waitFor('the next event stored while the first is held', async () => (await lastSeq(e.conversationId)) > before);
+      slow.release();
+      await waitFor('both at the bot', () => texts(receiver.of(e.conversationId)).length === 2);
       expect(texts(receiver.of(e.conversationId))).toEqual(['slow', 'next']);
     }, 20_000);
 
@@ -182,29 +215,49 @@ describe('inbound and delivery passes', () => {
       receiver.failNext(1, e.conversationId);
       await push(t, gatewayId, e.sessionId, 101, 'retried');
       await waitFor('first attempt failed', () => receiver.attempts.some((a) => a.conversationId === e.conversationId && a.status === 503));
+      const due = await waitFor('the retry scheduled', async () => (await db.query(`SELECT next_delivery_at FROM conversations WHERE id = $1`, [e.conversationId])).rows[0].next_delivery_at as Date | null);
       // The retry comes after 1 s of backoff; hold the conversation's row over it, as a transaction that stores
-      // nothing (and so triggers nothing) would.
-      await whileLocked(e.conversationId, async () => {
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
-        expect(texts(receiver.of(e.conversationId))).toEqual([]);
-      });
-      await waitFor('delivered after the lock', () => texts(receiver.of(e.conversationId)).length === 1, 3_000);
+      // nothing (and so triggers nothing) would: until a pass that began once the retry was due has run.
+      const { passes, restore } = observePasses(t, await domainOf(e.conversationId));
+      try {
+        await whileLocked(e.conversationId, async () => {
+          await waitFor('a pass of the domain after the retry was due', () => passes.some((pass) => pass.done && pass.startedAt >= due.getTime()));
+          expect(texts(receiver.of(e.conversationId))).toEqual([]);
+        });
+      } finally {
+        restore();
+      }
+      await waitFor('delivered after the lock', () => texts(receiver.of(e.conversationId)).length === 1);
       expect(texts(receiver.of(e.conversationId))).toEqual(['retried']);
     }, 20_000);
 
     it('records a delivery whose conversation another transaction holds once that transaction ends', async () => {
       const { gatewayId, started } = await escalations(t, 1, 'record-locked');
       const [e] = started;
-      receiver.delayNext(1, 800, e.conversationId);
+      const slow = receiver.holdNext(e.conversationId);
       await push(t, gatewayId, e.sessionId, 101, 'recorded late');
-      await waitFor('the slow delivery under way', () => claimed(e.conversationId));
+      await slow.arrived;
       // Hold the conversation's row while the delivery is answered and its record comes (an ingest would, for a few
       // milliseconds); the record skips it rather than wait, and records it once the row is free.
-      await whileLocked(e.conversationId, async () => {
-        await waitFor('delivered at the bot', () => texts(receiver.of(e.conversationId)).length === 1);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+      // Observed, not replaced: the record statements that left this conversation out because its row was locked.
+      const claims = t.app.get(DeliveryClaimsRepository);
+      const record = claims.record.bind(claims);
+      let skipped = 0;
+      const spy = jest.spyOn(claims, 'record').mockImplementation(async (recordings) => {
+        const rows = await record(recordings);
+        if (recordings.some((r) => r.conversationId === e.conversationId) && !rows.some((row) => row.id === e.conversationId)) skipped++;
+        return rows;
       });
-      await waitFor('recorded and the claim ended', () => settled(e.conversationId), 3_000);
+      try {
+        await whileLocked(e.conversationId, async () => {
+          slow.release();
+          await waitFor('delivered at the bot', () => texts(receiver.of(e.conversationId)).length === 1);
+          await waitFor('the record skipping the locked row', () => skipped > 0);
+        });
+      } finally {
+        spy.mockRestore();
+      }
+      await waitFor('recorded and the claim ended', () => settled(e.conversationId));
       expect((await messageAttempts(e.conversationId)).map(({ attempt, status_code }) => ({ attempt, status_code }))).toEqual([{ attempt: 1, status_code: 204 }]);
       expect(await replayedMessage(t, e.conversationId)).toMatchObject({ deliveryStatus: 'delivered', deliveryAttempts: 1 });
     }, 20_000);
@@ -230,6 +283,7 @@ describe('inbound and delivery passes', () => {
       const { gatewayId, started } = await escalations(t, 1, 'attempts-api');
       const [e] = started;
       receiver.failNext(2, e.conversationId);
+      const pushedAt = Date.now();
       await push(t, gatewayId, e.sessionId, 101, 'third time lucky');
       const seq = (await waitFor('the event stored', async () => (await replayedMessage(t, e.conversationId))?.seq as number | undefined))!;
       // Between the failed attempts: the conversation says it waits, and for how long.
@@ -239,7 +293,7 @@ describe('inbound and delivery passes', () => {
       });
       expect(waiting).toMatchObject({ deliveredSeq: seq - 1, lastSeq: seq, deliveryAttempts: expect.any(Number) });
       expect(waiting.deliveryAttempts).toBeGreaterThanOrEqual(1);
-      expect(Date.parse(waiting.nextDeliveryAt)).toBeGreaterThan(Date.now() - 5_000);
+      expect(Date.parse(waiting.nextDeliveryAt)).toBeGreaterThan(pushedAt);
 
       await waitFor('delivered on the third attempt', () => texts(receiver.of(e.conversationId)).includes('third time lucky'), 15_000);
       await waitFor('recorded', () => settled(e.conversationId));
@@ -347,7 +401,13 @@ describe('inbound and delivery passes', () => {
         // snapshot predates the event, and it must still find it stored. (Wrapped: awaiting it here would wait for
         // the commit that follows.)
         const pending = t.app.get(EscalationRecorder).record(e.id, { events: [{ type: 'agent_message', key: 'idx:901', occurredAt: new Date(), data: { text: 'second' } }] as PlatformEvent[] });
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Until the ingest's lock statement waits for this commit (nothing else here locks for an ingest: no poll finds anything).
+        await waitFor('the ingest waiting for the lock', async () => {
+          const { rows } = await db.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE OF c, x%'`,
+          );
+          return rows[0].n > 0;
+        });
         return { ingest: pending };
       });
       const outcome = await ingest;
@@ -474,12 +534,20 @@ describe('inbound and delivery passes', () => {
     it("waits for the claim of a holder that died to expire, then delivers the conversation's events", async () => {
       const { gatewayId, started } = await escalations(t, 1, 'orphaned');
       const [e] = started;
-      // A holder that claimed the conversation for 4 s and died.
-      await db.query(`UPDATE conversations SET delivery_claim = $2, delivery_claimed_until = now() + interval '4 seconds' WHERE id = $1`, [e.conversationId, randomUUID()]);
-      await push(t, gatewayId, e.sessionId, 101, 'after the claim');
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      expect(texts(receiver.of(e.conversationId))).toEqual([]);
-      await waitFor('delivered once the claim expired', () => texts(receiver.of(e.conversationId)).length === 1, 8_000);
+      // A holder that claimed the conversation and died: its claim runs out when the test says (moved, not waited for).
+      await db.query(`UPDATE conversations SET delivery_claim = $2, delivery_claimed_until = now() + interval '1 hour' WHERE id = $1`, [e.conversationId, randomUUID()]);
+      const { passes, restore } = observePasses(t, await domainOf(e.conversationId));
+      try {
+        const pushedAt = Date.now();
+        await push(t, gatewayId, e.sessionId, 101, 'after the claim');
+        // The pass the stored event triggers, and any reconcile pass, skip the claimed conversation.
+        await waitFor('a pass of the domain since the event came', () => passes.some((pass) => pass.done && pass.startedAt >= pushedAt));
+        expect(texts(receiver.of(e.conversationId))).toEqual([]);
+      } finally {
+        restore();
+      }
+      await db.query(`UPDATE conversations SET delivery_claimed_until = now() WHERE id = $1`, [e.conversationId]);
+      await waitFor('delivered once the claim expired', () => texts(receiver.of(e.conversationId)).length === 1);
       // The holder that delivered it ends its claim when it records the delivery, just after the answer.
       await waitFor('the claim ended', () => settled(e.conversationId));
     }, 20_000);

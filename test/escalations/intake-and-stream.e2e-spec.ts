@@ -1,6 +1,6 @@
 import { EscalationProducer } from '@app/client';
 import { Client } from 'pg';
-import { BotReceiver, verifiesWith, waitFor } from '../support/bot-receiver';
+import { BotReceiver, clockPast, verifiesWith, waitFor } from '../support/bot-receiver';
 import { TestApp, withDatabase } from '../support/test-app';
 import { escalationBody, fakeGateway, fakeSuite } from './fake-setup';
 
@@ -40,7 +40,7 @@ describe('intake queue, replay, live stream and dedupe', () => {
       const res = await t.request('POST', '/v1/escalations', { body: escalationBody(first.domain, gatewayId, externalId), headers: { 'idempotency-key': externalId } });
       expect(res.status).toBe(202);
       started.push(res.body);
-      await new Promise((resolve) => setTimeout(resolve, 5)); // distinct creation times
+      await clockPast(Date.parse(res.body.createdAt)); // distinct creation times
     }
     const list = async (query: string) => {
       const res = await t.request('GET', `/v1/escalations?domain=${first.domain}${query}`);
@@ -199,8 +199,11 @@ describe('intake queue, replay, live stream and dedupe', () => {
       expect(await next()).toEqual({ signatures: 1, a: false, b: true, c: false });
 
       // C replaces B for an hour; once that hour is over (moved into the past here), B no longer signs.
+      const shortFrom = Date.now();
       const short = await t.request('PATCH', `/v1/domains/${id}`, { body: { signingSecret: c, previousSecretValidHours: 1 } });
-      expect(Date.parse(short.body.previousSigningSecretValidUntil) - Date.now()).toBeGreaterThan(3_590_000);
+      const shortUntil = Date.parse(short.body.previousSigningSecretValidUntil);
+      expect(shortUntil).toBeGreaterThanOrEqual(shortFrom + 3_600_000 - 1_000);
+      expect(shortUntil).toBeLessThanOrEqual(Date.now() + 3_600_000 + 1_000);
       expect(await next()).toEqual({ signatures: 2, a: false, b: true, c: true });
       await db.query(`UPDATE domains SET previous_signing_secret_until = now() - interval '1 second' WHERE id = $1`, [id]);
       expect(await next()).toEqual({ signatures: 1, a: false, b: false, c: true });

@@ -49,7 +49,11 @@ describe('recovery: PostgreSQL is the truth', () => {
         if (i % 3 === 0) platform.push(session.id, 'agent_message', { text: `reply-${i / 3}` });
       }
       await waitFor('relay under way', () => session.received.filter((r) => r.kind === 'message').length >= 5, 15_000);
-      worker.kill9();
+      // Killed while a message is on its way (held on the platform), whatever the machine's speed: mid-relay for sure.
+      const inFlight = platform.holdNext('message');
+      await inFlight.arrived;
+      await worker.kill9();
+      inFlight.release();
       const sentAtKill = session.received.filter((r) => r.kind === 'message').length;
       expect(sentAtKill).toBeLessThan(total);
       for (let i = 11; i <= 15; i++) platform.push(session.id, 'agent_message', { text: `after-kill-${i}` });
@@ -77,24 +81,28 @@ describe('recovery: PostgreSQL is the truth', () => {
   it("sends a relayed message once when the relay's Redis lock is lost while it is being sent", async () => {
     const t = await startTestApp({ POLL_TICK_MS: '100' });
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const first = platform.holdNext('message');
     try {
       const { domain, gatewayId } = await fakeGateway(t, platform, receiver, { name: 'lease' });
       const res = await t.request('POST', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'conv-lease'), headers: { 'idempotency-key': 'lease-1' } });
       const session = await waitFor('platform session', () => platform.sessionFor(res.body.id), 15_000);
-      // The first message takes 1.5 s on the platform; meanwhile its drainer's Redis lock vanishes (as in a flush or a
+      // The first message is held on the platform; meanwhile its drainer's Redis lock vanishes (as in a flush or a
       // failover) and the next message's job finds the lock free, with the first message still pending.
-      platform.latencyMs = 1_500;
       await t.request('POST', `/v1/escalations/${res.body.id}/messages`, { body: { text: 'first' } });
-      const lockKeys = await waitFor('the relay lock', async () => {
-        const keys = await redis.keys(`${process.env.REDIS_PREFIX}*relay:${res.body.id}*`);
-        return keys.length ? keys : null;
-      });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await first.arrived;
+      const lockKeys = await redis.keys(`${process.env.REDIS_PREFIX}*relay:${res.body.id}*`);
       expect(await redis.del(...lockKeys)).toBeGreaterThan(0);
       await t.request('POST', `/v1/escalations/${res.body.id}/messages`, { body: { text: 'second' } });
+      // The second drainer took the free lock, found the relay lease held and left a look-again job (relay.<id>.lease-<n>).
+      await waitFor('the second drainer turned away by the relay lease', async () => (await redis.keys(`${process.env.REDIS_PREFIX}*relay.${res.body.id}.lease-*`)).length > 0);
+      first.release();
       await waitFor('both messages on the platform', () => session.received.filter((r) => r.kind === 'message').length >= 2, 15_000);
-      // Time for a second drainer's copy, had there been one, to arrive.
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // Until the relay has nothing left to send and nothing is on its way to the platform: a second drainer's copy,
+      // had there been one, would be among what the platform received by then.
+      await waitFor('every relay command settled and the platform idle', async () => {
+        const relay = (await t.request('GET', `/v1/escalations/${res.body.id}`)).body.relay as { status: string }[];
+        return platform.inFlight === 0 && relay.length === 2 && relay.every((r) => r.status === 'sent');
+      });
       expect(session.received.filter((r) => r.kind === 'message').map((r) => r.body.text)).toEqual(['first', 'second']);
       const detail = await t.request('GET', `/v1/escalations/${res.body.id}`);
       expect(detail.body.relay.map((r: { status: string; attempts: number }) => [r.status, r.attempts])).toEqual([
@@ -102,7 +110,7 @@ describe('recovery: PostgreSQL is the truth', () => {
         ['sent', 1],
       ]);
     } finally {
-      platform.latencyMs = 0;
+      first.release();
       redis.disconnect();
       await t.close();
     }

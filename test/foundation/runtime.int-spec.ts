@@ -9,6 +9,7 @@ import { FakeGateway } from '@app/gateways';
 import { AppLogger } from '../../src/common/app-logger';
 import { requestContext } from '../../src/common/request-context';
 import { DuplicateGatewayTypeError, GatewayRegistry } from '../../src/gateways/gateway-registry';
+import { waitFor } from '../support/bot-receiver';
 import { ADMIN_KEY, resetState, startTestApp } from '../support/test-app';
 
 describe('runtime', () => {
@@ -94,7 +95,8 @@ describe('runtime', () => {
     requestContext.run({ correlationId: 'corr-42' }, () => {
       logger.child('test').info('calling platform', { password: 'hunter2', nested: { apiKey: 'k-1', ok: 1 }, authorization: 'Bearer x' });
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // Written asynchronously: until the line is there.
+    await waitFor('the log line', () => lines.length > 0);
     const line = JSON.parse(lines[0]);
     expect(line).toMatchObject({ level: 'info', msg: 'calling platform', correlationId: 'corr-42', component: 'test' });
     expect(lines[0]).not.toContain('hunter2');

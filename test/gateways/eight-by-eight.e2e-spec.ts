@@ -8,7 +8,7 @@ import { ConversationRecord, EightByEightSimulator } from '@app/simulators/eight
 import { ReconcileService } from '../../src/workers/reconcile.service';
 import { JOBS, QUEUES } from '../../src/queues/queues';
 import { escalationBody, SIGNING_SECRET } from '../escalations/fake-setup';
-import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
+import { BotReceiver, clockPast, Delivery, waitFor } from '../support/bot-receiver';
 import { ADMIN_KEY, freePort, resetState, startTestApp, TestApp } from '../support/test-app';
 
 const API_KEY = 'e2e-8x8-api-key';
@@ -206,7 +206,6 @@ describe('8x8 Chat Gateway escalation end to end', () => {
     const { rows } = await db.query(`SELECT count(*)::int AS rows, count(DISTINCT event_id)::int AS "eventIds" FROM inbound_webhooks WHERE gateway_id = $1`, [gatewayId]);
     return rows[0];
   };
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   const expectExactlyOnceInOrder = (delivered: Delivery[]) => {
     expect(delivered.every((d) => d.verified)).toBe(true);
@@ -479,13 +478,15 @@ describe('8x8 Chat Gateway escalation end to end', () => {
     front.refuseOnce('MESSAGE', 'before-forwarding');
     sim.injectWebhookFault({ kind: 'duplicate', count: 6 });
     await agent(id, 'accept', { agentId: 'agent-9' });
+    let sentAt = Date.now();
     sim.injectWebhookFault({ kind: 'out-of-order', count: 2 });
     for (const text of ['one', 'two', 'three', 'four']) {
-      // Apart by a few milliseconds, as a person types: each message has its own platform timestamp.
-      await sleep(5);
+      // Apart, as a person types: each message stamped in a later millisecond than the one before.
+      await clockPast(sentAt);
       await agent(id, 'messages', { text });
+      sentAt = Date.now();
     }
-    await sleep(5);
+    await clockPast(sentAt);
     await agent(id, 'leave');
     await waitFor('ended at the bot', () => receiver.of(escalation.conversationId).some((d) => d.type === 'ended'), 15_000);
     await sim.whenDeliveriesSettled();
@@ -551,10 +552,17 @@ describe('8x8 Chat Gateway escalation end to end', () => {
 
     // The very same signed request again: accepted as a duplicate, nothing new stored or delivered.
     const deliveredBefore = receiver.of(escalation.conversationId).length;
+    const lastSeqBefore = (await t.request('GET', `/v1/conversations/${escalation.conversationId}`)).body.lastSeq;
     const replay = await post(queued.headers, queued.body);
     expect(replay).toEqual({ status: 200, body: { received: true, duplicate: true } });
     expect(await storedWebhooks(gatewayId)).toEqual(before);
-    await sleep(1_500);
+    // Until the service has nothing left for it: every stored delivery processed, every stored event delivered.
+    const idle = await waitFor('nothing pending for the gateway and the conversation', async () => {
+      const unprocessed = await db.query(`SELECT count(*)::int AS n FROM inbound_webhooks WHERE gateway_id = $1 AND processed_at IS NULL`, [gatewayId]);
+      const conversation = (await t.request('GET', `/v1/conversations/${escalation.conversationId}`)).body;
+      return unprocessed.rows[0].n === 0 && conversation.deliveredSeq === conversation.lastSeq ? conversation : null;
+    });
+    expect(idle.lastSeq).toBe(lastSeqBefore);
     expect(receiver.of(escalation.conversationId).length).toBe(deliveredBefore);
   }, 20_000);
 

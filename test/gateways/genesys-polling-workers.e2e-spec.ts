@@ -1,6 +1,7 @@
 import { createServer, request, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { GmsSimulator } from '@app/simulators/gms';
+import { Redis } from 'ioredis';
+import { GmsSimulator, ManualClock } from '@app/simulators/gms';
 import { BotReceiver, waitFor } from '../support/bot-receiver';
 import { ServiceProcess } from '../support/service-process';
 import { freePort, requestAgainst, resetState } from '../support/test-app';
@@ -8,18 +9,16 @@ import { escalationBody, SIGNING_SECRET } from '../escalations/fake-setup';
 
 const SERVICE = 'customer-support';
 const CHATS = 12;
-/**
- * Chat Server drops a client that has not polled for this long (45 s at Genesys; shorter here so the test is short,
- * but three shard leases (5 s) long: at 10 s a loaded 2-core CI machine once saw the takeover come too late).
- */
-const FLEX_DISCONNECT_SECONDS = 15;
+const POLL_SHARDS = 4;
+/** The poller's shard lease: max(5 s, 5 ticks) (docs/polling.md); a dead worker's shards are free after it at most. */
+const LEASE_MS = 5_000;
 
 /**
- * Stands between the workers and GMS and watches every Refresh per chat: when it arrived, and how many of the same
+ * Stands between the workers and GMS and watches every Refresh per chat: how many arrived, and how many of the same
  * chat were in flight at once. Each Refresh answer is held 300 ms, so two workers polling one chat would overlap.
  */
 class RefreshWatcher {
-  readonly arrivals = new Map<string, number[]>();
+  readonly arrivals = new Map<string, number>();
   readonly maxInFlight = new Map<string, number>();
   private readonly inFlight = new Map<string, number>();
   private server?: Server;
@@ -32,7 +31,7 @@ class RefreshWatcher {
     this.server = createServer((req, res) => {
       const chatId = /\/([^/]+)\/refresh$/.exec(req.url ?? '')?.[1];
       if (chatId) {
-        (this.arrivals.get(chatId) ?? this.arrivals.set(chatId, []).get(chatId)!).push(Date.now());
+        this.arrivals.set(chatId, (this.arrivals.get(chatId) ?? 0) + 1);
         const now = (this.inFlight.get(chatId) ?? 0) + 1;
         this.inFlight.set(chatId, now);
         this.maxInFlight.set(chatId, Math.max(now, this.maxInFlight.get(chatId) ?? 0));
@@ -59,18 +58,25 @@ class RefreshWatcher {
     await new Promise((resolve) => this.server?.close(resolve));
   }
 
-  /** The longest time between two Refresh requests of `chatId` that arrived after `since`. */
-  longestGapSince(chatId: string, since: number): number {
-    const times = (this.arrivals.get(chatId) ?? []).filter((at) => at >= since);
-    let longest = 0;
-    for (let i = 1; i < times.length; i++) longest = Math.max(longest, times[i] - times[i - 1]);
-    return longest;
+  /** How many Refresh requests of each chat have arrived so far. */
+  counts(chatIds: string[]): Map<string, number> {
+    return new Map(chatIds.map((chatId) => [chatId, this.arrivals.get(chatId) ?? 0]));
+  }
+
+  /** Whether every chat has had at least `more` Refresh requests since `counts` was taken. */
+  eachPolledSince(counts: Map<string, number>, more: number): boolean {
+    return [...counts].every(([chatId, before]) => (this.arrivals.get(chatId) ?? 0) >= before + more);
   }
 }
 
 describe('GMS polling across worker processes', () => {
-  const gms = new GmsSimulator({ flexDisconnectSeconds: FLEX_DISCONNECT_SECONDS, timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
+  // GMS's timers run on a clock the test moves (Chat Server's 45 s flex-disconnect by default), a period at a time once
+  // every chat was polled since the last move: a chat is dropped only if nobody polled it, whatever the machine's speed.
+  const clock = new ManualClock();
+  const gms = new GmsSimulator({ clock, timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
+  const flexMs = gms.options.flexDisconnectSeconds * 1000;
   const receiver = new BotReceiver(SIGNING_SECRET);
+  const redis = new Redis(process.env.REDIS_URL!);
   let watcher: RefreshWatcher;
 
   beforeAll(async () => {
@@ -84,11 +90,23 @@ describe('GMS polling across worker processes', () => {
     await watcher?.stop();
     await gms.stop();
     await receiver.stop();
+    redis.disconnect();
   });
+
+  /** Who holds each poll shard's lease (a worker process's token), as the poller names them in Redis. */
+  const leaseKeys = Array.from({ length: POLL_SHARDS }, (_, shard) => `${process.env.REDIS_PREFIX}:lock:poll-shard:${POLL_SHARDS}:${shard}`);
+  const leaseHolders = () => redis.mget(...leaseKeys);
+
+  /** One flex-disconnect period of GMS's clock, once every chat's Refresh was accepted since the clock last moved. */
+  const aPeriodPolled = async (chatIds: string[]) => {
+    const acceptedNow = (chatId: string) => gms.getChat(chatId)!.lastClientRequestAt === new Date(clock.now()).toISOString();
+    await waitFor('every chat polled since the clock last moved', () => chatIds.every(acceptedNow), 20_000);
+    clock.advance(flexMs - 1);
+  };
 
   it('never polls a chat from two workers at once, and a surviving worker takes over a killed one before GMS drops anyone', async () => {
     const port = await freePort();
-    const env = { PORT: String(port), LOG_LEVEL: 'info', RECONCILE_INTERVAL_SECONDS: '2', POLL_TICK_MS: '200', POLL_SHARDS: '4' };
+    const env = { PORT: String(port), LOG_LEVEL: 'info', RECONCILE_INTERVAL_SECONDS: '2', POLL_TICK_MS: '200', POLL_SHARDS: String(POLL_SHARDS) };
     const apiProcess = new ServiceProcess({ ...env, APP_ROLE: 'api' });
     const first = new ServiceProcess({ ...env, APP_ROLE: 'worker' });
     const second = new ServiceProcess({ ...env, APP_ROLE: 'worker' });
@@ -115,26 +133,45 @@ describe('GMS polling across worker processes', () => {
       }
       const chatIds = await waitFor('every chat waiting on GMS and polled', () => {
         const chats = gms.listChats().filter((c) => c.state === 'waiting');
-        return chats.length === CHATS && chats.every((c) => (watcher.arrivals.get(c.chatId)?.length ?? 0) >= 2) ? chats.map((c) => c.chatId) : null;
+        return chats.length === CHATS && chats.every((c) => (watcher.arrivals.get(c.chatId) ?? 0) >= 2) ? chats.map((c) => c.chatId) : null;
       }, 20_000);
+      // The first worker holds every shard (the only one there).
+      const held = await waitFor('every shard leased', async () => ((await leaseHolders()).every((holder) => holder !== null) ? await leaseHolders() : null));
+      const firstToken = held[0]!;
+      expect(new Set(held)).toEqual(new Set([firstToken]));
+      await aPeriodPolled(chatIds);
 
-      // A second worker joins while the first polls: both run their poll ticks for a while.
+      // A second worker joins while the first polls: both run their poll ticks for a while (each notes itself in
+      // the poll-workers set at its ticks), measured in polls of every chat rather than in seconds.
       await second.start();
-      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      await waitFor('both workers ticking', async () => (await redis.zcard(`${process.env.REDIS_PREFIX}:poll-workers`)) === 2);
+      const joined = watcher.counts(chatIds);
+      await waitFor('every chat polled three more times with both workers up', () => watcher.eachPolledSince(joined, 3), 20_000);
+      await aPeriodPolled(chatIds);
 
       // The first worker dies without a word; its shard leases lapse and the second takes them over.
-      const killedAt = Date.now();
-      first.kill9();
-      // Past the flex-disconnect timeout, so that a chat nobody polled would have been dropped by now.
-      await new Promise((resolve) => setTimeout(resolve, FLEX_DISCONNECT_SECONDS * 1000 + 5_000));
+      await first.kill9();
+      const killed = watcher.counts(chatIds);
+      // What bounds the takeover: a dead worker's leases run out by themselves within the lease term, far inside
+      // GMS's flex-disconnect timeout; the survivor takes each at its next tick after that.
+      const left = await leaseHolders();
+      for (const [shard, holder] of left.entries()) {
+        if (holder !== firstToken) continue;
+        const remaining = await redis.pttl(leaseKeys[shard]);
+        expect(remaining).toBeLessThanOrEqual(LEASE_MS);
+      }
+      expect(LEASE_MS).toBeLessThan(flexMs);
+      await waitFor('every shard taken over', async () => (await leaseHolders()).every((holder) => holder !== null && holder !== firstToken), 20_000);
+      // Every Refresh since the kill is the survivor's: it polls every chat again, and GMS keeps every customer.
+      await waitFor('every chat polled by the survivor', () => watcher.eachPolledSince(killed, 2), 20_000);
+      await aPeriodPolled(chatIds);
+      await aPeriodPolled(chatIds);
 
       for (const chatId of chatIds) {
         expect({ chatId, maxInFlight: watcher.maxInFlight.get(chatId) }).toEqual({ chatId, maxInFlight: 1 });
-        // Lease expiry (5 s) plus a tick and an interval: well inside the flex-disconnect timeout.
-        expect(watcher.longestGapSince(chatId, killedAt - 1_500)).toBeLessThan(FLEX_DISCONNECT_SECONDS * 1000);
         const chat = gms.getChat(chatId)!;
         expect({ chatId, state: chat.state, endReason: chat.endReason }).toEqual({ chatId, state: 'waiting', endReason: undefined });
-        expect(Date.now() - Date.parse(chat.lastClientRequestAt)).toBeLessThan(2_000);
+        expect(clock.now() - Date.parse(chat.lastClientRequestAt)).toBeLessThan(flexMs);
       }
     } finally {
       first.kill9();

@@ -1,4 +1,4 @@
-import { GmsSimulator } from '@app/simulators/gms';
+import { GmsSimulator, ManualClock } from '@app/simulators/gms';
 import { BotReceiver, Delivery, waitFor } from '../support/bot-receiver';
 import { resetState, startTestApp, TestApp } from '../support/test-app';
 import { escalationBody, SIGNING_SECRET } from '../escalations/fake-setup';
@@ -14,8 +14,11 @@ describe('Genesys PureEngage escalation end to end', () => {
   let t: TestApp;
   // Inactivity control off: these chats sit idle for seconds while the test drives the agent.
   const gms = new GmsSimulator({ timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
-  // Chat Server drops a client that has not polled for 2 s; our 1 s polling must keep the chat alive.
-  const flexGms = new GmsSimulator({ flexDisconnectSeconds: 2, timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
+  // Chat Server drops a client that has not polled for its flex-disconnect timeout (45 s); our polling must keep the
+  // chat alive. Its clock is moved by the test, so what is checked is whether we polled, not how fast the machine is.
+  const flexClock = new ManualClock();
+  const flexGms = new GmsSimulator({ clock: flexClock, timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
+  const flexMs = flexGms.options.flexDisconnectSeconds * 1000;
   const receiver = new BotReceiver(SIGNING_SECRET);
 
   beforeAll(async () => {
@@ -70,6 +73,13 @@ describe('Genesys PureEngage escalation end to end', () => {
     expect(res.status).toBe(202);
   };
 
+  /** The conversation once every event stored in it is recorded delivered, with no retry waiting. */
+  const deliveriesSettled = (conversationId: string) =>
+    waitFor('every stored event recorded delivered', async () => {
+      const conversation = (await t.request('GET', `/v1/conversations/${conversationId}`)).body;
+      return conversation.deliveredSeq === conversation.lastSeq && conversation.nextDeliveryAt === null ? (conversation as { lastSeq: number }) : null;
+    });
+
   const expectExactlyOnceInOrder = (delivered: Delivery[]) => {
     expect(delivered.every((d) => d.verified)).toBe(true);
     expect(delivered.map((d) => d.seq)).toEqual(delivered.map((_, i) => i + 1));
@@ -91,7 +101,7 @@ describe('Genesys PureEngage escalation end to end', () => {
       expect(created).toMatchObject({ serviceName: SERVICE, firstName: 'Ada', lastName: 'Lovelace', nickname: 'Ada Lovelace', emailAddress: 'ada@example.com' });
       expect(created.userData).toMatchObject({ Intent: 'balance', Authenticated: 'yes', escalationId: escalation.id, channel: 'genesyspureengage' });
       // The history follows Request Chat as the customer's first messages.
-      await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && String(e.text).includes('Your balance is 12.34'), 5_000);
+      await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && String(e.text).includes('Your balance is 12.34'), 10_000);
       const history = gms.getChat(chatId)!.transcript.filter((e) => e.type === 'Message' && e.from.type === 'Client').map((e) => e.text).join('\n');
       expect(history).toContain('Customer: I would like my balance please');
       expect(history).toContain('Virtual agent: Your balance is 12.34');
@@ -99,7 +109,7 @@ describe('Genesys PureEngage escalation end to end', () => {
 
       // The user writes while the chat waits for an agent: it reaches GMS before any agent is there.
       await relay(escalation.id, { text: 'are you there?' });
-      await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && e.text === 'are you there?', 5_000);
+      await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && e.text === 'are you there?', 10_000);
 
       gms.agentJoin(chatId, { nickname: 'Grace' });
       gms.agentStartTyping(chatId);
@@ -114,7 +124,7 @@ describe('Genesys PureEngage escalation end to end', () => {
         text: 'here is a photo of the receipt',
         attachments: [{ name: 'receipt.txt', mimeType: 'text/plain', contentBase64: Buffer.from('receipt #42').toString('base64') }],
       });
-      const upload = await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && e.type === 'FileUploaded', 5_000);
+      const upload = await gms.waitForEvent(chatId, (e) => e.from.type === 'Client' && e.type === 'FileUploaded', 10_000);
 
       gms.agentPushUrl(chatId, 'https://bank.example.com/block-card');
       gms.agentSendFile(chatId, { name: 'form.pdf', mimeType: 'application/pdf', content: Buffer.from('%PDF-1.4 block form') });
@@ -122,11 +132,12 @@ describe('Genesys PureEngage escalation end to end', () => {
       await waitFor('agent file at the bot', () => types().includes('attachment'));
       gms.agentClose(chatId);
       await waitFor('ended at the bot', () => types().includes('ended'));
-      // A little longer, to catch anything delivered twice after the end.
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Until the service has nothing left to send: whatever it stored is recorded delivered, so nothing can come twice.
+      const settled = await deliveriesSettled(escalation.conversationId);
 
       const delivered = receiver.of(escalation.conversationId);
       expectExactlyOnceInOrder(delivered);
+      expect(delivered).toHaveLength(settled.lastSeq);
       expect(types()).toEqual([
         'queued',
         'agent_joined',
@@ -235,21 +246,30 @@ describe('Genesys PureEngage escalation end to end', () => {
     const escalation = await escalate(domain, gatewayId, 'conv-gms-flex');
     const first = await waitFor('the chat on GMS', () => chatsOf(flexGms, escalation.id)[0]);
 
-    // Three flex-disconnect periods with our poller running: GMS must not drop the customer.
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    // Three flex-disconnect periods of GMS's clock with our poller running: GMS must not drop the customer. The clock
+    // moves a period (less a millisecond) at a time, each time once our poller has refreshed the chat since the last move.
+    const refreshes = () => flexGms.requestLog().counts.refresh ?? 0;
+    const acceptedNow = () => flexGms.getChat(first.chatId)!.lastClientRequestAt === new Date(flexClock.now()).toISOString();
+    for (let period = 0, before = refreshes(); period < 3; period++, before = refreshes()) {
+      await waitFor('a Refresh of the chat since the clock last moved', () => refreshes() > before && acceptedNow());
+      flexClock.advance(flexMs - 1);
+    }
     const alive = flexGms.getChat(first.chatId)!;
     expect(alive).toMatchObject({ state: 'waiting', clientGone: false });
     expect(alive.endReason).toBeUndefined();
-    expect(Date.now() - Date.parse(alive.lastClientRequestAt)).toBeLessThan(2_000);
+    expect(flexClock.now() - Date.parse(alive.lastClientRequestAt)).toBeLessThan(flexMs);
 
     // Now GMS stops accepting our Refresh calls (a faulted Refresh does not keep the client alive), so Chat Server
     // drops the customer after its flex-disconnect timeout, as it would after a network outage. Nothing is stopped
     // on our side: the poller keeps going and reads the drop once GMS answers again.
+    const refused = flexGms.requestLog().faults['http-error'] ?? 0;
     const fault = flexGms.injectFault({ kind: 'http-error', httpStatus: 503, operation: 'refresh', chatId: first.chatId, count: 0 });
-    await waitFor('GMS dropped the customer', () => flexGms.getChat(first.chatId)?.endReason === 'flex-disconnect', 6_000);
+    await waitFor('a Refresh refused', () => (flexGms.requestLog().faults['http-error'] ?? 0) > refused);
+    flexClock.advance(flexMs + flexGms.options.sweepIntervalMs);
+    expect(flexGms.getChat(first.chatId)?.endReason).toBe('flex-disconnect');
     flexGms.removeFault(fault.id);
 
-    const chats = await waitFor('a second chat for the same escalation', () => (chatsOf(flexGms, escalation.id).length === 2 ? chatsOf(flexGms, escalation.id) : null), 6_000);
+    const chats = await waitFor('a second chat for the same escalation', () => (chatsOf(flexGms, escalation.id).length === 2 ? chatsOf(flexGms, escalation.id) : null));
     expect(chats[1].chatId).not.toBe(first.chatId);
     expect(chats[1].userData).toMatchObject({ Intent: 'balance', escalationId: escalation.id });
     const detail = await waitFor('queued again', async () => {

@@ -1,6 +1,7 @@
 import { loadConfig } from '../../src/config/app-config';
 import { RedisConnection } from '../../src/queues/redis-connection';
 import { CoalesceOutcome, RedisLock } from '../../src/queues/redis-lock';
+import { waitFor } from '../support/bot-receiver';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -33,12 +34,17 @@ describe('RedisLock.coalesce', () => {
 
   it('runs the work once more for all the calls that came while it ran, instead of once per call', async () => {
     const held = gate();
+    const running = gate();
     let runs = 0;
     const first = coalesce(5_000, async () => {
       runs++;
-      if (runs === 1) await held.opened;
+      if (runs === 1) {
+        running.open();
+        await held.opened;
+      }
     });
-    await tick(20);
+    // The first call holds the lock and is in its work.
+    await running.opened;
     const others = await Promise.all([1, 2, 3, 4].map(() => coalesce(5_000, async () => void runs++)));
     // The first caller to find the work running leaves the mark; the others find it there.
     expect(others).toEqual(['marked', 'coalesced', 'coalesced', 'coalesced']);
@@ -97,7 +103,7 @@ describe('RedisLock.coalesce', () => {
     expect(await coalesce(300, async () => undefined)).toBe('marked');
     // In case the holder never comes back: a try after its lock has run out.
     expect(retries).toEqual([1_300]);
-    await tick(400);
+    await waitFor("the dead holder's lock run out", async () => (await redis.client.exists(redis.key('lock', name))) === 0);
     let runs = 0;
     expect(await coalesce(300, async () => void runs++)).toBe('ran');
     expect(runs).toBe(1);
@@ -120,20 +126,32 @@ describe('RedisLock.coalesce', () => {
   });
 
   it('does not run again on its own triggers once a renewal found the lock gone', async () => {
+    // Observed, not replaced: what each renewal of the lock (the EXTEND script) answered.
+    const renewals: unknown[] = [];
+    const evaluate = redis.client.eval.bind(redis.client) as (...args: unknown[]) => Promise<unknown>;
+    const spy = jest.spyOn(redis.client, 'eval').mockImplementation((async (...args: unknown[]) => {
+      const answer = await evaluate(...args);
+      if (String(args[0]).includes("return redis.call('pexpire'")) renewals.push(answer);
+      return answer;
+    }) as never);
     let runs = 0;
-    const outcome = lock.coalesce(
-      name,
-      300,
-      async () => {
-        runs++;
-        // The lock vanishes (a Redis flush) and a renewal (every 100 ms here) finds it gone.
-        await redis.client.del(redis.key('lock', name));
-        await tick(250);
-      },
-      async () => undefined,
-      () => true,
-    );
-    await expect(outcome).resolves.toBe('ran');
+    try {
+      const outcome = lock.coalesce(
+        name,
+        300,
+        async () => {
+          runs++;
+          // The lock vanishes (a Redis flush) and a renewal (every 100 ms here) finds it gone.
+          await redis.client.del(redis.key('lock', name));
+          await waitFor('a renewal that found the lock gone', () => renewals.includes(0));
+        },
+        async () => undefined,
+        () => true,
+      );
+      await expect(outcome).resolves.toBe('ran');
+    } finally {
+      spy.mockRestore();
+    }
     expect(runs).toBe(1);
   });
 });

@@ -42,7 +42,7 @@ export class BotReceiver {
   /** Deliveries whose body departs from the OpenAPI document's `DeliveredEvent`, with how. */
   readonly undocumented: string[] = [];
   private failures = new Map<string, number>();
-  private delays = new Map<string, { count: number; ms: number }>();
+  private holds = new Map<string, { arrived: () => void; released: Promise<void> }>();
   private drops = new Map<string, number>();
   private readonly requestsOn = new WeakMap<object, number>();
   private server?: Server;
@@ -78,15 +78,16 @@ export class BotReceiver {
           res.writeHead(503).end();
           return;
         }
-        const delay = this.delays.get(body.conversationId);
+        const hold = this.holds.get(body.conversationId);
         const answer = () => {
           this.attempts.push({ conversationId: body.conversationId, seq: body.seq, status: 200 });
           this.deliveries.push({ ...body, receivedAt: Date.now(), verified, raw: { body: raw, headers: req.headers as Record<string, string> } });
           res.writeHead(204).end();
         };
-        if (delay && delay.count > 0) {
-          delay.count -= 1;
-          setTimeout(answer, delay.ms);
+        if (hold) {
+          this.holds.delete(body.conversationId);
+          hold.arrived();
+          void hold.released.then(answer);
         } else answer();
       });
     });
@@ -104,9 +105,17 @@ export class BotReceiver {
     this.drops.set(conversationId, count);
   }
 
-  /** Answers the conversation's next `count` deliveries only after `ms` (a slow bot platform). */
-  delayNext(count: number, ms: number, conversationId: string): void {
-    this.delays.set(conversationId, { count, ms });
+  /**
+   * Holds the conversation's next delivery unanswered until `release()` (then answers it 204): a test acts while the
+   * service is in the middle of sending it, for as long as it needs, whatever the machine's speed.
+   */
+  holdNext(conversationId: string): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const hasArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.set(conversationId, { arrived, released });
+    return { arrived: hasArrived, release };
   }
 
   of(conversationId: string): Delivery[] {
@@ -133,4 +142,12 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/**
+ * Resolves once the machine's clock reads a later millisecond than `ms`: for things stamped in whole milliseconds
+ * (a creation time, a platform timestamp) that a test needs distinct and in order, however fast the machine is.
+ */
+export async function clockPast(ms: number): Promise<void> {
+  while (Date.now() <= ms) await new Promise((resolve) => setImmediate(resolve));
 }

@@ -32,9 +32,13 @@ export class ServiceProcess {
     }
   }
 
-  /** SIGKILL: no shutdown hooks, locks and active jobs are left behind as after a crash. */
-  kill9(): void {
-    this.child?.kill('SIGKILL');
+  /** SIGKILL: no shutdown hooks, locks and active jobs are left behind as after a crash. Resolves once it is gone. */
+  kill9(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    return exited;
   }
 
   async stop(): Promise<void> {

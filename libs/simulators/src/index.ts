@@ -1,3 +1,4 @@
 export * from './fake/fake-platform';
 export * from './gms';
 export * from './eight-by-eight';
+export * from './clock/simulator-clock';

@@ -1,4 +1,5 @@
 import { GatewayError } from '@app/gateway-sdk';
+import { ManualClock } from '@app/simulators';
 import { seedEscalation } from './eight-by-eight.fixtures';
 import { EightByEightGateway } from './eight-by-eight.gateway';
 import { EightByEightTestEnvironment, startEightByEight, TEST_API_KEY, testContext, TestContext } from './eight-by-eight-test.context';
@@ -8,9 +9,11 @@ describe('8x8 gateway under 8x8 faults', () => {
   const gateway = new EightByEightGateway();
   let env: EightByEightTestEnvironment;
   let ctx: TestContext;
+  // Latency faults wait on this clock, which stands still unless a test moves it.
+  const clock = new ManualClock();
 
   beforeAll(async () => {
-    env = await startEightByEight();
+    env = await startEightByEight({ clock });
     ctx = testContext({ gatewayId: 'gw-faults', settings: env.settings(), webhookUrl: env.webhookUrl('gw-faults'), timeoutMs: 60_000 });
     ctx.provisioning = await gateway.deploy(ctx);
     ctx.session = (await gateway.startEscalation(ctx, seedEscalation())).session;
@@ -49,13 +52,13 @@ describe('8x8 gateway under 8x8 faults', () => {
   it('gives up on an answer slower than the call\'s signal allows, as transient', async () => {
     env.simulator.injectHttpFault({ kind: 'latency', latencyMs: 600, path: '/typing$' });
     const hurried = { ...ctx, signal: AbortSignal.timeout(100) };
-    const started = Date.now();
+    // The simulator's clock stands still, so the answer cannot come first: the call gives up on its own.
     const error = await rejection(gateway.sendTyping(hurried, true));
     expect(error).toMatchObject({ code: 'transient' });
     expect(error.message).toContain('no answer in time');
-    expect(Date.now() - started).toBeLessThan(500);
-    // The simulator's latency timer outlives our abort (and its stop()); let it run out so jest can exit.
-    await new Promise((resolve) => setTimeout(resolve, 600 - (Date.now() - started)));
+    expect(env.simulator.listFaults().http).toEqual([]);
+    // Let the simulator finish the delayed request now.
+    clock.advance(600);
   });
 
   it('reports a refused API key as auth_failed', async () => {

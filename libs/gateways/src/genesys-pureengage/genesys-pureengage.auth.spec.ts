@@ -3,13 +3,27 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryTokenCache, OutboundHttpClient, Resolver, SettingsValues } from '@app/gateway-sdk';
-import { GmsSimulator } from '@app/simulators/gms';
+import { GmsSimulator, ManualClock } from '@app/simulators/gms';
 import { EntraTokenClient } from './entra-token.client';
 import { GenesysPureEngageGateway } from './genesys-pureengage.gateway';
 import { readGmsSettings } from './genesys-pureengage.settings';
 import { escalationRequest, selfSigned, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
 
 const SERVICE = 'customer-support';
+
+/**
+ * Runs `work` with `Date` (only) reading `at`, standing still: token lifetimes and renewal, on both sides, are then
+ * checked at a chosen moment instead of after a wait that a slow machine would stretch past the lifetime.
+ */
+async function withDateAt<T>(at: number, work: () => Promise<T>): Promise<T> {
+  const timers = ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] as const;
+  jest.useFakeTimers({ doNotFake: [...timers], now: at });
+  try {
+    return await work();
+  } finally {
+    jest.useRealTimers();
+  }
+}
 
 describe('GenesysPureEngageGateway: GMS Basic authentication', () => {
   let gms: GmsSimulator;
@@ -53,6 +67,8 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
   let client: { key: string; cert: string };
   let other: { key: string; cert: string };
   let gms: GmsSimulator;
+  // Stands still unless a test moves it: a latency fault holds its request until then.
+  const clock = new ManualClock();
   const gateway = new GenesysPureEngageGateway();
   /** The service's outbound HTTP trusting the simulator's self-signed certificate. */
   let trusting: OutboundHttpClient;
@@ -63,7 +79,7 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
     server = selfSigned(dir, 'localhost', 'DNS:localhost,IP:127.0.0.1');
     client = selfSigned(dir, 'gateway-client');
     other = selfSigned(dir, 'someone-else');
-    gms = new GmsSimulator({ tls: server, bearerAuth: { tenantId: tenant, clientId, clientCertificate: client.cert, scope }, captureRequests: true });
+    gms = new GmsSimulator({ clock, tls: server, bearerAuth: { tenantId: tenant, clientId, clientCertificate: client.cert, scope }, captureRequests: true });
     await gms.start();
     trusting = new OutboundHttpClient({ allowPrivateNetworks: true, ca: server.cert });
   });
@@ -127,9 +143,8 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
       const esc = overTls(settings);
       await esc.start(escalationRequest());
       expect(shortLived.tokensIssued).toBe(1);
-      // Renewal is due at half the 2 s lifetime: the next call fetches a new token while the old one still works.
-      await new Promise((resolve) => setTimeout(resolve, 1200));
-      await esc.poll();
+      // Renewal is due at half the 2 s lifetime: 1.2 s on, the next call fetches a new token while the old one still works.
+      await withDateAt(Date.now() + 1200, () => esc.poll());
       expect(shortLived.tokensIssued).toBe(2);
       // No request was refused and repeated: one Request Chat and one Refresh reached the API.
       expect(shortLived.requestLog().counts).toMatchObject({ requestChat: 1, refresh: 1 });
@@ -163,11 +178,13 @@ describe('GenesysPureEngageGateway: Microsoft client credentials (MSAL, certific
   it('gives up waiting for a token after the Obtain Access Token Timeout, as a transient failure', async () => {
     gms.injectFault({ kind: 'latency', operation: 'token', latencyMs: 1500 });
     const esc = overTls(msalSettings({ microsoftTokenTimeoutSeconds: 1 }));
-    const started = Date.now();
+    const issued = gms.tokensIssued;
+    // The simulator's clock stands still, so the token answer cannot come first: the call gives up on its own.
     await expect(esc.start(escalationRequest())).rejects.toMatchObject({ code: 'transient', message: 'No access token within 1 s' });
-    expect(Date.now() - started).toBeLessThan(1400);
-    // Let the simulator finish the delayed request, so no timer outlives the suite.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 1600 - Date.now())));
+    expect(gms.requestLog().faults.latency).toBe(1);
+    expect(gms.tokensIssued).toBe(issued);
+    // Let the simulator finish the delayed request now.
+    clock.advance(1500);
   });
 
   it('treats a failing token endpoint as transient', async () => {

@@ -1,5 +1,5 @@
 import { GatewayError } from '@app/gateway-sdk';
-import { GmsSimulator } from '@app/simulators/gms';
+import { GmsSimulator, ManualClock } from '@app/simulators/gms';
 import { GenesysPureEngageGateway } from './genesys-pureengage.gateway';
 import { escalationRequest, rewritingHttp, TestEscalation, testSettings, types } from './genesys-pureengage.spec-helpers';
 
@@ -7,10 +7,12 @@ const SERVICE = 'customer-support';
 
 describe('GenesysPureEngageGateway under GMS faults', () => {
   let gms: GmsSimulator;
+  // Stands still unless a test moves it: a latency fault holds its request until then.
+  const clock = new ManualClock();
   const gateway = new GenesysPureEngageGateway();
 
   beforeAll(async () => {
-    gms = new GmsSimulator({ timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
+    gms = new GmsSimulator({ clock, timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
     await gms.start();
   });
   afterAll(() => gms.stop());
@@ -60,10 +62,11 @@ describe('GenesysPureEngageGateway under GMS faults', () => {
     const { esc } = await started();
     gms.injectFault({ kind: 'latency', operation: 'refresh', latencyMs: 600 });
     esc.timeoutMs = 150;
-    const begun = Date.now();
+    // The simulator's clock stands still, so the answer cannot come first: the call gives up on its own.
     await expect(esc.poll()).rejects.toMatchObject({ code: 'transient', message: expect.stringContaining('timed out') });
-    expect(Date.now() - begun).toBeLessThan(500);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(gms.requestLog().faults.latency).toBe(1);
+    // Let the simulator finish the delayed request now.
+    clock.advance(600);
   });
 
   it('a dropped connection is transient', async () => {

@@ -1,11 +1,15 @@
+import { ManualClock } from '../clock/simulator-clock';
+import { waitUntil } from '../clock/wait-until.spec-helpers';
 import { EightByEightHarness, startHarness } from './eight-by-eight-test.fixtures';
 
 describe('8x8 simulator HTTP fault injection', () => {
   let h: EightByEightHarness;
+  // Latency faults wait on this clock, which moves only when a test says: delays are checked on it, not on the machine.
+  const clock = new ManualClock();
   const arm = (fault: Record<string, unknown>) => fetch(`${h.baseUrl}/sim/faults/http`, { method: 'POST', body: JSON.stringify(fault) });
 
   beforeAll(async () => {
-    h = await startHarness({ validateRequests: false });
+    h = await startHarness({ validateRequests: false, clock });
   });
   afterAll(() => h.stop());
   beforeEach(() => h.simulator.reset());
@@ -31,12 +35,18 @@ describe('8x8 simulator HTTP fault injection', () => {
 
   it('slows matching answers down, then answers normally', async () => {
     h.simulator.injectHttpFault({ kind: 'latency', latencyMs: 150, method: 'GET' });
-    const started = Date.now();
+    let answered = false;
+    const slow = h.request('GET', '/chat-gateway/v1/channels').then((response) => ((answered = true), response));
+    // The request took the fault (it is used up) and waits on the clock for the 150 ms, not a moment less.
+    await waitUntil('the latency fault taken', () => h.simulator.listFaults().http.length === 0);
+    expect(clock.pending()).toEqual([150]);
+    clock.advance(149);
+    expect(answered).toBe(false);
+    clock.advance(1);
+    expect((await slow).status).toBe(200);
+    // Answered normally afterwards: nothing left to wait on.
     expect((await h.request('GET', '/chat-gateway/v1/channels')).status).toBe(200);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-    const again = Date.now();
-    await h.request('GET', '/chat-gateway/v1/channels');
-    expect(Date.now() - again).toBeLessThan(140);
+    expect(clock.pending()).toEqual([]);
   });
 
   it('only hits the method it names and leaves the control API alone', async () => {

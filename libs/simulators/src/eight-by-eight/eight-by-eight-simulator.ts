@@ -1,4 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { SimulatorClock, systemClock } from '../clock/simulator-clock';
 import { EIGHT_BY_EIGHT_AGENT_CONSOLE, isAgentConsolePath, registerAgentConsoleRoutes } from '../console/agent-console.routes';
 import { close, listen, send, SimulatorRequest, SimulatorRouter } from '../http/simulator-http';
 import { CHAT_GATEWAY_BASE_PATH, registerChatGatewayRoutes } from './eight-by-eight-api.routes';
@@ -66,6 +67,11 @@ export interface EightByEightSimulatorOptions {
   oasDocumentPath?: string;
   /** Number of delivery log entries kept (default 5000). */
   maxDeliveryLog?: number;
+  /**
+   * What `latency` faults wait on (default the machine's clock): a test passes a `ManualClock` and moves it instead of
+   * waiting. Everything else reads the machine's clock.
+   */
+  clock?: SimulatorClock;
 }
 
 /** An OpenAPI violation with the time it was seen. */
@@ -108,6 +114,8 @@ export class EightByEightSimulator {
   private readonly sender: EightByEightWebhookSender;
   private readonly service: EightByEightConversationService;
   private readonly faults = new HttpFaultInjector();
+  /** Aborted by stop(): a stopped simulator leaves no latency timer behind. */
+  private latencies = new AbortController();
   private readonly router = new SimulatorRouter();
   private readonly violations: RecordedOasViolation[] = [];
   private readonly tokens = new Map<string, number>();
@@ -188,6 +196,8 @@ export class EightByEightSimulator {
   }
 
   async stop(): Promise<void> {
+    this.latencies.abort();
+    this.latencies = new AbortController();
     this.service.stop();
     this.sender.stop();
     if (this.server) await close(this.server);
@@ -415,7 +425,7 @@ export class EightByEightSimulator {
     // The control API and the agent console are local tools, never 8x8's API: faults and validation skip them.
     if (url.pathname !== '/sim' && !url.pathname.startsWith('/sim/') && !isAgentConsolePath(url.pathname)) {
       const latency = this.faults.takeLatency(method, url.pathname);
-      if (latency) await new Promise((resolve) => setTimeout(resolve, latency.latencyMs));
+      if (latency) await (this.options.clock ?? systemClock).wait(latency.latencyMs ?? 1000, this.latencies.signal);
       const failure = this.faults.takeFailure(method, url.pathname);
       if (failure) {
         req.resume();

@@ -42,6 +42,9 @@ export class FakePlatform {
   latencyMs = 0;
   /** Names each new session; a test replaces it to have the platform answer an odd id. */
   newSessionId: () => string = randomUUID;
+  /** Session operations (polls included) received and not answered yet. */
+  inFlight = 0;
+  private holds: { operation: string; arrived: () => void; released: Promise<void> }[] = [];
   private server?: Server;
   baseUrl = '';
 
@@ -66,6 +69,9 @@ export class FakePlatform {
         send(res, 200, { sessionId: session.id });
       })
       .on('POST', '/sessions/:id/:operation', async (req, res) => {
+        this.inFlight++;
+        res.once('close', () => this.inFlight--);
+        await this.heldIfAsked(req.params.operation);
         if (this.latencyMs > 0 && req.params.operation !== 'poll') await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
         const operation = req.params.operation as FakeFault['operation'];
         this.consumeFault(operation);
@@ -106,6 +112,19 @@ export class FakePlatform {
     if (this.server) await close(this.server);
   }
 
+  /**
+   * Holds the next request of `operation` (`message`, `typing`, ...) once it arrives, unanswered until `release()`: a
+   * test catches the service in the middle of that call, for as long as it needs, whatever the machine's speed.
+   */
+  holdNext(operation: FakeFault['operation']): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const hasArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ operation, arrived, released });
+    return { arrived: hasArrived, release };
+  }
+
   /** Appends an event to a session's transcript, as if an agent or the platform did something. */
   push(sessionId: string, type: string, data: Record<string, unknown> = {}): FakePlatformEvent {
     const session = this.session(sessionId);
@@ -121,6 +140,14 @@ export class FakePlatform {
 
   sessionFor(escalationId: string): FakeSession | undefined {
     return [...this.sessions.values()].find((s) => s.escalationId === escalationId);
+  }
+
+  private async heldIfAsked(operation: string): Promise<void> {
+    const hold = this.holds.findIndex((candidate) => candidate.operation === operation);
+    if (hold < 0) return;
+    const [{ arrived, released }] = this.holds.splice(hold, 1);
+    arrived();
+    await released;
   }
 
   private session(id: string): FakeSession {

@@ -1,5 +1,4 @@
 import { ServerResponse } from 'node:http';
-import { setTimeout as delay } from 'node:timers/promises';
 import { HttpError, send, SimulatorRequest, SimulatorRouter } from '../http/simulator-http';
 import { GmsAuthGuard } from './gms-auth.guard';
 import { GmsClientOperations } from './gms-client.operations';
@@ -31,8 +30,7 @@ export async function applyFaults(
 ): Promise<boolean> {
   if (match.latency) {
     recorder.countFault(match.latency.kind);
-    if (match.latency.kind === 'hold') await match.released;
-    else await delay(match.latency.latencyMs ?? 1000);
+    await match.released;
   }
   const fault = match.failure;
   if (!fault) return false;
@@ -109,7 +107,7 @@ export class GmsChatApiRoutes {
 
   private record(operation: GmsSimulatedOperation, req: SimulatorRequest, form: GmsForm): void {
     this.deps.recorder.record({
-      at: Date.now(),
+      at: this.deps.options.clock.now(),
       operation,
       path: req.path,
       serviceName: req.params.serviceName,

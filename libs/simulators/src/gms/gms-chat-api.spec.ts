@@ -1,3 +1,4 @@
+import { ManualClock } from '../clock/simulator-clock';
 import { GmsSimulator } from './gms-simulator';
 import { postForm, postRaw, TestGmsClient } from './gms-simulator.spec-helpers';
 import { GmsEnvelope, GmsErrorCode } from './gms-protocol.types';
@@ -7,9 +8,11 @@ const HEX16 = /^[0-9A-F]{16}$/;
 describe('GMS simulator chat API', () => {
   let gms: GmsSimulator;
   let serviceUrl: string;
+  // A clock that stands still, so the time stamped on events is known exactly (and no chat times out mid-suite).
+  const clock = new ManualClock(Date.UTC(2026, 4, 17, 9, 30, 12, 345));
 
   beforeAll(async () => {
-    gms = new GmsSimulator({ fileLimits: { uploadMaxFiles: 2, uploadMaxFileSize: 1000 } });
+    gms = new GmsSimulator({ clock, fileLimits: { uploadMaxFiles: 2, uploadMaxFileSize: 1000 } });
     await gms.start();
     serviceUrl = gms.chatServiceUrl('customer-support');
   });
@@ -30,7 +33,8 @@ describe('GMS simulator chat API', () => {
         messages: [{ from: { nickname: 'Jo', participantId: 1, type: 'Client' }, index: 1, type: 'ParticipantJoined', utcTime: expect.any(Number) }],
       });
       const utcTime = body.messages![0].utcTime;
-      expect(Math.abs(utcTime - Date.now())).toBeLessThan(5000);
+      // The simulator's time, in whole seconds as Chat Server stamps it.
+      expect(utcTime).toBe(Date.UTC(2026, 4, 17, 9, 30, 12));
       expect(utcTime % 1000).toBe(0);
       expect(gms.getChat(body.chatId!)).toMatchObject({ subject: 'Billing', emailAddress: 'jo@example.com', state: 'waiting' });
     });

@@ -59,7 +59,7 @@ export function gmsUtcTime(now = Date.now()): number {
 export class GmsChatSession {
   readonly chatId: string;
   readonly serviceName: string;
-  readonly createdAt = Date.now();
+  readonly createdAt: number;
   userId: string;
   secureKey: string;
   alias: string;
@@ -80,8 +80,8 @@ export class GmsChatSession {
   readonly files = new Map<string, GmsStoredFile>();
   readonly fileUsage = { uploads: 0, uploadedBytes: 0, downloads: 0 };
   /** Timestamps in ms for the sweep. */
-  lastClientRequestAt = Date.now();
-  lastActivityAt = Date.now();
+  lastClientRequestAt: number;
+  lastActivityAt: number;
   inactivityAlertedAt?: number;
   /** Responses sent to the client, for alias rotation. */
   responseCount = 0;
@@ -95,7 +95,10 @@ export class GmsChatSession {
   constructor(
     request: GmsChatRequest,
     private readonly listener?: GmsEventListener,
+    /** The simulator's clock (a test may move it by hand). */
+    readonly now: () => number = () => Date.now(),
   ) {
+    this.createdAt = this.lastClientRequestAt = this.lastActivityAt = now();
     this.chatId = request.chatId;
     this.userId = request.userId;
     this.secureKey = request.secureKey;
@@ -136,7 +139,7 @@ export class GmsChatSession {
 
   addParticipant(type: GmsParticipantType, nickname: string): GmsParticipant {
     const participantId = type === 'External' ? this.nextExternalId++ : this.nextParticipantId++;
-    const participant: GmsParticipant = { nickname, participantId, type, present: true, joinedAt: Date.now() };
+    const participant: GmsParticipant = { nickname, participantId, type, present: true, joinedAt: this.now() };
     this.participants.push(participant);
     return participant;
   }
@@ -157,7 +160,7 @@ export class GmsChatSession {
     extra: { text?: string; messageType?: string; userData?: Record<string, string> } = {},
     countsAsActivity = !NOT_ACTIVITY.has(type),
   ): GmsTranscriptEvent {
-    const now = Date.now();
+    const now = this.now();
     const event: GmsTranscriptEvent = {
       // A copy, so that a later nickname change does not rewrite history.
       from: { nickname: from.nickname, participantId: from.participantId, type: from.type },
@@ -179,7 +182,7 @@ export class GmsChatSession {
 
   leave(participant: GmsParticipant): GmsTranscriptEvent {
     participant.present = false;
-    participant.leftAt = Date.now();
+    participant.leftAt = this.now();
     return this.append(participant, 'ParticipantLeft');
   }
 
@@ -187,6 +190,6 @@ export class GmsChatSession {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.endReason = reason;
-    this.endedAt = Date.now();
+    this.endedAt = this.now();
   }
 }

@@ -37,7 +37,7 @@ export function gmsAlias(previous?: string): string {
 export class GmsChatStore {
   readonly events = new EventEmitter();
   private readonly chats = new Map<string, GmsChatSession>();
-  private sweepTimer?: NodeJS.Timeout;
+  private stopSweeping?: () => void;
   private readonly onEvent = (chat: GmsChatSession, event: GmsTranscriptEvent): void => {
     if (this.events.listenerCount('transcript-event') > 0) this.events.emit('transcript-event', chat, event);
   };
@@ -49,7 +49,8 @@ export class GmsChatStore {
   create(request: Omit<GmsChatRequest, 'chatId' | 'userId' | 'secureKey' | 'alias'>): GmsChatSession {
     let chatId = gmsHexId();
     while (this.chats.has(chatId)) chatId = gmsHexId();
-    const chat = new GmsChatSession({ ...request, chatId, userId: gmsHexId(), secureKey: gmsHexId(), alias: gmsAlias() }, this.onEvent);
+    const clock = this.options.clock;
+    const chat = new GmsChatSession({ ...request, chatId, userId: gmsHexId(), secureKey: gmsHexId(), alias: gmsAlias() }, this.onEvent, () => clock.now());
     this.chats.set(chatId, chat);
     this.events.emit('chat-created', chat);
     return chat;
@@ -95,15 +96,14 @@ export class GmsChatStore {
   }
 
   start(): void {
-    if (this.sweepTimer) return;
-    this.sweepTimer = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
-    // The simulator must never be what keeps a test process alive.
-    this.sweepTimer.unref();
+    if (this.stopSweeping) return;
+    // The clock's timers never keep a process alive: the simulator must not be what keeps a test running.
+    this.stopSweeping = this.options.clock.every(this.options.sweepIntervalMs, () => this.sweep());
   }
 
   stop(): void {
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
+    this.stopSweeping?.();
+    this.stopSweeping = undefined;
   }
 
   clear(): void {
@@ -111,7 +111,7 @@ export class GmsChatStore {
   }
 
   /** One pass over every chat: flex-disconnect, inactivity alert and close, and forgetting old ended chats. */
-  sweep(now = Date.now()): void {
+  sweep(now = this.options.clock.now()): void {
     const flexMs = this.options.flexDisconnectSeconds * 1000;
     const alertMs = this.options.timeoutAlertSeconds * 1000;
     const closeMs = this.options.timeoutCloseSeconds * 1000;

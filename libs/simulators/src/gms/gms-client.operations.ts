@@ -49,7 +49,7 @@ export class GmsClientOperations {
     if (refusal) return { envelope: refusal };
     const session = chat as GmsChatSession;
     // Only an accepted request keeps the client alive; a request with a bad key must not affect the session.
-    session.lastClientRequestAt = Date.now();
+    session.lastClientRequestAt = this.options.clock.now();
     if (session.isEnded && !ALLOWED_AFTER_END.has(operation)) {
       return { envelope: this.refuse(session, GmsErrorCode.clientNotInSession, 'The chat session has ended.') };
     }
@@ -134,7 +134,7 @@ export class GmsClientOperations {
       from: { nickname: chat.client.nickname, participantId: chat.client.participantId, type: 'Client' },
       text: 'file-client-cfg-get',
       type: 'Notice',
-      utcTime: gmsUtcTime(),
+      utcTime: gmsUtcTime(chat.now()),
       userData: {
         'download-attempts': String(limits.downloadAttempts),
         'upload-max-files': String(limits.uploadMaxFiles),

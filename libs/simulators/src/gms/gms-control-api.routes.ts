@@ -106,6 +106,7 @@ function notFound(message: string): never {
 }
 
 function publicOptions(simulator: GmsSimulator): Record<string, unknown> {
-  const { basicAuth, bearerAuth, tls, ...rest } = simulator.options;
+  // The clock is an object of functions, not a setting.
+  const { basicAuth, bearerAuth, tls, clock: _clock, ...rest } = simulator.options;
   return { ...rest, basicAuth: Boolean(basicAuth), bearerAuth: Boolean(bearerAuth), tls: Boolean(tls) };
 }

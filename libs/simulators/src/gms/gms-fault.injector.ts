@@ -1,3 +1,4 @@
+import { SimulatorClock, systemClock } from '../clock/simulator-clock';
 import { GmsApiError, GmsSimulatedOperation } from './gms-protocol.types';
 
 /**
@@ -40,7 +41,7 @@ export interface GmsFault extends GmsFaultSpec {
 export interface GmsFaultMatch {
   latency?: GmsFault;
   failure?: GmsFault;
-  /** For a `hold`: settles when the fault is removed. */
+  /** With a delay: settles when it is over (a `latency`'s time passed on the clock, a `hold` removed). */
   released?: Promise<void>;
 }
 
@@ -56,6 +57,10 @@ export class GmsFaultInjector {
   private nextId = 1;
   /** Each `hold` fault's gate, kept after its count is used up so that the requests it holds wait for its removal. */
   private readonly gates = new Map<string, { released: Promise<void>; release: () => void }>();
+  /** Aborted by `endLatencies`: a stopped simulator leaves no latency timer behind. */
+  private latencies = new AbortController();
+
+  constructor(private readonly clock: SimulatorClock = systemClock) {}
 
   add(spec: GmsFaultSpec): GmsFault {
     if (!KINDS.has(spec.kind)) throw new Error(`Unknown fault kind "${String(spec.kind)}"`);
@@ -87,6 +92,7 @@ export class GmsFaultInjector {
       if (match?.[slot]) continue;
       match = { ...match, [slot]: fault };
       if (fault.kind === 'hold') match.released = this.gates.get(fault.id)?.released;
+      if (fault.kind === 'latency') match.released = this.clock.wait(fault.latencyMs ?? 1000, this.latencies.signal);
       fault.remaining--;
       fault.applied++;
     }
@@ -112,5 +118,11 @@ export class GmsFaultInjector {
     this.faults = [];
     for (const gate of this.gates.values()) gate.release();
     this.gates.clear();
+  }
+
+  /** Ends every `latency` wait at once (the simulator stops): their requests go on and answer closed sockets. */
+  endLatencies(): void {
+    this.latencies.abort();
+    this.latencies = new AbortController();
   }
 }

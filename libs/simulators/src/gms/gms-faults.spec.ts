@@ -1,5 +1,6 @@
+import { ManualClock } from '../clock/simulator-clock';
 import { GmsSimulator } from './gms-simulator';
-import { control, postForm, TestGmsClient } from './gms-simulator.spec-helpers';
+import { control, faultsApplied, postForm, TestGmsClient } from './gms-simulator.spec-helpers';
 
 describe('GMS simulator fault injection', () => {
   let gms: GmsSimulator;
@@ -41,20 +42,36 @@ describe('GMS simulator fault injection', () => {
   });
 
   it('adds latency and then serves the request', async () => {
-    gms.injectFault({ kind: 'latency', operation: 'refresh', latencyMs: 300 });
-    const started = Date.now();
-    const { body } = await client.refresh();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-    expect(body.statusCode).toBe(0);
-    const fast = Date.now();
-    await client.refresh();
-    expect(Date.now() - fast).toBeLessThan(200);
+    // On a clock of its own, moved by hand: the delay is checked on the simulator's time, not the machine's speed.
+    const clock = new ManualClock();
+    const slow = new GmsSimulator({ clock });
+    await slow.start();
+    try {
+      const client = new TestGmsClient(slow.chatServiceUrl());
+      await client.requestChat();
+      slow.injectFault({ kind: 'latency', operation: 'refresh', latencyMs: 300 });
+      let answered = false;
+      const refresh = client.refresh().then((response) => ((answered = true), response));
+      await faultsApplied(slow, 'latency', 1);
+      // The request waits on the clock for the 300 ms, not a moment less.
+      expect(clock.pending()).toContain(300);
+      clock.advance(299);
+      expect(clock.pending()).toContain(1);
+      expect(answered).toBe(false);
+      clock.advance(1);
+      const { body } = await refresh;
+      expect(body.statusCode).toBe(0);
+      // Used up: the next Refresh is served without a delay.
+      expect(slow.listFaults()).toEqual([]);
+      expect((await client.refresh()).body.statusCode).toBe(0);
+      expect(slow.requestLog().faults.latency).toBe(1);
+    } finally {
+      await slow.stop();
+    }
   });
 
   /** Resolves once the simulator has held `count` requests in all (each one waits from then on). */
-  const held = async (count: number) => {
-    while ((gms.requestLog().faults.hold ?? 0) < count) await new Promise((resolve) => setTimeout(resolve, 5));
-  };
+  const held = (count: number) => faultsApplied(gms, 'hold', count);
 
   it('holds requests until the hold is removed, then answers each with the chat as it is by then', async () => {
     const before = gms.requestLog().faults.hold ?? 0;

@@ -1,3 +1,4 @@
+import { SimulatorClock, systemClock } from '../clock/simulator-clock';
 import { GMS_DEFAULT_OPERATION_PATHS, GmsChatOperation } from './gms-protocol.types';
 
 /**
@@ -94,6 +95,11 @@ export interface GmsSimulatorOptions {
   captureLimit?: number;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
+  /**
+   * What the chat timers, timestamps and `latency` faults run on. Default the machine's clock; a test passes a
+   * `ManualClock` and advances it instead of waiting (token lifetimes stay on the machine's clock, like the client's).
+   */
+  clock?: SimulatorClock;
 }
 
 /** The options with every default applied. */
@@ -169,6 +175,7 @@ export function resolveGmsOptions(options: GmsSimulatorOptions = {}): ResolvedGm
     captureRequests: options.captureRequests ?? false,
     captureLimit: options.captureLimit ?? 200,
     host: options.host ?? '127.0.0.1',
+    clock: options.clock ?? systemClock,
   };
 }
 

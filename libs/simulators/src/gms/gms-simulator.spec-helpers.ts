@@ -1,4 +1,7 @@
+import { waitUntil } from '../clock/wait-until.spec-helpers';
 import { GmsEnvelope } from './gms-protocol.types';
+import { GmsFaultKind } from './gms-fault.injector';
+import { GmsSimulator } from './gms-simulator';
 
 /** An HTTP answer as the specs look at it. */
 export interface TestResponse<T = GmsEnvelope> {
@@ -84,6 +87,7 @@ export class TestGmsClient {
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves once the simulator has applied `count` faults of the kind in all: a request it delays has reached it and waits from then on. */
+export function faultsApplied(gms: GmsSimulator, kind: GmsFaultKind, count: number): Promise<void> {
+  return waitUntil(`${count} ${kind} faults applied`, () => (gms.requestLog().faults[kind] ?? 0) >= count);
 }

@@ -49,7 +49,7 @@ export class GmsSimulator {
   readonly options: ResolvedGmsSimulatorOptions;
   /** The chats, their timers and the `chat-created` / `transcript-event` / `chat-ended` emitter. */
   readonly store: GmsChatStore;
-  private readonly faults = new GmsFaultInjector();
+  private readonly faults: GmsFaultInjector;
   private readonly recorder: GmsRequestRecorder;
   private readonly tokenIssuer?: GmsEntraTokenIssuer;
   private readonly agents: GmsAgentOperations;
@@ -63,6 +63,7 @@ export class GmsSimulator {
       throw new Error('basicAuth and bearerAuth both use the Authorization header: configure one of them');
     }
     this.options = resolveGmsOptions(options);
+    this.faults = new GmsFaultInjector(this.options.clock);
     this.store = new GmsChatStore(this.options);
     this.recorder = new GmsRequestRecorder(this.options.captureRequests, this.options.captureLimit);
     if (this.options.bearerAuth) this.tokenIssuer = new GmsEntraTokenIssuer(this.options.bearerAuth);
@@ -102,6 +103,7 @@ export class GmsSimulator {
 
   async stop(): Promise<void> {
     this.store.stop();
+    this.faults.endLatencies();
     if (this.tokenPurge) clearInterval(this.tokenPurge);
     const server = this.server;
     this.server = undefined;

@@ -1,13 +1,20 @@
+import { ManualClock } from '../clock/simulator-clock';
 import { GMS_INACTIVITY_ALERT_MESSAGE, GMS_INACTIVITY_CLOSE_MESSAGE } from './gms-simulator.options';
 import { GmsSimulator } from './gms-simulator';
-import { postForm, sleep, TestGmsClient } from './gms-simulator.spec-helpers';
+import { postForm, TestGmsClient } from './gms-simulator.spec-helpers';
 import { GmsErrorCode } from './gms-protocol.types';
 
+// The timers run on a clock the tests move, with Chat Server's default periods: no test waits for real time to pass.
 describe('GMS simulator timers', () => {
   describe('flex-disconnect', () => {
+    const clock = new ManualClock();
     let gms: GmsSimulator;
+    let flexMs: number;
+    let sweepMs: number;
     beforeAll(async () => {
-      gms = new GmsSimulator({ flexDisconnectSeconds: 0.3, timeoutAlertSeconds: 0 });
+      gms = new GmsSimulator({ clock, timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
+      ({ flexDisconnectSeconds: flexMs, sweepIntervalMs: sweepMs } = gms.options);
+      flexMs *= 1000;
       await gms.start();
     });
     afterAll(() => gms.stop());
@@ -16,7 +23,9 @@ describe('GMS simulator timers', () => {
       const client = new TestGmsClient(gms.chatServiceUrl());
       await client.requestChat();
       gms.agentJoin(client.chatId, { nickname: 'Ann' });
-      await sleep(500);
+      clock.advance(flexMs - 1);
+      expect(gms.getChat(client.chatId)!.state).toBe('active');
+      clock.advance(1 + sweepMs);
       const chat = gms.getChat(client.chatId)!;
       expect(chat).toMatchObject({ state: 'ended', endReason: 'flex-disconnect', clientGone: true });
       expect(chat.transcript.at(-1)).toMatchObject({ type: 'ParticipantLeft', from: { type: 'Client', participantId: 1 } });
@@ -27,8 +36,9 @@ describe('GMS simulator timers', () => {
     it('keeps a client that polls more often than the timeout', async () => {
       const client = new TestGmsClient(gms.chatServiceUrl());
       await client.requestChat();
+      // Three timeouts in all, a poll every half timeout.
       for (let i = 0; i < 6; i++) {
-        await sleep(100);
+        clock.advance(flexMs / 2);
         expect((await client.refresh()).body.statusCode).toBe(0);
       }
       expect(gms.getChat(client.chatId)!.state).toBe('waiting');
@@ -38,7 +48,7 @@ describe('GMS simulator timers', () => {
       const client = new TestGmsClient(gms.chatServiceUrl());
       await client.requestChat();
       for (let i = 0; i < 5; i++) {
-        await sleep(100);
+        clock.advance(flexMs / 2);
         await postForm(`${client.serviceUrl}/${client.chatId}/refresh`, { secureKey: 'BADBADBADBADBAD0' });
       }
       expect(gms.getChat(client.chatId)!.endReason).toBe('flex-disconnect');
@@ -46,22 +56,35 @@ describe('GMS simulator timers', () => {
   });
 
   describe('inactivity control', () => {
+    const clock = new ManualClock();
     let gms: GmsSimulator;
+    let alertMs: number;
+    let closeMs: number;
+    let sweepMs: number;
     beforeAll(async () => {
-      gms = new GmsSimulator({ flexDisconnectSeconds: 0, timeoutAlertSeconds: 0.2, timeoutCloseSeconds: 0.2 });
+      gms = new GmsSimulator({ clock, flexDisconnectSeconds: 0 });
+      alertMs = gms.options.timeoutAlertSeconds * 1000;
+      closeMs = gms.options.timeoutCloseSeconds * 1000;
+      sweepMs = gms.options.sweepIntervalMs;
       await gms.start();
     });
     afterAll(() => gms.stop());
+
+    const alerted = (chatId: string) => gms.getChat(chatId)!.transcript.some((e) => e.text === GMS_INACTIVITY_ALERT_MESSAGE);
 
     it('alerts with a Notice after timeout-alert, then closes with a Notice after timeout-close', async () => {
       const client = new TestGmsClient(gms.chatServiceUrl());
       await client.requestChat();
       gms.agentJoin(client.chatId, { nickname: 'Ann' });
       await client.refresh();
+      clock.advance(alertMs - 1);
+      expect(alerted(client.chatId)).toBe(false);
+      clock.advance(1 + sweepMs);
       await gms.waitForEvent(client.chatId, (e) => e.text === GMS_INACTIVITY_ALERT_MESSAGE, 2000);
       expect(gms.getChat(client.chatId)!.state).toBe('active');
       const alert = await client.refresh();
       expect(alert.body.messages).toEqual([expect.objectContaining({ type: 'Notice', text: GMS_INACTIVITY_ALERT_MESSAGE, from: expect.objectContaining({ type: 'External' }) })]);
+      clock.advance(closeMs + sweepMs);
       await gms.waitForEvent(client.chatId, (e) => e.text === GMS_INACTIVITY_CLOSE_MESSAGE, 2000);
       const closed = await client.refresh();
       expect(closed.body).toMatchObject({ statusCode: 0, chatEnded: true });
@@ -73,10 +96,11 @@ describe('GMS simulator timers', () => {
       const client = new TestGmsClient(gms.chatServiceUrl());
       await client.requestChat();
       gms.agentJoin(client.chatId);
+      clock.advance(alertMs + sweepMs);
       await gms.waitForEvent(client.chatId, (e) => e.text === GMS_INACTIVITY_ALERT_MESSAGE, 2000);
       await client.call('send', { message: 'still here' });
-      // Without the restart the close would come 200 ms after the alert; with it, not before 400 ms after the message.
-      await sleep(320);
+      // Without the restart the close would come timeout-close after the alert; with it, only the alert comes again.
+      clock.advance(closeMs + sweepMs);
       expect(gms.getChat(client.chatId)!.state).toBe('active');
     });
 
@@ -85,26 +109,28 @@ describe('GMS simulator timers', () => {
       await client.requestChat();
       gms.agentJoin(client.chatId);
       for (let i = 0; i < 4; i++) {
-        await sleep(80);
+        clock.advance(alertMs / 3);
         await client.call('startTyping');
       }
-      expect(gms.getChat(client.chatId)!.transcript.some((e) => e.text === GMS_INACTIVITY_ALERT_MESSAGE)).toBe(true);
+      expect(alerted(client.chatId)).toBe(true);
     });
 
     it('leaves a chat waiting for an agent alone', async () => {
       const client = new TestGmsClient(gms.chatServiceUrl());
       await client.requestChat();
-      await sleep(600);
+      clock.advance(alertMs + closeMs + 2 * sweepMs);
       expect(gms.getChat(client.chatId)).toMatchObject({ state: 'waiting', transcriptLength: 1 });
     });
   });
 
   it('with inactivityWhileWaiting, also alerts and closes chats no agent has joined', async () => {
-    const gms = new GmsSimulator({ flexDisconnectSeconds: 0, timeoutAlertSeconds: 0.1, timeoutCloseSeconds: 0.1, inactivityWhileWaiting: true });
+    const clock = new ManualClock();
+    const gms = new GmsSimulator({ clock, flexDisconnectSeconds: 0, inactivityWhileWaiting: true });
     await gms.start();
     try {
       const client = new TestGmsClient(gms.chatServiceUrl());
       await client.requestChat();
+      clock.advance((gms.options.timeoutAlertSeconds + gms.options.timeoutCloseSeconds) * 1000 + 2 * gms.options.sweepIntervalMs);
       await gms.waitForEvent(client.chatId, (e) => e.text === GMS_INACTIVITY_CLOSE_MESSAGE, 2000);
       expect(gms.getChat(client.chatId)).toMatchObject({ state: 'ended', endReason: 'inactivity' });
     } finally {
@@ -113,14 +139,18 @@ describe('GMS simulator timers', () => {
   });
 
   it('forgets ended chats after the retention time', async () => {
-    const gms = new GmsSimulator({ endedChatRetentionSeconds: 0.1 });
+    const clock = new ManualClock();
+    const gms = new GmsSimulator({ clock });
     await gms.start();
     try {
       const client = new TestGmsClient(gms.chatServiceUrl());
       await client.requestChat();
       await client.call('disconnect');
-      await sleep(50);
-      gms.sweep(Date.now() + 200);
+      clock.advance(gms.options.endedChatRetentionSeconds * 1000 - 1);
+      gms.sweep();
+      expect(gms.getChat(client.chatId)).toMatchObject({ state: 'ended' });
+      clock.advance(1);
+      gms.sweep();
       expect(gms.getChat(client.chatId)).toBeUndefined();
       expect((await client.refresh()).body).toMatchObject({ statusCode: 2, chatEnded: true, errors: [{ code: GmsErrorCode.chatNotFound }] });
     } finally {
@@ -128,14 +158,20 @@ describe('GMS simulator timers', () => {
     }
   });
 
-  it('handles 10,000 chats in one sweep quickly', () => {
-    const gms = new GmsSimulator({ flexDisconnectSeconds: 45 });
-    for (let i = 0; i < 10_000; i++) gms.store.create({ serviceName: 's', queue: 's', nickname: `c${i}`, userData: {} });
-    const started = process.hrtime.bigint();
-    gms.sweep();
-    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    expect(elapsedMs).toBeLessThan(50);
-    gms.sweep(Date.now() + 46_000);
-    expect(gms.listChats({ state: 'ended' })).toHaveLength(10_000);
+  it('drives 10,000 chats with the one sweep timer, and ends them all in one sweep', async () => {
+    const clock = new ManualClock();
+    const gms = new GmsSimulator({ clock, flexDisconnectSeconds: 45 });
+    await gms.start();
+    try {
+      for (let i = 0; i < 10_000; i++) gms.store.create({ serviceName: 's', queue: 's', nickname: `c${i}`, userData: {} });
+      // No timer per chat (re-armed on every request, it would cost more than the requests at this scale): one in all.
+      expect(clock.pending()).toEqual([gms.options.sweepIntervalMs]);
+      gms.sweep();
+      expect(gms.listChats({ state: 'ended' })).toHaveLength(0);
+      gms.sweep(clock.now() + 46_000);
+      expect(gms.listChats({ state: 'ended' })).toHaveLength(10_000);
+    } finally {
+      await gms.stop();
+    }
   });
 });

@@ -1,6 +1,8 @@
 export * from './gms-simulator';
 export * from './gms-simulator.options';
 export * from './gms-protocol.types';
+export { ManualClock, systemClock } from '../clock/simulator-clock';
+export type { SimulatorClock } from '../clock/simulator-clock';
 export { GmsControlError } from './gms-agent.operations';
 export type {
   GmsAgentFileInput,
