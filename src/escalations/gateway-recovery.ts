@@ -33,5 +33,8 @@ export function recoveryFor(error: GatewayError, attempt: number, policy: Escala
       return { action: 'fail', reason: `auth_failed: ${error.message}` };
     case 'invalid_request':
       return { action: 'fail', reason: `invalid_request: ${error.message}` };
+    case 'unreachable':
+      // Channels' word; an escalation platform has no end user to reach, so it is a refusal like any other.
+      return { action: 'fail', reason: `unreachable: ${error.message}` };
   }
 }

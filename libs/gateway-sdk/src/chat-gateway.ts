@@ -24,7 +24,21 @@ export type GatewayCapability =
   /** Events are read by polling (`poll`). */
   | 'polling'
   /** Events arrive as webhooks (`verifyWebhook` + `handleWebhook`). */
-  | 'webhooks';
+  | 'webhooks'
+  /** Channels: buttons the user presses instead of typing. */
+  | 'quick-replies'
+  /** Channels: the platform reports that a sent message was delivered. */
+  | 'delivery-receipts'
+  /** Channels: the platform reports that the user read a sent message. */
+  | 'read-receipts'
+  /** Channels: the service can write first, to a user who is not in a conversation now. */
+  | 'proactive'
+  /** Channels: pre-approved templates, needed outside the service window. */
+  | 'templates'
+  /** Channels: free-form messages only within a window after the user's last message (WhatsApp's 24 hours). */
+  | 'service-window'
+  /** Channels: the service itself serves the channel to the user (web chat over Direct Line). */
+  | 'hosted';
 
 /** Static description of a gateway type. */
 export interface GatewayDefinition {

@@ -1,3 +1,5 @@
+import type { UnreachableReason } from './channel-gateway';
+
 /**
  * The small set of failure classes a gateway reports. The service maps each code to exactly one recovery step
  * (retry with backoff, wait for retry-after, stop, re-escalate, reset the cursor) in one place.
@@ -16,10 +18,14 @@ export type GatewayErrorCode =
   /** The stored cursor is no longer valid: restart reading from the beginning and rely on dedupe. */
   | 'cursor_invalid'
   /** No agent can take the conversation now (availability check). */
-  | 'no_agents_available';
+  | 'no_agents_available'
+  /** Channels: the user cannot be reached (`unreachableReason` says why); not retried. */
+  | 'unreachable';
 
 export interface GatewayErrorOptions {
   retryAfterMs?: number;
+  /** For `unreachable`: why, in the words every channel shares. */
+  unreachableReason?: UnreachableReason;
   /** HTTP status or platform status code, for the record. */
   status?: number;
   cause?: unknown;
@@ -29,6 +35,7 @@ export interface GatewayErrorOptions {
 export class GatewayError extends Error {
   readonly retryAfterMs?: number;
   readonly status?: number;
+  readonly unreachableReason?: UnreachableReason;
 
   constructor(
     readonly code: GatewayErrorCode,
@@ -39,6 +46,7 @@ export class GatewayError extends Error {
     this.name = 'GatewayError';
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
+    this.unreachableReason = options.unreachableReason ?? (code === 'unreachable' ? 'unknown' : undefined);
   }
 
   /** Whether repeating the same call later can succeed. */

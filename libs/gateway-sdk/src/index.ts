@@ -1,4 +1,5 @@
 export * from './chat-gateway';
+export * from './channel-gateway';
 export * from './chat-gateway.decorator';
 export * from './gateway-error';
 export * from './memory-token-cache';
