@@ -71,8 +71,7 @@ export class EscalationsService {
     }
     const [gateway] = await this.gateways.findMany([body.gatewayId]);
     if (!gateway || gateway.domainId !== domain.id) throw DomainError.validation([{ field: 'gatewayId', message: 'no gateway with this id in the domain' }]);
-    const registered = this.registry.find(gateway.type);
-    if (!registered || registered.gateway.definition.kind !== 'escalation') {
+    if (!this.registry.findEscalation(gateway.type)) {
       throw DomainError.validation([{ field: 'gatewayId', message: 'is not an escalation gateway available in this deployment' }]);
     }
     if (!gateway.deployed) throw DomainError.validation([{ field: 'gatewayId', message: 'the gateway is not deployed' }]);
