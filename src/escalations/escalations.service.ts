@@ -138,6 +138,11 @@ export class EscalationsService {
     }));
   }
 
+  /** The conversation's open escalation, or null: the switchboard relays a channel user's activity to it. */
+  openEscalationOf(conversationId: string): Promise<string | null> {
+    return this.repo.openOf(conversationId);
+  }
+
   typing(escalationId: string, state: 'started' | 'stopped', scope: DomainScope): Promise<RelayCommandEntity> {
     return this.append(escalationId, scope, 'typing', 'user', null, async () => ({ state }));
   }
