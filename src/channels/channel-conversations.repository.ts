@@ -31,7 +31,8 @@ export class ChannelConversationsRepository {
    * until the transaction ends, without a row to lock yet.
    */
   async lockPlatformConversation(em: EntityManager, gatewayId: string, platformConversationId: string): Promise<void> {
-    await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 20))`, [`${gatewayId}\u0000${platformConversationId}`]);
+    // A gateway id is a UUID (fixed length): joined with ':' the pair cannot be read two ways.
+    await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 20))`, [gatewayId, platformConversationId]);
   }
 
   async findByPlatform(em: EntityManager, gatewayId: string, platformConversationId: string): Promise<string | null> {

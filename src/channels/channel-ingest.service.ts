@@ -67,7 +67,7 @@ export class ChannelIngestService {
         const toStore: ChannelEventInput[] = [];
         // The bot learns of a new conversation first, whatever its first activity was.
         if (created && group[0].type !== 'conversation_started') {
-          toStore.push({ type: 'conversation_started', key: 'svc:started', occurredAt: group[0].occurredAt, data: { user: { id: group[0].user.id, name: group[0].user.name } } });
+          toStore.push({ type: 'conversation_started', key: 'svc:started', occurredAt: group[0].occurredAt, data: { user: { id: group[0].user.id, ...(group[0].user.name ? { name: group[0].user.name } : {}) } } });
         }
         const keys: (string | null)[] = [];
         for (const activity of group) {
@@ -81,6 +81,8 @@ export class ChannelIngestService {
           toStore.push(event);
           keys.push(event.key);
         }
+        // The bot is told where a new conversation comes from (the gateway, its type, the platform's id).
+        for (const event of toStore) if (event.type === 'conversation_started') Object.assign(event.data, { gatewayId, channel: gateway.type, platformConversationId });
         const stored = await this.events.store(em, locked, toStore);
         return { conversationId, domainId: locked.domainId, stored, keys, toStore };
       });

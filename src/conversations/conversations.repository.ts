@@ -82,7 +82,7 @@ export class ConversationsRepository {
    * which is therefore its `external_id` too. Control starts with the bot.
    */
   async createForChannel(em: EntityManager, fields: { id: string; domainId: string; channel: string; channelGatewayId: string }): Promise<void> {
-    await em.query(`INSERT INTO conversations (id, domain_id, external_id, channel, channel_gateway_id) VALUES ($1, $2, $1, $3, $4)`, [
+    await em.query(`INSERT INTO conversations (id, domain_id, external_id, channel, channel_gateway_id) VALUES ($1::uuid, $2, $1::text, $3, $4)`, [
       fields.id,
       fields.domainId,
       fields.channel,
