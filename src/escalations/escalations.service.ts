@@ -78,13 +78,19 @@ export class EscalationsService {
     for (const [key, value] of Object.entries(body.attributes ?? {})) {
       if (typeof value !== 'string') throw DomainError.validation([{ field: `attributes.${key}`, message: 'must be a string' }]);
     }
+    const named = body.conversation.id;
+    if (named) {
+      // The same 404 as for no such conversation when it is another domain's.
+      const conversation = await this.conversations.get(named, scope).catch(() => null);
+      if (!conversation || conversation.domainId !== domain.id) throw DomainError.validation([{ field: 'conversation.id', message: 'no conversation with this id in the domain' }]);
+    }
     const policy = this.policies.remember(gateway);
     const timeoutAt = new Date(Date.now() + policy.escalationTimeoutSeconds * 1000);
 
     let escalation: EscalationEntity;
     try {
       escalation = await this.repo.transaction(async (em) => {
-        const conversationId = await this.conversations.upsert(em, domain.id, body.conversation.externalId, body.conversation.channel);
+        const conversationId = named ?? (await this.conversations.upsert(em, domain.id, body.conversation.externalId!, body.conversation.channel!));
         const created = await this.repo.create(em, {
           conversationId,
           domainId: domain.id,
