@@ -34,7 +34,7 @@ describe('web chat mapper: Direct Line activity -> user activity', () => {
       text: 'Quiero cambiar mi cita',
       value: { choice: 'tuesday' },
       attachments: [
-        { contentType: 'image/png', name: 'a.png', fileId: 'f1' },
+        { contentType: 'image/png', name: 'a.png', url: 'https://svc/files/f1', fileId: 'f1' },
         { contentType: 'application/pdf', name: 'b.pdf', url: 'https://example.com/b.pdf' },
       ],
     });

@@ -87,7 +87,8 @@ function toChannelAttachment(a: DirectLineAttachment, fileIdOf: (url: string) =>
   return {
     contentType: a.contentType,
     ...(a.name ? { name: a.name } : {}),
-    ...(fileId ? { fileId } : a.contentUrl ? { url: a.contentUrl } : {}),
+    ...(a.contentUrl ? { url: a.contentUrl } : {}),
+    ...(fileId ? { fileId } : {}),
     ...(a.content !== undefined ? { content: a.content } : {}),
   };
 }
