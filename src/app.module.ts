@@ -11,6 +11,7 @@ import { AppConfig } from './config/app-config';
 import { AppOptions, CoreModule } from './core.module';
 import { dataSourceOptions } from './database/database';
 import { DomainsModule } from './domains/domains.module';
+import { ChannelsModule } from './channels/channels.module';
 import { ConversationsModule } from './conversations/conversations.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { EscalationsModule } from './escalations/escalations.module';
@@ -47,9 +48,10 @@ export class AppModule {
         ConversationsModule.register(config),
         DeliveryModule.register(config),
         EscalationsModule.register(config),
+        ChannelsModule.register(config),
         InboundModule.register(config),
         WorkersModule.register(config),
-        WebchatModule,
+        WebchatModule.register(config),
       ],
       controllers: [HealthController],
     };

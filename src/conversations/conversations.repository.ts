@@ -77,6 +77,36 @@ export class ConversationsRepository {
     return row.id;
   }
 
+  /**
+   * A conversation a channel gateway opens (its first user activity): the bot platform knows it by the service's id,
+   * which is therefore its `external_id` too. Control starts with the bot.
+   */
+  async createForChannel(em: EntityManager, fields: { id: string; domainId: string; channel: string; channelGatewayId: string }): Promise<void> {
+    await em.query(`INSERT INTO conversations (id, domain_id, external_id, channel, channel_gateway_id) VALUES ($1::uuid, $2, $1::text, $3, $4)`, [
+      fields.id,
+      fields.domainId,
+      fields.channel,
+      fields.channelGatewayId,
+    ]);
+  }
+
+  /** Locks a conversation for a writer that numbers its events: its sequence, control and domain as locked. */
+  async lockForEvents(em: EntityManager, id: string): Promise<{ id: string; domainId: string; lastSeq: number; control: 'bot' | 'agent'; closedAt: Date | null }> {
+    const [row] = await em.query(`SELECT id, domain_id, last_seq, control, closed_at FROM conversations WHERE id = $1 FOR UPDATE`, [id]);
+    if (!row) throw DomainError.notFound('Conversation', id);
+    return { id: row.id, domainId: row.domain_id, lastSeq: row.last_seq, control: row.control, closedAt: row.closed_at };
+  }
+
+  /** Which of these platform keys a conversation's channel events (those of no escalation) already have. */
+  async storedChannelKeys(em: EntityManager, conversationId: string, keys: string[]): Promise<Set<string>> {
+    if (!keys.length) return new Set();
+    const rows: { platform_key: string }[] = await em.query(
+      `SELECT platform_key FROM events WHERE conversation_id = $1 AND escalation_id IS NULL AND platform_key = ANY($2::text[])`,
+      [conversationId, keys],
+    );
+    return new Set(rows.map((row) => row.platform_key));
+  }
+
   /** The conversation, when its domain is within `scope` (a 404 otherwise, as for no such id). */
   async get(id: string, scope: DomainScope): Promise<ConversationEntity> {
     const conversation = await this.db.getRepository(ConversationEntity).findOneBy({ id });

@@ -48,6 +48,8 @@ export class DomainEntity {
   /** The secret `signingSecret` replaced, encrypted; deliveries are signed with it too until `previousSigningSecretUntil`. */
   @Column('text', { name: 'previous_signing_secret', nullable: true }) previousSigningSecret: string | null;
   @Column('timestamptz', { name: 'previous_signing_secret_until', nullable: true }) previousSigningSecretUntil: Date | null;
+  /** Where an agent's messages go on a channel conversation: to the channel directly, or only to the bot as events. */
+  @Column('text', { name: 'agent_messages' }) agentMessages: 'channel' | 'bot';
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }
@@ -90,6 +92,8 @@ export class ConversationEntity {
   @Column('uuid', { name: 'domain_id' }) domainId: string;
   @Column('text', { name: 'external_id' }) externalId: string;
   @Column('text') channel: string;
+  /** Set for a conversation a channel gateway opened (its `channel_conversations` row has the same id). */
+  @Column('uuid', { name: 'channel_gateway_id', nullable: true }) channelGatewayId: string | null;
   @Column('text') control: 'bot' | 'agent';
   @Column('timestamptz', { name: 'closed_at', nullable: true }) closedAt: Date | null;
   @Column('integer', { name: 'last_seq' }) lastSeq: number;
@@ -186,6 +190,50 @@ export class EventEntity {
   @Column('integer', { name: 'delivery_attempts' }) deliveryAttempts: number;
 }
 
+/** The channel side of a conversation that a channel gateway opened (same id as its `conversations` row). */
+@Entity('channel_conversations')
+export class ChannelConversationEntity {
+  @PrimaryColumn('uuid') id: string;
+  @Column('uuid', { name: 'gateway_id' }) gatewayId: string;
+  @Column('text', { name: 'platform_conversation_id' }) platformConversationId: string;
+  @Column('jsonb') user: { id: string; name?: string; locale?: string };
+  @Column('jsonb', { nullable: true }) reference: Record<string, unknown> | null;
+  @Column('integer', { name: 'next_outbound_seq' }) nextOutboundSeq: number;
+  /** The sender holding the conversation (one at a time, in order) until `sendClaimedUntil`. */
+  @Column('uuid', { name: 'send_claim', nullable: true }) sendClaim: string | null;
+  @Column('timestamptz', { name: 'send_claimed_until', nullable: true }) sendClaimedUntil: Date | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+}
+
+export type OutboundStatus = 'accepted' | 'sent' | 'delivered' | 'read' | 'failed';
+
+/** A message (or typing) the service sends to a channel's user: stored before it is sent, with its status. */
+@Entity('outbound_messages')
+export class OutboundMessageEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column('uuid', { name: 'conversation_id' }) conversationId: string;
+  @Column('integer') seq: number;
+  @Column('text') kind: 'message' | 'typing';
+  @Column('text') author: 'bot' | 'agent';
+  @Column('text', { name: 'author_name', nullable: true }) authorName: string | null;
+  @Column('jsonb') activity: Record<string, unknown>;
+  @Column('text') status: OutboundStatus;
+  @Column('text', { nullable: true }) reason: string | null;
+  @Column('text', { nullable: true }) detail: string | null;
+  @Column('text', { name: 'platform_message_id', nullable: true }) platformMessageId: string | null;
+  @Column('uuid', { name: 'gateway_id' }) gatewayId: string;
+  @Column('text', { name: 'idempotency_key', nullable: true }) idempotencyKey: string | null;
+  @Column('text', { name: 'request_hash', nullable: true }) requestHash: string | null;
+  @Column('integer') attempts: number;
+  /** Set when an attempt starts and cleared when it settles: still set at the next attempt means one was cut short. */
+  @Column('timestamptz', { name: 'attempt_started_at', nullable: true }) attemptStartedAt: Date | null;
+  @Column('timestamptz', { name: 'next_attempt_at', nullable: true }) nextAttemptAt: Date | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @Column('timestamptz', { name: 'sent_at', nullable: true }) sentAt: Date | null;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+}
+
 export const ENTITIES = [
   RoleEntity,
   ServiceAccountEntity,
@@ -198,4 +246,6 @@ export const ENTITIES = [
   EscalationTransitionEntity,
   RelayCommandEntity,
   EventEntity,
+  ChannelConversationEntity,
+  OutboundMessageEntity,
 ];

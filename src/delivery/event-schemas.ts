@@ -65,19 +65,75 @@ export const EVENT_DATA: Record<NormalizedEventType, SchemaObject> = {
   failed: { type: 'object', required: ['reason'], properties: { reason: text, controlReturnedToBot } },
 };
 
+const channelUser: SchemaObject = {
+  type: 'object',
+  description: "The end user as the channel knows them (the channel's stable id for them).",
+  required: ['id'],
+  properties: { id: text, name: text, locale: text },
+};
+const user = ref('ChannelUser');
+SHARED.ChannelUser = channelUser;
+SHARED.UserAttachment = {
+  type: 'object',
+  description: 'A file the user sent: where the channel holds it (`url`) or, on a hosted channel, the service\'s own file id.',
+  required: ['contentType'],
+  properties: { contentType: text, name: text, size: { type: 'integer' }, url: text, fileId: text },
+};
+
+/**
+ * The events of channel conversations (issue 20), named like the agent events. Their `escalationId` is null; a
+ * channel conversation's escalation events come in the same sequence.
+ */
+export const CHANNEL_EVENT_DATA: Record<'conversation_started' | 'user_message' | 'user_typing' | 'user_joined' | 'user_left' | 'message_status', SchemaObject> = {
+  conversation_started: {
+    type: 'object',
+    description: "A channel conversation began (its first activity): where it comes from. The conversation's id is the bot platform's to use.",
+    required: ['user'],
+    properties: { user, gatewayId: { type: 'string', format: 'uuid' }, channel: { type: 'string', description: 'The gateway type (webchat, fake-channel...).' }, platformConversationId: text },
+  },
+  user_message: {
+    type: 'object',
+    description: 'The user wrote, sent files or cards, or pressed a button (`value`: a postback, quick-reply or card-submit payload).',
+    required: ['user'],
+    properties: { user, text, attachments: { type: 'array', items: ref('UserAttachment') }, cards: { type: 'array', items: ref('EventCard') }, value: {} },
+  },
+  user_typing: { type: 'object', required: ['user'], properties: { user } },
+  user_joined: { type: 'object', required: ['user'], properties: { user } },
+  user_left: { type: 'object', required: ['user'], properties: { user } },
+  message_status: {
+    type: 'object',
+    description: 'An outbound message (`POST /v1/conversations/{id}/messages`, or an agent\'s through the switchboard) moved on; `accepted` was the POST\'s answer.',
+    required: ['messageId', 'messageSeq', 'author', 'status'],
+    properties: {
+      messageId: { type: 'string', format: 'uuid' },
+      messageSeq: { type: 'integer' },
+      author: { type: 'string', enum: ['bot', 'agent'] },
+      status: { type: 'string', enum: ['sent', 'delivered', 'read', 'failed'] },
+      reason: {
+        type: 'string',
+        description: 'For `failed`: an unreachable reason (blocked, not_installed, unsubscribed, invalid_address, window_closed, session_ended, unknown), `retries_exhausted` or `rejected`.',
+      },
+      detail: text,
+    },
+  },
+};
+
+type DeliveredType = NormalizedEventType | keyof typeof CHANNEL_EVENT_DATA;
+
 /** `queued` -> `QueuedEventData`, `agent_joined` -> `AgentJoinedEventData`. */
-export function eventDataSchemaName(type: NormalizedEventType): string {
+export function eventDataSchemaName(type: DeliveredType): string {
   return `${type.replace(/(^|_)([a-z])/g, (_, _sep: string, letter: string) => letter.toUpperCase())}EventData`;
 }
 
 /** `queued` -> `QueuedEvent`: the delivered envelope of that type. */
-export function deliveredEventSchemaName(type: NormalizedEventType): string {
+export function deliveredEventSchemaName(type: DeliveredType): string {
   return eventDataSchemaName(type).replace(/Data$/, '');
 }
 
-const TYPES = Object.keys(EVENT_DATA) as NormalizedEventType[];
+const ALL_DATA: Record<DeliveredType, SchemaObject> = { ...EVENT_DATA, ...CHANNEL_EVENT_DATA };
+const TYPES = Object.keys(ALL_DATA) as DeliveredType[];
 
-function envelope(type: NormalizedEventType): SchemaObject {
+function envelope(type: DeliveredType): SchemaObject {
   return {
     type: 'object',
     required: ['id', 'type', 'domain', 'conversationId', 'externalConversationId', 'escalationId', 'seq', 'occurredAt', 'data'],
@@ -86,7 +142,7 @@ function envelope(type: NormalizedEventType): SchemaObject {
       type: { type: 'string', enum: [type] },
       domain: { type: 'string', description: "The domain's name." },
       conversationId: { type: 'string', format: 'uuid' },
-      externalConversationId: { type: 'string', description: "The bot platform's id of the conversation, as given at the escalation." },
+      externalConversationId: { type: 'string', description: "The bot platform's id of the conversation, as given at the escalation; for a conversation a channel opened, the service's id." },
       escalationId: { type: 'string', format: 'uuid', nullable: true },
       seq: { type: 'integer', minimum: 1, description: "Per-conversation sequence number, from 1, without gaps: deliveries come in this order, one conversation's next only after its previous was accepted." },
       occurredAt: { type: 'string', format: 'date-time' },
@@ -100,7 +156,7 @@ export function describeDeliveredEvents(document: OpenAPIObject): void {
   const schemas = (document.components ??= {}).schemas ??= {};
   Object.assign(schemas, SHARED);
   for (const type of TYPES) {
-    schemas[eventDataSchemaName(type)] = EVENT_DATA[type];
+    schemas[eventDataSchemaName(type)] = ALL_DATA[type];
     schemas[deliveredEventSchemaName(type)] = envelope(type);
   }
   schemas.EventData = { description: "An event's `data`; which one its `type` says (`<Type>EventData`).", anyOf: TYPES.map((type) => ref(eventDataSchemaName(type))) };

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf } from 'class-validator';
+import { IsEmail, IsIn, IsInt, IsOptional, IsString, IsUrl, Length, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf } from 'class-validator';
 import { isWebhookSecret } from '@app/client';
 import { MAX_SECRET_OVERLAP_HOURS } from '../config/app-config';
 
@@ -28,6 +28,16 @@ export class CreateDomainDto {
   callbackUrl?: string;
 
   @ApiPropertyOptional({
+    enum: ['channel', 'bot'],
+    description:
+      "Channel conversations escalated to an agent: `channel` (default) sends the agent's messages, typing and files straight to the user; " +
+      '`bot` only delivers them to the bot as events, for a bot that must see or translate everything first (it then sends them with `author: agent`).',
+  })
+  @IsOptional()
+  @IsIn(['channel', 'bot'])
+  agentMessages?: 'channel' | 'bot';
+
+  @ApiPropertyOptional({
     writeOnly: true,
     example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
     description:
@@ -51,6 +61,16 @@ export class UpdateDomainDto {
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   callbackUrl?: string;
+
+  @ApiPropertyOptional({
+    enum: ['channel', 'bot'],
+    description:
+      "Channel conversations escalated to an agent: `channel` (default) sends the agent's messages, typing and files straight to the user; " +
+      '`bot` only delivers them to the bot as events, for a bot that must see or translate everything first (it then sends them with `author: agent`).',
+  })
+  @IsOptional()
+  @IsIn(['channel', 'bot'])
+  agentMessages?: 'channel' | 'bot';
 
   @ApiPropertyOptional({
     writeOnly: true,
@@ -83,6 +103,7 @@ export class DomainDto {
   @ApiProperty() name: string;
   @ApiProperty() description: string;
   @ApiPropertyOptional({ nullable: true, type: String }) callbackUrl: string | null;
+  @ApiProperty({ enum: ['channel', 'bot'], description: "Where an agent's messages on a channel conversation go: the channel itself, or only the bot." }) agentMessages: 'channel' | 'bot';
   @ApiProperty({ description: 'Whether a signing secret is set (the secret itself is never returned).' }) signingSecretSet: boolean;
   @ApiProperty({
     nullable: true,

@@ -30,7 +30,7 @@ export class DomainsRepository {
     return em.query(`SELECT id, name FROM domains WHERE name = ANY($1) AND ${scopeCondition('id', 2)}`, [names, scopeParam(scope)]);
   }
 
-  create(fields: Pick<DomainEntity, 'name' | 'description' | 'callbackUrl' | 'signingSecret'>): Promise<DomainEntity> {
+  create(fields: Pick<DomainEntity, 'name' | 'description' | 'callbackUrl' | 'signingSecret' | 'agentMessages'>): Promise<DomainEntity> {
     const repo = this.db.getRepository(DomainEntity);
     return repo.save(repo.create(fields));
   }

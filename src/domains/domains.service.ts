@@ -26,6 +26,7 @@ export class DomainsService {
       name: d.name,
       description: d.description,
       callbackUrl: d.callbackUrl,
+      agentMessages: d.agentMessages,
       signingSecretSet: d.signingSecret !== null,
       previousSigningSecretValidUntil: this.previousValid(d) ? d.previousSigningSecretUntil!.toISOString() : null,
       createdAt: d.createdAt.toISOString(),
@@ -46,6 +47,7 @@ export class DomainsService {
           name: body.name,
           description: body.description ?? '',
           callbackUrl: body.callbackUrl ?? null,
+          agentMessages: body.agentMessages ?? 'channel',
           signingSecret: this.cipher.encrypt(body.signingSecret ?? generatedSecret!),
         }),
       taken,
@@ -77,6 +79,12 @@ export class DomainsService {
     return new Map(domains.map((d) => [d.id, d.name]));
   }
 
+  /** Where the domain's agent messages on channel conversations go (see `DomainEntity.agentMessages`). */
+  async agentMessagesOf(id: string): Promise<'channel' | 'bot'> {
+    const [domain] = await this.repo.byIds([id]);
+    return domain?.agentMessages ?? 'channel';
+  }
+
   async findByName(name: string): Promise<DomainEntity | null> {
     return this.repo.byName(name);
   }
@@ -87,6 +95,7 @@ export class DomainsService {
     // null clears it, as an omitted description at creation is empty.
     if (body.description !== undefined) domain.description = body.description ?? '';
     if (body.callbackUrl !== undefined) domain.callbackUrl = body.callbackUrl;
+    if (body.agentMessages !== undefined) domain.agentMessages = body.agentMessages;
     const hours = body.previousSecretValidHours;
     if (body.signingSecret !== undefined && !this.isCurrent(domain, body.signingSecret)) {
       // The replaced secret keeps signing beside the new one for a while (only the last replaced one: a second change

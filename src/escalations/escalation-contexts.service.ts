@@ -41,7 +41,7 @@ export class EscalationContexts {
 
   async gatewayOf(escalation: Pick<EscalationEntity, 'gatewayId'>): Promise<{ gateway: ChatGateway; entity: GatewayEntity }> {
     const entity = await this.gateways.get(escalation.gatewayId, EVERY_DOMAIN);
-    return { gateway: this.registry.get(entity.type).gateway, entity };
+    return { gateway: this.registry.getEscalation(entity.type).gateway, entity };
   }
 
   context(entity: GatewayEntity, escalation: Pick<EscalationEntity, 'id'>, session: EscalationContext['session'], timeoutMs = 30_000): EscalationContext {

@@ -11,6 +11,7 @@ import { DomainsService } from '../domains/domains.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { JobDispatcher } from '../queues/job-dispatcher.service';
 import { AttachmentsRepository } from './attachments.repository';
+import { SwitchboardHooksRegistry } from './switchboard-hooks';
 import { EscalationIngestService, IngestInput, IngestItem } from './escalation-ingest.service';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { canTransition } from './escalation-state';
@@ -207,6 +208,7 @@ class IngestWorld {
       this.delivery as unknown as DeliveryService,
       this.claims as unknown as DeliveryClaimsRepository,
       metrics as unknown as MetricsService,
+      new SwitchboardHooksRegistry(),
     );
   }
 

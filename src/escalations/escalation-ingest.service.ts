@@ -16,6 +16,7 @@ import { AttachmentsRepository } from './attachments.repository';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository, IngestLockRow } from './escalations.repository';
 import { RelayCommandsRepository } from './relay-commands.repository';
+import { StoredEscalationEvents, SwitchboardHooksRegistry } from './switchboard-hooks';
 
 /** What a gateway call reported, plus what the engine itself decided (service events and a forced state). */
 export interface IngestInput {
@@ -37,7 +38,14 @@ export interface IngestResult {
  * An ingest's result with where its events went, and the conversation's events claimed for this process to send
  * (`DeliveryService.handOffClaim`; on the first outcome of the conversation in a call).
  */
-export type IngestOutcome = IngestResult & { conversationId: string; domainId: string; lastSeq: number; handOff: HandOff | null };
+export type IngestOutcome = IngestResult & {
+  conversationId: string;
+  domainId: string;
+  lastSeq: number;
+  handOff: HandOff | null;
+  /** The events this ingest stored (for the switchboard's hooks after the commit). */
+  storedEvents: StoredEscalationEvents['events'];
+};
 
 /** One escalation's input to a grouped ingest. */
 export interface IngestItem {
@@ -83,6 +91,7 @@ export class EscalationIngestService {
     private readonly delivery: DeliveryService,
     private readonly claims: DeliveryClaimsRepository,
     private readonly metrics: MetricsService,
+    private readonly hooks: SwitchboardHooksRegistry,
   ) {}
 
   /** Stores and applies `input` inside the caller's transaction; the caller calls `afterCommit` once it committed. */
@@ -146,6 +155,7 @@ export class EscalationIngestService {
         directories.set(fresh.domainId, directory);
       }
       let stored = 0;
+      const storedEvents: StoredEscalationEvents['events'] = [];
       for (const [j, event] of input.events.entries()) {
         const forms = keyForms[i][j];
         if (forms.some((form) => seen.has(form))) continue;
@@ -163,6 +173,7 @@ export class EscalationIngestService {
         conversation.changed = true;
         stored += 1;
         rows.push({ conversationId: fresh.conversationId, seq: conversation.lastSeq, escalationId, type: event.type, data: JSON.stringify(storable(data)), platformKey: key, occurredAt: event.occurredAt });
+        storedEvents.push({ seq: conversation.lastSeq, type: event.type, data });
         this.metrics.eventsStored.inc({ type: event.type });
       }
       const setCursor = input.cursor !== undefined && input.cursor !== fresh.cursor;
@@ -178,6 +189,7 @@ export class EscalationIngestService {
         domainId: fresh.domainId,
         lastSeq: conversation.lastSeq,
         handOff: null,
+        storedEvents,
       });
     }
     await this.write(em, rows, escalationSets, [...conversations.values()], ended, alongside, outcomes);
@@ -237,6 +249,11 @@ export class EscalationIngestService {
     const domains = new Set(done.filter(({ result }) => result.stored > 0 && !claimed.has(result.conversationId)).map(({ result }) => result.domainId));
     for (const domainId of domains) await this.delivery.trigger(domainId);
     for (const { escalationId, result } of done) if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
+    await this.hooks.escalationEventsStored(
+      done
+        .filter(({ result }) => result.storedEvents.length > 0)
+        .map(({ escalationId, result }) => ({ conversationId: result.conversationId, domainId: result.domainId, escalationId, events: result.storedEvents })),
+    );
   }
 
   private async prepareData(em: EntityManager, escalation: EscalationEntity, event: PlatformEvent, override: AgentOverride, directory: Map<string, string>): Promise<Record<string, unknown>> {

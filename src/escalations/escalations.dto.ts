@@ -16,6 +16,7 @@ import {
   Length,
   Matches,
   MaxLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { MEDIA_TYPE } from '../common/file-headers';
@@ -39,15 +40,25 @@ function OptionalArrayOf(type: new () => object, max: number, description?: stri
 }
 
 export class ConversationRefDto {
-  @ApiProperty({ example: 'bot-conv-8812', description: "The bot platform's id of the conversation." })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: "A channel conversation of the domain (the service's id, as in its events): the switchboard then relays the user's channel activity to the agent and the agent's messages to the channel. Instead of externalId and channel.",
+  })
+  @IsOptional()
+  @IsUUID()
+  id?: string;
+
+  @ApiPropertyOptional({ example: 'bot-conv-8812', description: "The bot platform's id of the conversation (required without `id`)." })
+  @ValidateIf((ref: ConversationRefDto) => ref.id === undefined)
   @IsString()
   @Length(1, 200)
-  externalId: string;
+  externalId?: string;
 
-  @ApiProperty({ example: 'webchat', description: 'Channel the end user talks through (teams, twilio-sms, whatsapp, webchat...).' })
+  @ApiPropertyOptional({ example: 'webchat', description: 'Channel the end user talks through (teams, twilio-sms, whatsapp, webchat...); required without `id`.' })
+  @ValidateIf((ref: ConversationRefDto) => ref.id === undefined)
   @IsString()
   @Length(1, 50)
-  channel: string;
+  channel?: string;
 }
 
 export class EndUserDto {

@@ -17,6 +17,7 @@ import { EscalationsRepository } from './escalations.repository';
 import { EscalationsService } from './escalations.service';
 import { RelayCommandsRepository } from './relay-commands.repository';
 import { RelayDrainer } from './relay-drainer.service';
+import { SwitchboardHooksRegistry } from './switchboard-hooks';
 
 /**
  * Escalations: intake (REST and queue), their state machine, and the platform side of each (start, relay in order,
@@ -37,13 +38,14 @@ export class EscalationsModule {
       RelayDrainer,
       EscalationsService,
       EscalationQueriesService,
+      SwitchboardHooksRegistry,
     ];
     return modulePerConfig(config, EscalationsModule, () => ({
       module: EscalationsModule,
       imports: [ConversationsModule.register(config), DeliveryModule.register(config), DomainsModule],
       controllers: config.runsApi ? [EscalationsController] : [],
       providers: [...services, ...(config.runsWorker ? [EscalationRetention] : [])],
-      exports: [EscalationsRepository, EscalationContexts, EscalationRecorder, EscalationLifecycle, RelayDrainer, EscalationsService],
+      exports: [EscalationsRepository, EscalationContexts, EscalationRecorder, EscalationLifecycle, RelayDrainer, EscalationsService, EscalationPolicyResolver, SwitchboardHooksRegistry],
     }));
   }
 }

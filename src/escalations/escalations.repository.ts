@@ -108,6 +108,12 @@ export class EscalationsRepository {
     return found;
   }
 
+  /** The conversation's open escalation (there is at most one), or null. */
+  async openOf(conversationId: string): Promise<string | null> {
+    const [row] = await this.db.query(`SELECT id FROM escalations WHERE conversation_id = $1 AND state IN ('requested', 'starting', 'queued', 'active') LIMIT 1`, [conversationId]);
+    return row?.id ?? null;
+  }
+
   findByIdempotencyKey(requestedBy: string, idempotencyKey: string): Promise<EscalationEntity | null> {
     return this.db.getRepository(EscalationEntity).findOneBy({ requestedBy, idempotencyKey });
   }

@@ -71,13 +71,18 @@ export class EscalationsService {
     }
     const [gateway] = await this.gateways.findMany([body.gatewayId]);
     if (!gateway || gateway.domainId !== domain.id) throw DomainError.validation([{ field: 'gatewayId', message: 'no gateway with this id in the domain' }]);
-    const registered = this.registry.find(gateway.type);
-    if (!registered || registered.gateway.definition.kind !== 'escalation') {
+    if (!this.registry.findEscalation(gateway.type)) {
       throw DomainError.validation([{ field: 'gatewayId', message: 'is not an escalation gateway available in this deployment' }]);
     }
     if (!gateway.deployed) throw DomainError.validation([{ field: 'gatewayId', message: 'the gateway is not deployed' }]);
     for (const [key, value] of Object.entries(body.attributes ?? {})) {
       if (typeof value !== 'string') throw DomainError.validation([{ field: `attributes.${key}`, message: 'must be a string' }]);
+    }
+    const named = body.conversation.id;
+    if (named) {
+      // The same 404 as for no such conversation when it is another domain's.
+      const conversation = await this.conversations.get(named, scope).catch(() => null);
+      if (!conversation || conversation.domainId !== domain.id) throw DomainError.validation([{ field: 'conversation.id', message: 'no conversation with this id in the domain' }]);
     }
     const policy = this.policies.remember(gateway);
     const timeoutAt = new Date(Date.now() + policy.escalationTimeoutSeconds * 1000);
@@ -85,7 +90,7 @@ export class EscalationsService {
     let escalation: EscalationEntity;
     try {
       escalation = await this.repo.transaction(async (em) => {
-        const conversationId = await this.conversations.upsert(em, domain.id, body.conversation.externalId, body.conversation.channel);
+        const conversationId = named ?? (await this.conversations.upsert(em, domain.id, body.conversation.externalId!, body.conversation.channel!));
         const created = await this.repo.create(em, {
           conversationId,
           domainId: domain.id,
@@ -137,6 +142,11 @@ export class EscalationsService {
       cards: body.cards,
       attachments: body.attachments ? await this.storeAttachments(em, escalationId, body.attachments, 'attachments') : undefined,
     }));
+  }
+
+  /** The conversation's open escalation, or null: the switchboard relays a channel user's activity to it. */
+  openEscalationOf(conversationId: string): Promise<string | null> {
+    return this.repo.openOf(conversationId);
   }
 
   typing(escalationId: string, state: 'started' | 'stopped', scope: DomainScope): Promise<RelayCommandEntity> {

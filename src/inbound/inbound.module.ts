@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { modulePerConfig } from '../common/module-per-config';
 import { AppConfig } from '../config/app-config';
+import { ChannelsModule } from '../channels/channels.module';
 import { EscalationsModule } from '../escalations/escalations.module';
 import { CloseWait } from './close-wait.service';
 import { InboundPasses } from './inbound-passes.service';
@@ -22,7 +23,7 @@ export class InboundModule {
     const services = [InboundWebhooksRepository, WebhookGateways, WebhookIntakeService, InboundPasses, CloseWait, PollService, PollSchedulers];
     return modulePerConfig(config, InboundModule, () => ({
       module: InboundModule,
-      imports: [EscalationsModule.register(config)],
+      imports: [EscalationsModule.register(config), ChannelsModule.register(config)],
       providers: [...services, ...(config.runsWorker ? [InboundWebhookRetention] : [])],
       exports: [WebhookIntakeService, InboundPasses, CloseWait, PollService, PollSchedulers],
     }));

@@ -54,7 +54,7 @@ export class GatewayPlans {
       this.unpolled.set(id, now + GATEWAY_TTL_MS);
     }
     for (const entity of entities) {
-      const registered = this.registry.find(entity.type);
+      const registered = this.registry.findEscalation(entity.type);
       if (!registered?.gateway.poll || !registered.gateway.pollIntervalMs) continue;
       const settings = this.contexts.settings(entity);
       const intervalMs = registered.gateway.pollIntervalMs(settings);

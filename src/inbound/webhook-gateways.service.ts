@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ChatGateway, GatewayContext } from '@app/gateway-sdk';
+import { ChannelGateway, ChatGateway, GatewayContext } from '@app/gateway-sdk';
 import { TtlCache } from '../common/ttl-cache';
 import { GatewayEntity } from '../database/entities';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
@@ -18,6 +18,13 @@ export interface WebhookGateway {
   windowMs: number;
 }
 
+/** A channel gateway that takes webhooks: its deliveries become user activities at once (no reorder window). */
+export interface ChannelWebhookGateway {
+  entity: GatewayEntity;
+  gateway: ChannelGateway;
+  context: GatewayContext;
+}
+
 /**
  * What verifying and processing a delivery need, built once per gateway and cache period instead of per delivery:
  * the gateway row, its decrypted settings and a context with its logger. Only the abort signal is per call, and made
@@ -27,6 +34,7 @@ export interface WebhookGateway {
 @Injectable()
 export class WebhookGateways {
   private readonly cache = new TtlCache<WebhookGateway | null>(GATEWAY_CACHE_MS, MAX_GATEWAYS_REMEMBERED);
+  private readonly channels = new TtlCache<ChannelWebhookGateway | null>(GATEWAY_CACHE_MS, MAX_GATEWAYS_REMEMBERED);
 
   constructor(
     private readonly gateways: GatewaysService,
@@ -39,14 +47,27 @@ export class WebhookGateways {
     return this.cache.get(gatewayId, () => this.load(gatewayId));
   }
 
+  /** The channel gateway, or null when no channel gateway with this id takes webhooks. */
+  channel(gatewayId: string): Promise<ChannelWebhookGateway | null> {
+    return this.channels.get(gatewayId, async () => {
+      const [entity] = await this.gateways.findMany([gatewayId]);
+      const registered = entity ? this.registry.findChannel(entity.type) : undefined;
+      if (!entity || !registered?.gateway.verifyWebhook || !registered.gateway.handleWebhook) return null;
+      return { entity, gateway: registered.gateway, context: this.contextOf(entity) };
+    });
+  }
+
   private async load(gatewayId: string): Promise<WebhookGateway | null> {
     const [entity] = await this.gateways.findMany([gatewayId]);
-    const registered = entity ? this.registry.find(entity.type) : undefined;
+    const registered = entity ? this.registry.findEscalation(entity.type) : undefined;
     if (!entity || !registered?.gateway.verifyWebhook) return null;
-    const context: GatewayContext = Object.defineProperty({ ...this.contexts.create(entity, 10_000) }, 'signal', {
+    return { entity, gateway: registered.gateway, context: this.contextOf(entity), windowMs: registered.gateway.definition.inboundReorderWindowMs ?? 0 };
+  }
+
+  private contextOf(entity: GatewayEntity): GatewayContext {
+    return Object.defineProperty({ ...this.contexts.create(entity, 10_000) }, 'signal', {
       get: () => AbortSignal.timeout(10_000),
       enumerable: true,
     });
-    return { entity, gateway: registered.gateway, context, windowMs: registered.gateway.definition.inboundReorderWindowMs ?? 0 };
   }
 }

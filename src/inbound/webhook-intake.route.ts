@@ -7,7 +7,7 @@ import { DomainError } from '../common/domain-error';
 import { correlationMiddleware } from '../common/http-context.middleware';
 import { requestContext } from '../common/request-context';
 import { MetricsService } from '../metrics/metrics.service';
-import { WebhookIntakeService } from './webhook-intake.service';
+import { PlatformResponse, WebhookIntakeService } from './webhook-intake.service';
 
 export const WEBHOOK_INTAKE_PATH = '/v1/webhooks/:gatewayId';
 /** The route's path and method as Express would match them (case-insensitive, an optional trailing slash). */
@@ -41,7 +41,7 @@ export function mountWebhookIntake(app: NestExpressApplication): void {
     metrics.timeRequest(req, res, () => WEBHOOK_INTAKE_PATH);
     correlationMiddleware(req, res, () => {
       void receive(req, safeDecode(match[1]), inbound).then(
-        (result) => send(res, 200, result),
+        ({ response, ...result }) => (response ? sendAsPlatformExpects(res, response) : send(res, 200, result)),
         (error: unknown) => {
           const body = errors.toBody(error, requestContext.correlationId() ?? requestContext.newId());
           if (body.statusCode >= 500) log.error({ msg: 'request failed', error: error instanceof Error ? error.message : String(error), stack: (error as Error)?.stack });
@@ -54,13 +54,13 @@ export function mountWebhookIntake(app: NestExpressApplication): void {
   });
 }
 
-async function receive(req: IncomingMessage, gatewayId: string, inbound: WebhookIntakeService): Promise<{ received: true; duplicate: boolean }> {
+async function receive(req: IncomingMessage, gatewayId: string, inbound: WebhookIntakeService): Promise<{ received: true; duplicate: boolean; response?: PlatformResponse }> {
   if (!UUID.test(gatewayId)) throw DomainError.validation([{ field: 'gatewayId', message: 'must be a UUID' }]);
   const body = await readBody(req);
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  const { duplicate } = await inbound.receive(gatewayId, headers, body);
-  return { received: true, duplicate };
+  const { duplicate, response } = await inbound.receive(gatewayId, headers, body);
+  return { received: true, duplicate, ...(response ? { response } : {}) };
 }
 
 function safeDecode(segment: string): string {
@@ -101,6 +101,13 @@ function send(res: ServerResponse, status: number, body: object): void {
   const json = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
   res.end(json);
+}
+
+/** A channel platform's own expected answer (a verification challenge, TwiML), as its gateway wrote it. */
+function sendAsPlatformExpects(res: ServerResponse, response: PlatformResponse): void {
+  if (res.headersSent) return;
+  res.writeHead(response.status, { 'content-type': response.contentType ?? 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(response.body) });
+  res.end(response.body);
 }
 
 /** The mark `@Public()` gives an operation in the document (an OpenAPI extension). */

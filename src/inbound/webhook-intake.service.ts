@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InboundWebhook, toGatewayError } from '@app/gateway-sdk';
+import { ChannelIngestService } from '../channels/channel-ingest.service';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { DomainError } from '../common/domain-error';
 import { storableKey, unstorableConversationId } from '../common/storable-text';
@@ -7,7 +8,10 @@ import { AppConfig } from '../config/app-config';
 import { JobDispatcher } from '../queues/job-dispatcher.service';
 import { InboundPasses } from './inbound-passes.service';
 import { InboundWebhooksRepository } from './inbound-webhooks.repository';
-import { WebhookGateways } from './webhook-gateways.service';
+import { ChannelWebhookGateway, WebhookGateways } from './webhook-gateways.service';
+
+/** The answer a platform expects instead of the usual JSON (a verification challenge, TwiML). */
+export type PlatformResponse = { status: number; contentType?: string; body: string };
 
 const MAX_TRIGGERS_REMEMBERED = 10_000;
 
@@ -29,6 +33,7 @@ export class WebhookIntakeService {
     private readonly webhooks: InboundWebhooksRepository,
     private readonly passes: InboundPasses,
     private readonly jobs: JobDispatcher,
+    private readonly channels: ChannelIngestService,
     private readonly config: AppConfig,
     logger: AppLogger,
   ) {
@@ -36,21 +41,16 @@ export class WebhookIntakeService {
   }
 
   /** `rawBody` as the intake route read it, already bounded to 1 MiB there. */
-  async receive(gatewayId: string, headers: Record<string, string | undefined>, rawBody: Buffer): Promise<{ duplicate: boolean }> {
+  async receive(gatewayId: string, headers: Record<string, string | undefined>, rawBody: Buffer): Promise<{ duplicate: boolean; response?: PlatformResponse }> {
     const intake = await this.webhookGateways.get(gatewayId);
-    if (!intake) throw DomainError.notFound('Webhook endpoint', gatewayId);
+    if (!intake) {
+      const channel = await this.webhookGateways.channel(gatewayId);
+      if (!channel) throw DomainError.notFound('Webhook endpoint', gatewayId);
+      return this.receiveChannel(channel, headers, rawBody);
+    }
     if (rawBody.length === 0) throw DomainError.validation([{ field: 'body', message: 'is empty' }]);
     const request: InboundWebhook = { headers, rawBody, receivedAt: new Date() };
-    let verified;
-    try {
-      verified = await intake.gateway.verifyWebhook!(intake.context, request);
-    } catch (error) {
-      const gatewayError = toGatewayError(error);
-      this.log.warn('webhook refused', { gatewayId, code: gatewayError.code, error: gatewayError.message });
-      if (gatewayError.code === 'auth_failed') throw new DomainError('unauthenticated', `Webhook signature refused: ${gatewayError.message}`);
-      if (gatewayError.code === 'invalid_request') throw DomainError.validation([{ field: 'body', message: gatewayError.message }]);
-      throw new DomainError('gateway_unavailable', `Webhook could not be verified now: ${gatewayError.message}`);
-    }
+    const verified = await this.verify(gatewayId, () => intake.gateway.verifyWebhook!(intake.context, request));
     // About no conversation (an endpoint verification, which may come unsigned): nothing to process, so nothing is
     // stored, and a flood of them costs no writes.
     if (verified.platformConversationId === null) return { duplicate: false };
@@ -70,6 +70,39 @@ export class WebhookIntakeService {
     if (!isNew) return { duplicate: true };
     this.trigger(gatewayId, intake.windowMs);
     return { duplicate: false };
+  }
+
+  /**
+   * A channel's webhook: verified, turned into user activities and stored (once each) before the answer, since a
+   * channel delivery is one user's activity and has no order to restore across deliveries. A repeated delivery
+   * stores nothing and is answered the same.
+   */
+  private async receiveChannel(intake: ChannelWebhookGateway, headers: Record<string, string | undefined>, rawBody: Buffer): Promise<{ duplicate: boolean; response?: PlatformResponse }> {
+    const gatewayId = intake.entity.id;
+    const request: InboundWebhook = { headers, rawBody, receivedAt: new Date() };
+    await this.verify(gatewayId, () => intake.gateway.verifyWebhook!(intake.context, request));
+    let handled;
+    try {
+      handled = await intake.gateway.handleWebhook!(intake.context, request);
+    } catch (error) {
+      const gatewayError = toGatewayError(error);
+      this.log.warn('channel webhook not understood', { gatewayId, code: gatewayError.code, error: gatewayError.message });
+      throw DomainError.validation([{ field: 'body', message: gatewayError.message }]);
+    }
+    const received = handled.activities.length ? await this.channels.receive(gatewayId, handled.activities) : [];
+    return { duplicate: received.length > 0 && received.every((r) => r.duplicate), ...(handled.response ? { response: handled.response } : {}) };
+  }
+
+  private async verify<T>(gatewayId: string, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      const gatewayError = toGatewayError(error);
+      this.log.warn('webhook refused', { gatewayId, code: gatewayError.code, error: gatewayError.message });
+      if (gatewayError.code === 'auth_failed') throw new DomainError('unauthenticated', `Webhook signature refused: ${gatewayError.message}`);
+      if (gatewayError.code === 'invalid_request') throw DomainError.validation([{ field: 'body', message: gatewayError.message }]);
+      throw new DomainError('gateway_unavailable', `Webhook could not be verified now: ${gatewayError.message}`);
+    }
   }
 
   /**

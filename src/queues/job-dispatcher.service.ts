@@ -25,6 +25,7 @@ export class JobDispatcher {
     @InjectQueue(QUEUES.escalations) private readonly escalations: Queue,
     @InjectQueue(QUEUES.deliveries) private readonly deliveries: Queue,
     @InjectQueue(QUEUES.inbound) private readonly inbound: Queue,
+    @InjectQueue(QUEUES.channelSends) private readonly channelSends: Queue,
   ) {}
 
   private meta() {
@@ -76,5 +77,14 @@ export class JobDispatcher {
   /** A pass over a gateway's stored deliveries for one trigger (a reorder window, a wait, a reconcile pass), possibly delayed. */
   inboundPass(gatewayId: string, delayMs: number, token: string): Promise<unknown> {
     return this.inbound.add(JOBS.inbound, { gatewayId, ...this.meta() }, { ...DEFAULTS, jobId: jobId('inbound', gatewayId, token), delay: delayMs });
+  }
+
+  /**
+   * Drains a channel conversation's outbound messages. Without a delay it is coalesced per conversation (one waits,
+   * one runs); a delayed one (a retry, a held lease) has its own `token`.
+   */
+  channelSend(conversationId: string, token?: string, delayMs = 0): Promise<unknown> {
+    const options = token === undefined ? coalesced(jobId('send', conversationId)) : { ...DEFAULTS, jobId: jobId('send', conversationId, token), delay: delayMs };
+    return this.channelSends.add(JOBS.send, { conversationId, ...this.meta() }, options);
   }
 }

@@ -13,6 +13,8 @@ export const QUEUES = {
   inbound: 'inbound-webhooks',
   /** Signed delivery of events to the bot platform, in order per conversation. */
   deliveries: 'bot-deliveries',
+  /** Outbound messages to channel users, in order per conversation. */
+  channelSends: 'channel-sends',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const ALL_QUEUES: QueueName[] = Object.values(QUEUES);
@@ -27,6 +29,7 @@ export const JOBS = {
   inbound: 'inbound',
   deliver: 'deliver',
   reconcile: 'reconcile',
+  send: 'send',
 } as const;
 
 /** `start`, `relay`, `timeout` and `session-gone` jobs: work about one escalation. */
@@ -39,6 +42,10 @@ export interface InboundJob {
 export interface DeliverJob {
   /** The domain whose conversations a delivery pass serves. */
   domainId: string;
+}
+/** A `send` job: drain a channel conversation's outbound messages, in order. */
+export interface ChannelSendJob {
+  conversationId: string;
 }
 export interface PollTickJob {
   shard: number;

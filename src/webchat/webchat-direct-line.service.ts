@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { DirectLineActivity, toUserActivity } from '@app/gateways';
 import type { UserActivity } from '@app/gateway-sdk';
@@ -27,7 +27,7 @@ export class WebchatDirectLineService {
     private readonly streams: WebchatStreamsService,
     private readonly clock: WebchatClock,
     private readonly logger: AppLogger,
-    @Optional() private readonly ingest?: WebchatIngest,
+    private readonly ingest: WebchatIngest,
   ) {}
 
   /** Reads `Authorization: Bearer <secret or token>`. */
@@ -185,7 +185,6 @@ export class WebchatDirectLineService {
   }
 
   private async hand(gateway: WebchatGatewayConfig, activity: UserActivity): Promise<void> {
-    if (!this.ingest) return;
     try {
       await this.ingest.receive(gateway.id, [activity]);
     } catch (error) {

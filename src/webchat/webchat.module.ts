@@ -1,13 +1,19 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ChannelIngestService } from '../channels/channel-ingest.service';
+import { ChannelsModule } from '../channels/channels.module';
+import { HostedChannelRegistry } from '../channels/hosted-channel.registry';
 import { correlationMiddleware } from '../common/http-context.middleware';
+import { modulePerConfig } from '../common/module-per-config';
+import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { WebchatClock } from './webchat-clock';
 import { WebchatDirectLineService } from './webchat-direct-line.service';
 import { WebchatGatewaysService } from './webchat-gateways.service';
 import { WebchatHostedChannel } from './webchat-hosted.channel';
+import { WebchatIngest } from './webchat-ingest';
 import { WebchatPageService } from './webchat-page.service';
 import { WebchatRouter } from './webchat.router';
 import { WebchatStreamsService } from './webchat-streams.service';
@@ -17,11 +23,37 @@ import { WebchatTranscriptRepository } from './webchat-transcript.repository';
  * Web chat served by this service: Direct Line 3.0 for `webchat` gateways, their streams, files and hosted page.
  * Its routes are mounted on the HTTP server (`mount`), not as Nest controllers.
  */
-@Module({
-  providers: [WebchatClock, WebchatTranscriptRepository, WebchatGatewaysService, WebchatStreamsService, WebchatDirectLineService, WebchatHostedChannel, WebchatPageService, WebchatRouter],
-  exports: [WebchatHostedChannel, WebchatClock, WebchatStreamsService],
-})
-export class WebchatModule {
+@Module({})
+export class WebchatModule implements OnModuleInit {
+  constructor(
+    private readonly hostedChannels: HostedChannelRegistry,
+    private readonly hosted: WebchatHostedChannel,
+  ) {}
+
+  static register(config: AppConfig): DynamicModule {
+    return modulePerConfig(config, WebchatModule, () => ({
+      module: WebchatModule,
+      imports: [ChannelsModule.register(config)],
+      providers: [
+        WebchatClock,
+        WebchatTranscriptRepository,
+        WebchatGatewaysService,
+        WebchatStreamsService,
+        // The user's activities go to the channel core's intake.
+        { provide: WebchatIngest, useExisting: ChannelIngestService },
+        WebchatDirectLineService,
+        WebchatHostedChannel,
+        WebchatPageService,
+        WebchatRouter,
+      ],
+    }));
+  }
+
+  /** Sends of the channel core to `webchat` conversations (from API and worker processes) append here. */
+  onModuleInit(): void {
+    this.hostedChannels.register('webchat', this.hosted);
+  }
+
   /** Serves `/webchat/...` requests and Direct Line stream handshakes before Express sees them. */
   static mount(app: NestExpressApplication): void {
     const router = app.get(WebchatRouter);

@@ -1,4 +1,5 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ChannelSender } from '../channels/channel-sender.service';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { AppConfig } from '../config/app-config';
 import { DeliveryService } from '../delivery/delivery.service';
@@ -12,7 +13,7 @@ import { RedisLock } from '../queues/redis-lock';
 /**
  * PostgreSQL is the truth; Redis only holds work derived from it. At boot and every RECONCILE_INTERVAL_SECONDS one
  * worker re-creates what open escalations and pending deliveries need: poll schedulers, start, timeout, relay,
- * session-gone, delivery and inbound jobs. Every enqueue is idempotent, so a pass over healthy state adds nothing
+ * session-gone, delivery, inbound and channel send jobs. Every enqueue is idempotent, so a pass over healthy state adds nothing
  * that matters.
  */
 @Injectable()
@@ -26,6 +27,7 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     private readonly relay: RelayDrainer,
     private readonly delivery: DeliveryService,
     private readonly inbound: InboundPasses,
+    private readonly channelSends: ChannelSender,
     private readonly lock: RedisLock,
     private readonly redis: RedisConnection,
     private readonly config: AppConfig,
@@ -63,6 +65,7 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     // or by the reconcile pass before it is due.
     counts.deliveries = await this.delivery.reconcile(pass, this.config.RECONCILE_INTERVAL_SECONDS * 1000);
     counts.inbound = await this.inbound.reconcile(pass);
+    counts.channelSends = await this.channelSends.reconcile(pass);
     if (Object.values(counts).some((n) => n > 0)) this.log.info('reconciled', counts);
     return counts;
   }

@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { modulePerConfig } from '../common/module-per-config';
 import { AppConfig } from '../config/app-config';
+import { ChannelsModule } from '../channels/channels.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { EscalationsModule } from '../escalations/escalations.module';
 import { InboundModule } from '../inbound/inbound.module';
+import { ChannelSendsProcessor } from './channel-sends.processor';
 import { DeliveriesProcessor } from './deliveries.processor';
 import { EscalationRequestsProcessor } from './escalation-requests.processor';
 import { EscalationsProcessor } from './escalations.processor';
@@ -17,8 +19,8 @@ export class WorkersModule {
   static register(config: AppConfig): DynamicModule {
     return modulePerConfig(config, WorkersModule, () => ({
       module: WorkersModule,
-      imports: [DeliveryModule.register(config), EscalationsModule.register(config), InboundModule.register(config)],
-      providers: config.runsWorker ? [DeliveriesProcessor, EscalationRequestsProcessor, EscalationsProcessor, InboundProcessor, PollsProcessor, ReconcileService] : [],
+      imports: [DeliveryModule.register(config), EscalationsModule.register(config), ChannelsModule.register(config), InboundModule.register(config)],
+      providers: config.runsWorker ? [ChannelSendsProcessor, DeliveriesProcessor, EscalationRequestsProcessor, EscalationsProcessor, InboundProcessor, PollsProcessor, ReconcileService] : [],
     }));
   }
 }

@@ -1,3 +1,5 @@
+import { FakeChannelPlatform } from '@app/simulators/fake/fake-channel-platform';
+import { conversationOf, fakeChannel, userSays } from '../channels/channel-setup';
 import { createHmac } from 'node:crypto';
 import { normalizeOasSchema } from '@app/simulators/eight-by-eight/openapi-request-validator';
 import Ajv, { ValidateFunction } from 'ajv';
@@ -17,6 +19,9 @@ type Json = Record<string, unknown>;
 describe('answers as the OpenAPI document describes them', () => {
   const suite = fakeSuite({});
   const { platform, receiver } = suite;
+  const channel = new FakeChannelPlatform();
+  beforeAll(() => channel.start());
+  afterAll(() => channel.stop());
   let t: TestApp;
   let document: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
   let ajv: Ajv;
@@ -91,6 +96,15 @@ describe('answers as the OpenAPI document describes them', () => {
     await call('POST', '/v1/gateways/{id}/deploy', `/v1/gateways/${other.body.id}/deploy`);
     await call('POST', '/v1/gateways/{id}/undeploy', `/v1/gateways/${other.body.id}/undeploy`);
     await call('DELETE', '/v1/gateways/{id}', `/v1/gateways/${other.body.id}`);
+
+    // A channel conversation: the bot's message, typing, its status, and a refusal naming a field.
+    const { gatewayId: channelGatewayId } = await fakeChannel(t, channel, receiver, { inDomain: domain });
+    await userSays(t, channel, channelGatewayId, [{ id: 'documented-user-1', conversationId: 'documented-pc', text: 'hi' }]);
+    const channelConversation = await conversationOf(receiver, 'documented-pc');
+    const sent = await call('POST', '/v1/conversations/{id}/messages', `/v1/conversations/${channelConversation}/messages`, { body: { text: 'hello' }, headers: { 'idempotency-key': 'documented-m1' } });
+    await call('POST', '/v1/conversations/{id}/messages', `/v1/conversations/${channelConversation}/messages`, { body: { text: 'pick', quickReplies: [{ title: 'Yes' }] } });
+    await call('POST', '/v1/conversations/{id}/typing', `/v1/conversations/${channelConversation}/typing`, { body: {} });
+    await call('GET', '/v1/conversations/{id}/messages/{messageId}', `/v1/conversations/${channelConversation}/messages/${sent.body.id}`);
 
     // Escalations: intake, relay, the platform's webhook, replay, lists, the end and a steal.
     const escalation = await call('POST', '/v1/escalations', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'documented-1'), headers: { 'idempotency-key': 'documented-1' } });

@@ -1,3 +1,5 @@
+import { FakeChannelPlatform } from '@app/simulators/fake/fake-channel-platform';
+import { conversationOf, fakeChannel, userSays } from '../channels/channel-setup';
 import { randomUUID } from 'node:crypto';
 import { waitFor } from '../support/bot-receiver';
 import { ADMIN_KEY, TestApp, TestResponse, withDatabase } from '../support/test-app';
@@ -17,11 +19,17 @@ interface Resources {
   keyId: string;
   email: string;
   sessionId: string;
+  /** A channel conversation of the domain (the fake channel) and a bot message in it. */
+  channelConversationId: string;
+  messageId: string;
+  channelGatewayId: string;
 }
 
 /** A valid body for each operation that takes one, so that a refusal is about the resource, not the body. */
 const BODIES: Record<string, (r: Resources) => unknown> = {
   'POST /v1/escalations/{id}/messages': () => ({ text: 'hello from the other tenant' }),
+  'POST /v1/conversations/{id}/messages': () => ({ text: 'hello from the other tenant' }),
+  'POST /v1/conversations/{id}/typing': () => ({}),
   'POST /v1/escalations/{id}/typing': () => ({ state: 'started' }),
   'POST /v1/escalations/{id}/end': () => ({ reason: 'isolation' }),
   'POST /v1/escalations/{id}/transfer': () => ({ queue: 'billing' }),
@@ -36,12 +44,15 @@ const BODIES: Record<string, (r: Resources) => unknown> = {
 /** The resource a path parameter names, by the collection the path starts with. */
 function pathFor(template: string, r: Resources): string | { missing: string } {
   const collection = template.split('/')[2];
+  // The bot's messages are about channel conversations.
+  const channelPath = /^\/v1\/conversations\/\{id\}\/(messages|typing)/.test(template);
   const byCollection: Record<string, Record<string, string>> = {
     escalations: { id: r.escalationId, attachmentId: r.attachmentId },
     conversations: { id: r.conversationId, seq: '1' },
     domains: { id: r.domainId, email: r.email },
     gateways: { id: r.gatewayId },
     accounts: { id: r.accountId, keyId: r.keyId },
+    ...(channelPath ? { conversations: { id: r.channelConversationId, messageId: r.messageId } } : {}),
   };
   let missing: string | undefined;
   const path = template.replace(/\{([^}]+)\}/g, (_, name: string) => {
@@ -69,6 +80,9 @@ function shape(res: TestResponse, ids: string[]): unknown {
 describe('a key scoped to a domain sees and acts on that domain only', () => {
   const suite = fakeSuite({});
   const { platform, receiver } = suite;
+  const channel = new FakeChannelPlatform();
+  beforeAll(() => channel.start());
+  afterAll(() => channel.stop());
   let t: TestApp;
   let a: Resources;
   let b: Resources;
@@ -88,7 +102,26 @@ describe('a key scoped to a domain sees and acts on that domain only', () => {
     const detail = await t.request('GET', `/v1/escalations/${created.body.id}`);
     const file = detail.body.transcript.find((e: { type: string }) => e.type === 'attachment');
     const attachmentId = /\/attachments\/([^/]+)$/.exec(file.data.attachment.url)![1];
-    return { domain, domainId, gatewayId, escalationId: created.body.id, conversationId: created.body.conversationId, attachmentId, accountId: '', keyId: '', email, sessionId: session.id };
+    const { gatewayId: channelGatewayId } = await fakeChannel(t, channel, receiver, { inDomain: domain });
+    await userSays(t, channel, channelGatewayId, [{ id: `isolation-${letter}`, conversationId: `isolation-${letter}`, text: 'hi' }]);
+    const channelConversationId = await conversationOf(receiver, `isolation-${letter}`);
+    const message = await t.request('POST', `/v1/conversations/${channelConversationId}/messages`, { body: { text: 'hello' } });
+    expect(message.status).toBe(202);
+    return {
+      domain,
+      domainId,
+      gatewayId,
+      escalationId: created.body.id,
+      conversationId: created.body.conversationId,
+      attachmentId,
+      accountId: '',
+      keyId: '',
+      email,
+      sessionId: session.id,
+      channelConversationId,
+      messageId: message.body.id,
+      channelGatewayId,
+    };
   }
 
   beforeAll(async () => {
@@ -156,10 +189,10 @@ describe('a key scoped to a domain sees and acts on that domain only', () => {
         continue;
       }
       const body = op.requestBody ? BODIES[label](b) : undefined;
-      const unknown = { ...b, domainId: randomUUID(), gatewayId: randomUUID(), escalationId: randomUUID(), conversationId: randomUUID(), attachmentId: randomUUID(), accountId: randomUUID(), keyId: randomUUID() };
+      const unknown = { ...b, channelConversationId: randomUUID(), messageId: randomUUID(), domainId: randomUUID(), gatewayId: randomUUID(), escalationId: randomUUID(), conversationId: randomUUID(), attachmentId: randomUUID(), accountId: randomUUID(), keyId: randomUUID() };
       const expected = await t.request(method, pathFor(template, unknown) as string, { key: keyA, body });
       const answered = await t.request(method, foreign, { key: keyA, body });
-      const ids = (r: Resources) => [r.domainId, r.gatewayId, r.escalationId, r.conversationId, r.attachmentId, r.accountId, r.keyId];
+      const ids = (r: Resources) => [r.domainId, r.gatewayId, r.escalationId, r.conversationId, r.attachmentId, r.accountId, r.keyId, r.channelConversationId, r.messageId];
       if (answered.status !== 404) failures.push(`${label}: ${answered.status} ${answered.text.slice(0, 160)}`);
       else expect([label, shape(answered, ids(b))]).toEqual([label, shape(expected, ids(unknown))]);
     }
@@ -200,7 +233,7 @@ describe('a key scoped to a domain sees and acts on that domain only', () => {
         expect([res.status, res.body.code]).toEqual([403, 'forbidden']);
       },
       'GET /v1/gateways': async () => {
-        expect(ids(await as('/v1/gateways'))).toEqual([a.gatewayId]);
+        expect(ids(await as('/v1/gateways')).sort()).toEqual([a.gatewayId, a.channelGatewayId].sort());
         expect((await as(`/v1/gateways?domain=${b.domain}`)).body).toMatchObject({ items: [], total: 0 });
       },
       'POST /v1/gateways': () =>
@@ -279,8 +312,9 @@ describe('a key scoped to a domain sees and acts on that domain only', () => {
     await waitFor("A's last event streamed", () => streamed.some((e) => e.data.text === 'a, last'));
     await stream.close();
     const adminView = await t.request('GET', `/v1/conversations/${a.conversationId}/events?after=0`, { key: ADMIN_KEY });
-    expect(streamed.filter((e) => e.conversationId !== a.conversationId)).toEqual([]);
-    expect(streamed.map((e) => e.type)).toEqual(adminView.body.map((e: { type: string }) => e.type));
+    expect(streamed.filter((e) => e.conversationId !== a.conversationId && e.conversationId !== a.channelConversationId)).toEqual([]);
+    // A's escalation conversation, in order (its channel conversation's events come too, in theirs).
+    expect(streamed.filter((e) => e.conversationId === a.conversationId).map((e) => e.type)).toEqual(adminView.body.map((e: { type: string }) => e.type));
   }
 
   it("works on its own domain's resources with every operation", async () => {
@@ -352,7 +386,7 @@ describe('a key scoped to a domain sees and acts on that domain only', () => {
     expect((await t.request('GET', `/v1/escalations/${a.escalationId}`, { key: narrow })).status).toBe(404);
     // The open stream ends; a client reconnecting gets the key's new domains.
     await narrowStream.ended();
-    expect(narrowStream.events.filter((e) => e.conversationId !== a.conversationId)).toEqual([]);
+    expect(narrowStream.events.filter((e) => e.conversationId !== a.conversationId && e.conversationId !== a.channelConversationId)).toEqual([]);
 
     expect((await t.request('PATCH', `/v1/accounts/${both.body.id}`, { body: { domains: null } })).body.domains).toBeNull();
     expect((await t.request('GET', '/v1/escalations', { key: wide })).body.total).toBeGreaterThanOrEqual(2);

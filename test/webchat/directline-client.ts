@@ -25,7 +25,7 @@ interface AjaxRequest {
 function fetchAjax(request: AjaxRequest): unknown {
   return Observable.create((observer: { next(v: unknown): void; error(e: unknown): void; complete(): void }) => {
     const headers = { ...(request.headers ?? {}) };
-    let body: BodyInit | undefined;
+    let body: string | FormData | undefined;
     if (request.body instanceof FormData) {
       body = request.body;
       // fetch writes the multipart boundary itself.

@@ -27,7 +27,7 @@ describe('DirectLineJS against the webchat gateway', () => {
 
   async function tokenFor(userId: string): Promise<{ token: string; conversationId: string }> {
     const res = await fetch(`${domain}/tokens/generate`, { method: 'POST', headers: { authorization: `Bearer ${DIRECT_LINE_SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ user: { id: userId } }) });
-    return res.json();
+    return (await res.json()) as { token: string; conversationId: string };
   }
 
   function collect(client: DirectLine): Activity[] {

@@ -154,6 +154,11 @@ export interface ChannelContext extends GatewayContext {
   conversation: ChannelConversationRef;
   /** Set for gateway types with the capability `hosted`. */
   hosted?: HostedChannel;
+  /**
+   * For `send`: the service's id of the outbound message, the same on every attempt of it. Pass it where the platform
+   * takes an idempotency key (and as `HostedChannel.post`'s `messageId`), so a repeated attempt is not a second message.
+   */
+  messageId?: string;
 }
 
 /** What a channel's webhook delivery turned into. */

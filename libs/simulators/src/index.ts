@@ -1,4 +1,5 @@
 export * from './fake/fake-platform';
+export * from './fake/fake-channel-platform';
 export * from './gms';
 export * from './eight-by-eight';
 export * from './clock/simulator-clock';

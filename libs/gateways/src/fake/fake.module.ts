@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { FakeChannelGateway } from './fake-channel.gateway';
 import { FakeGateway } from './fake.gateway';
 
-@Module({ providers: [FakeGateway] })
+/** The scripted gateway types of tests and demos: the `fake` escalation platform and the `fake-channel` channel. */
+@Module({ providers: [FakeGateway, FakeChannelGateway] })
 export class FakeGatewayModule {}

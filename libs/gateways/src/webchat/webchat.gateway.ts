@@ -37,18 +37,8 @@ export class WebchatGateway implements ChannelGateway {
 
   async send(ctx: ChannelContext, activity: OutboundActivity): Promise<SentActivity> {
     if (!ctx.hosted) throw new GatewayError('invalid_request', 'web chat is served by the service: no hosted channel in this context');
-    const messageId = outboundMessageId(ctx);
-    const platformMessageId = await ctx.hosted.post(ctx.conversation.platformConversationId, activity, { messageId });
+    if (!ctx.messageId) throw new GatewayError('invalid_request', 'no outbound message id in the send context');
+    const platformMessageId = await ctx.hosted.post(ctx.conversation.platformConversationId, activity, { messageId: ctx.messageId });
     return { platformMessageId };
   }
-}
-
-/**
- * The service's id of the message being sent, which makes a repeated send (a retried job) append once. The core puts
- * it on the context it builds for a send.
- */
-function outboundMessageId(ctx: ChannelContext): string {
-  const id = (ctx as ChannelContext & { messageId?: string }).messageId;
-  if (!id) throw new GatewayError('invalid_request', 'no outbound message id in the send context');
-  return id;
 }

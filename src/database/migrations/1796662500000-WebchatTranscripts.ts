@@ -6,8 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * what it missed. `message_id` is the service's outbound message id: a repeated send appends once. Files uploaded by
  * users are kept here until the conversation goes.
  */
-export class WebchatTranscripts1796661500000 implements MigrationInterface {
-  name = 'WebchatTranscripts1796661500000';
+export class WebchatTranscripts1796662500000 implements MigrationInterface {
+  name = 'WebchatTranscripts1796662500000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`

@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { ChannelUser } from '@app/gateway-sdk';
+import { ChannelConversationEntity, OutboundMessageEntity, OutboundStatus } from '../database/entities';
+import { prepared } from '../database/prepared';
+
+/** A new outbound message, as the bot API or the switchboard asks for it. */
+export interface NewOutboundMessage {
+  conversationId: string;
+  gatewayId: string;
+  kind: 'message' | 'typing';
+  author: 'bot' | 'agent';
+  authorName: string | null;
+  activity: Record<string, unknown>;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+}
+
+/** The channel side of conversations and their outbound messages: the only writer of both tables. */
+@Injectable()
+export class ChannelConversationsRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+
+  /**
+   * Serializes the first activities of one platform conversation (two deliveries at once must not create it twice)
+   * until the transaction ends, without a row to lock yet.
+   */
+  async lockPlatformConversation(em: EntityManager, gatewayId: string, platformConversationId: string): Promise<void> {
+    // A gateway id is a UUID (fixed length): joined with ':' the pair cannot be read two ways.
+    await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 20))`, [gatewayId, platformConversationId]);
+  }
+
+  async findByPlatform(em: EntityManager, gatewayId: string, platformConversationId: string): Promise<string | null> {
+    const [row] = await em.query(`SELECT id FROM channel_conversations WHERE gateway_id = $1 AND platform_conversation_id = $2`, [gatewayId, platformConversationId]);
+    return row?.id ?? null;
+  }
+
+  async create(em: EntityManager, fields: { id: string; gatewayId: string; platformConversationId: string; user: ChannelUser; reference: Record<string, unknown> | null }): Promise<void> {
+    await em.query(`INSERT INTO channel_conversations (id, gateway_id, platform_conversation_id, "user", reference) VALUES ($1, $2, $3, $4, $5)`, [
+      fields.id,
+      fields.gatewayId,
+      fields.platformConversationId,
+      JSON.stringify(fields.user),
+      fields.reference === null ? null : JSON.stringify(fields.reference),
+    ]);
+  }
+
+  /** The latest user and reference a user activity carried (latest wins: a Teams service URL can move). */
+  async refresh(em: EntityManager, id: string, user: ChannelUser, reference: Record<string, unknown> | undefined): Promise<void> {
+    await em.query(`UPDATE channel_conversations SET "user" = $2, reference = coalesce($3::jsonb, reference), updated_at = now() WHERE id = $1`, [
+      id,
+      JSON.stringify(user),
+      reference === undefined ? null : JSON.stringify(reference),
+    ]);
+  }
+
+  get(id: string): Promise<ChannelConversationEntity | null> {
+    return this.db.getRepository(ChannelConversationEntity).findOneBy({ id });
+  }
+
+  /** Whether these conversations are channel conversations (answers those that are). */
+  async channelIds(ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM channel_conversations WHERE id = ANY($1::uuid[])`, [ids]);
+    return new Set(rows.map((row) => row.id));
+  }
+
+  // --- outbound messages ---
+
+  /** Stores a message with the conversation's next outbound sequence number (the conversation row is the counter). */
+  async addMessage(em: EntityManager, message: NewOutboundMessage): Promise<OutboundMessageEntity> {
+    // prepared(): TypeORM's query() answers an UPDATE's rows wrapped with its count.
+    const [{ seq }] = await prepared<{ seq: number }>(
+      em,
+      `UPDATE channel_conversations SET next_outbound_seq = next_outbound_seq + 1 WHERE id = $1 RETURNING next_outbound_seq - 1 AS seq`,
+      [message.conversationId],
+    );
+    const [row] = await em.query(
+      `INSERT INTO outbound_messages (conversation_id, seq, kind, author, author_name, activity, gateway_id, idempotency_key, request_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+      [message.conversationId, seq, message.kind, message.author, message.authorName, JSON.stringify(message.activity), message.gatewayId, message.idempotencyKey, message.requestHash],
+    );
+    return (await em.getRepository(OutboundMessageEntity).findOneByOrFail({ id: row.id }));
+  }
+
+  findByIdempotencyKey(em: EntityManager | null, conversationId: string, key: string): Promise<OutboundMessageEntity | null> {
+    return (em ?? this.db.manager).getRepository(OutboundMessageEntity).findOneBy({ conversationId, idempotencyKey: key });
+  }
+
+  message(conversationId: string, id: string): Promise<OutboundMessageEntity | null> {
+    return this.db.getRepository(OutboundMessageEntity).findOneBy({ conversationId, id });
+  }
+
+  /** The first message still to send, in sequence order (those behind it wait for it). */
+  async nextPending(conversationId: string): Promise<OutboundMessageEntity | null> {
+    return this.db.getRepository(OutboundMessageEntity).findOne({ where: { conversationId, status: 'accepted' }, order: { seq: 'ASC' } });
+  }
+
+  /** Counts an attempt before the platform is called: one cut short (the worker died) is still counted. */
+  async startAttempt(id: string): Promise<void> {
+    await this.db.query(`UPDATE outbound_messages SET attempts = attempts + 1, attempt_started_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1`, [id]);
+  }
+
+  async markSent(em: EntityManager, id: string, platformMessageId: string | null, detail: string | null): Promise<void> {
+    await em.query(
+      `UPDATE outbound_messages SET status = 'sent', platform_message_id = $2, detail = $3, sent_at = now(), attempt_started_at = NULL, updated_at = now() WHERE id = $1 AND status = 'accepted'`,
+      [id, platformMessageId, detail],
+    );
+  }
+
+  async markFailed(em: EntityManager, id: string, reason: string, detail: string | null): Promise<void> {
+    await em.query(`UPDATE outbound_messages SET status = 'failed', reason = $2, detail = $3, attempt_started_at = NULL, updated_at = now() WHERE id = $1 AND status = 'accepted'`, [
+      id,
+      reason,
+      detail,
+    ]);
+  }
+
+  async retryAt(id: string, at: Date, detail: string): Promise<void> {
+    await this.db.query(`UPDATE outbound_messages SET next_attempt_at = $2, detail = $3, attempt_started_at = NULL, updated_at = now() WHERE id = $1`, [id, at, detail]);
+  }
+
+  /** The message a receipt names, locked in the receipt's transaction. */
+  async lockByPlatformId(em: EntityManager, gatewayId: string, platformMessageId: string): Promise<OutboundMessageEntity | null> {
+    const [row] = await em.query(`SELECT id FROM outbound_messages WHERE gateway_id = $1 AND platform_message_id = $2 ORDER BY created_at DESC LIMIT 1 FOR UPDATE`, [
+      gatewayId,
+      platformMessageId,
+    ]);
+    return row ? em.getRepository(OutboundMessageEntity).findOneByOrFail({ id: row.id }) : null;
+  }
+
+  async setStatus(em: EntityManager, id: string, status: OutboundStatus, reason: string | null, detail: string | null): Promise<void> {
+    await em.query(`UPDATE outbound_messages SET status = $2, reason = coalesce($3, reason), detail = coalesce($4, detail), updated_at = now() WHERE id = $1`, [id, status, reason, detail]);
+  }
+
+  /** Conversations with messages still to send (the reconcile pass's look after a restart). */
+  async conversationsWithPending(): Promise<string[]> {
+    const rows: { conversation_id: string }[] = await this.db.query(`SELECT DISTINCT conversation_id FROM outbound_messages WHERE status = 'accepted'`);
+    return rows.map((row) => row.conversation_id);
+  }
+
+  // --- the send lease: one sender per conversation, whatever Redis says ---
+
+  async takeSendLease(id: string, token: string, termMs: number): Promise<boolean> {
+    const rows = await prepared(
+      this.db,
+      `UPDATE channel_conversations SET send_claim = $2, send_claimed_until = now() + ($3 || ' milliseconds')::interval
+        WHERE id = $1 AND (send_claimed_until IS NULL OR send_claimed_until <= now()) RETURNING id`,
+      [id, token, String(termMs)],
+    );
+    return rows.length > 0;
+  }
+
+  async renewSendLease(id: string, token: string, termMs: number): Promise<boolean> {
+    const rows = await prepared(this.db, `UPDATE channel_conversations SET send_claimed_until = now() + ($3 || ' milliseconds')::interval WHERE id = $1 AND send_claim = $2 RETURNING id`, [
+      id,
+      token,
+      String(termMs),
+    ]);
+    return rows.length > 0;
+  }
+
+  async releaseSendLease(id: string, token: string): Promise<void> {
+    await this.db.query(`UPDATE channel_conversations SET send_claim = NULL, send_claimed_until = NULL WHERE id = $1 AND send_claim = $2`, [id, token]);
+  }
+}

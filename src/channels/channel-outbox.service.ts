@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import type { GatewayCapability, OutboundActivity } from '@app/gateway-sdk';
+import { DomainScope } from '../auth/domain-scope';
+import { DomainError } from '../common/domain-error';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import { OutboundMessageEntity } from '../database/entities';
+import { requestHash } from '../escalations/escalations.service';
+import { GatewayRegistry } from '../gateways/gateway-registry';
+import { JobDispatcher } from '../queues/job-dispatcher.service';
+import { ChannelConversationsRepository } from './channel-conversations.repository';
+
+/** A message for a channel's user, as the bot (or the switchboard, for an agent) asks for it. */
+export interface OutboundRequest {
+  author: 'bot' | 'agent';
+  authorName?: string;
+  text?: string;
+  attachments?: { url: string; contentType: string; name?: string }[];
+  cards?: { contentType: string; content: Record<string, unknown> }[];
+  quickReplies?: { title: string; value?: string }[];
+}
+
+/** Which capability each part of a message needs, and the field named when the channel type lacks it. */
+const NEEDS: [keyof OutboundRequest, GatewayCapability, string][] = [
+  ['attachments', 'attachments', 'files'],
+  ['cards', 'adaptive-cards', 'cards'],
+  ['quickReplies', 'quick-replies', 'quick replies'],
+];
+
+/**
+ * Outbound messages are stored before they are sent: this stores one (in the conversation's outbound sequence, once
+ * per Idempotency-Key) and wakes the conversation's sender. A bot's message is refused while an agent controls the
+ * conversation; one relaying an agent (`author: agent`) is not.
+ */
+@Injectable()
+export class ChannelOutbox {
+  constructor(
+    private readonly channels: ChannelConversationsRepository,
+    private readonly conversations: ConversationsRepository,
+    private readonly registry: GatewayRegistry,
+    private readonly jobs: JobDispatcher,
+  ) {}
+
+  async message(conversationId: string, request: OutboundRequest, idempotencyKey: string | null, scope: DomainScope): Promise<{ message: OutboundMessageEntity; created: boolean }> {
+    const { gatewayId, capabilities } = await this.channelOf(conversationId, scope);
+    if (!request.text && !request.attachments?.length && !request.cards?.length) {
+      throw DomainError.validation([{ field: 'text', message: 'a message needs text, attachments or cards' }]);
+    }
+    for (const [field, capability, what] of NEEDS) {
+      if ((request[field] as unknown[] | undefined)?.length && !capabilities.includes(capability)) {
+        throw DomainError.validation([{ field, message: `this conversation's channel cannot show ${what} (it lacks the capability '${capability}')` }]);
+      }
+    }
+    const activity: OutboundActivity = {
+      type: 'message',
+      author: request.author,
+      ...(request.authorName ? { authorName: request.authorName } : {}),
+      ...(request.text !== undefined ? { text: request.text } : {}),
+      ...(request.attachments?.length || request.cards?.length
+        ? { attachments: [...(request.attachments ?? []), ...(request.cards ?? []).map((card) => ({ contentType: card.contentType, content: card.content }))] }
+        : {}),
+      ...(request.quickReplies?.length ? { quickReplies: request.quickReplies } : {}),
+    };
+    return this.store(conversationId, gatewayId, 'message', activity, idempotencyKey, idempotencyKey ? requestHash(request) : null);
+  }
+
+  async typing(conversationId: string, author: 'bot' | 'agent', scope: DomainScope, authorName?: string): Promise<{ message: OutboundMessageEntity; created: boolean }> {
+    const { gatewayId, capabilities } = await this.channelOf(conversationId, scope);
+    if (!capabilities.includes('typing')) throw new DomainError('invalid_state', "This conversation's channel does not show typing (it lacks the capability 'typing')");
+    return this.store(conversationId, gatewayId, 'typing', { type: 'typing', author, ...(authorName ? { authorName } : {}) }, null, null);
+  }
+
+  async status(conversationId: string, messageId: string, scope: DomainScope): Promise<OutboundMessageEntity> {
+    await this.conversations.get(conversationId, scope);
+    const message = await this.channels.message(conversationId, messageId);
+    if (!message) throw DomainError.notFound('Message', messageId);
+    return message;
+  }
+
+  private async channelOf(conversationId: string, scope: DomainScope): Promise<{ gatewayId: string; capabilities: GatewayCapability[] }> {
+    const conversation = await this.conversations.get(conversationId, scope);
+    if (!conversation.channelGatewayId) {
+      throw new DomainError('invalid_state', 'This conversation is not a channel conversation: the bot platform reaches its user itself');
+    }
+    const registered = this.registry.findChannel(conversation.channel);
+    if (!registered) throw new DomainError('invalid_state', `Channel gateway type '${conversation.channel}' is not available in this deployment`);
+    return { gatewayId: conversation.channelGatewayId, capabilities: registered.gateway.definition.capabilities };
+  }
+
+  private async store(
+    conversationId: string,
+    gatewayId: string,
+    kind: 'message' | 'typing',
+    activity: OutboundActivity,
+    idempotencyKey: string | null,
+    hash: string | null,
+  ): Promise<{ message: OutboundMessageEntity; created: boolean }> {
+    const outcome = await this.channels.transaction(async (em) => {
+      // The conversation's row lock orders this against a take-over being recorded: a bot message stored after an
+      // agent took control would be sent over the agent.
+      const locked = await this.conversations.lockForEvents(em, conversationId);
+      if (idempotencyKey) {
+        const existing = await this.channels.findByIdempotencyKey(em, conversationId, idempotencyKey);
+        if (existing) {
+          if (existing.requestHash !== hash) throw new DomainError('idempotency_conflict', 'This Idempotency-Key was used with a different request body');
+          return { message: existing, created: false };
+        }
+      }
+      if (activity.author === 'bot' && locked.control === 'agent') {
+        throw new DomainError('control_conflict', 'An agent controls this conversation; bot messages are refused until the escalation ends');
+      }
+      const message = await this.channels.addMessage(em, {
+        conversationId,
+        gatewayId,
+        kind,
+        author: activity.author,
+        authorName: activity.authorName ?? null,
+        activity: activity as unknown as Record<string, unknown>,
+        idempotencyKey,
+        requestHash: hash,
+      });
+      return { message, created: true };
+    });
+    if (outcome.created) await this.jobs.channelSend(conversationId);
+    return outcome;
+  }
+}
