@@ -114,6 +114,20 @@ describe('Direct Line 3.0 served for a webchat gateway', () => {
     expect(second.activities[0].from).toEqual({ id: 'helpbot', name: 'Help Bot', role: 'bot' });
   });
 
+  it('pushes an append made by another API process to the socket this one holds (Redis pub/sub)', async () => {
+    const other = await startTestApp();
+    try {
+      const conv = await started({ id: 'dl_user-two-nodes-1' });
+      const reader = stream(conv.streamUrl);
+      await reader.opened();
+      await other.app.get(WebchatHostedChannel).post(conv.conversationId, { type: 'message', author: 'bot', text: 'from the other process' }, { messageId: 'other-1' });
+      const pushed = await reader.waitFor('the other process\'s append', (a) => a.text === 'from the other process');
+      expect(pushed.id).toBe(`${conv.conversationId}|0000001`);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('keeps one socket per conversation: a second one closes the first with "collision"', async () => {
     const conv = await started({ id: 'dl_user-collision1' });
     const first = stream(conv.streamUrl);
