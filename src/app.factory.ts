@@ -20,6 +20,7 @@ import { routeLabel } from './metrics/http-labels';
 import { MetricsService } from './metrics/metrics.service';
 import { mountQueueDashboard } from './queues/queue-dashboard';
 import { describeWebhookIntake, mountWebhookIntake } from './inbound/webhook-intake.route';
+import { WebchatModule } from './webchat/webchat.module';
 
 export const BODY_LIMIT = '1mb';
 
@@ -64,7 +65,10 @@ export async function createApp(config: AppConfig, logger: AppLogger, options: A
     metrics.timeRequest(req, res, () => routeLabel(req));
     next();
   });
-  if (config.runsApi) mountWebhookIntake(app);
+  if (config.runsApi) {
+    mountWebhookIntake(app);
+    WebchatModule.mount(app);
+  }
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.use((req: Request, _res: Response, next: NextFunction) => {

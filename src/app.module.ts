@@ -3,7 +3,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { ConnectionOptions } from 'bullmq';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { EightByEightGatewayModule, FakeGatewayModule, GenesysPureEngageGatewayModule } from '@app/gateways';
+import { EightByEightGatewayModule, FakeGatewayModule, GenesysPureEngageGatewayModule, WebchatGatewayModule } from '@app/gateways';
 import { AccountsModule } from './accounts/accounts.module';
 import { AuthModule } from './auth/auth.module';
 import { AppLogger } from './common/app-logger';
@@ -22,9 +22,10 @@ import { HealthController } from './health/health.controller';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueuesModule } from './queues/queues.module';
 import { redisOptions } from './queues/redis-connection';
+import { WebchatModule } from './webchat/webchat.module';
 
 /** Gateway type modules of a production deployment. */
-export const PRODUCTION_GATEWAY_MODULES: Type[] = [GenesysPureEngageGatewayModule, EightByEightGatewayModule];
+export const PRODUCTION_GATEWAY_MODULES: Type[] = [GenesysPureEngageGatewayModule, EightByEightGatewayModule, WebchatGatewayModule];
 
 /** Composition root. The role decides which parts run: HTTP controllers (api) and processors (worker). */
 @Module({})
@@ -50,6 +51,7 @@ export class AppModule {
         ChannelsModule.register(config),
         InboundModule.register(config),
         WorkersModule.register(config),
+        WebchatModule.register(config),
       ],
       controllers: [HealthController],
     };

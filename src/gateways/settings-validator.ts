@@ -27,6 +27,7 @@ function fieldSchema(field: SettingField): JsonSchema {
       break;
     case 'string':
       Object.assign(out, { type: 'string', maxLength: field.maxLength ?? (field.multiline ? 65_536 : 2000) });
+      if (field.minLength !== undefined) out.minLength = field.minLength;
       if (field.enum) out.enum = [...field.enum];
       if (field.format) out.format = field.format;
       break;

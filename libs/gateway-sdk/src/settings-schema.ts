@@ -19,6 +19,8 @@ export interface SettingField {
   minimum?: number;
   maximum?: number;
   maxLength?: number;
+  /** Shortest accepted text (a secret that must be long enough to derive keys from). */
+  minLength?: number;
   /** `uri` values are checked against the outbound URL policy. */
   format?: 'uri' | 'email';
   /** Multi-line text (PEM blocks and similar). */

@@ -5,3 +5,7 @@ export * from './genesys-pureengage/genesys-pureengage.gateway';
 export * from './genesys-pureengage/genesys-pureengage.module';
 export * from './eight-by-eight/eight-by-eight.gateway';
 export * from './eight-by-eight/eight-by-eight.module';
+export * from './webchat/webchat.gateway';
+export * from './webchat/webchat.module';
+export * from './webchat/webchat.mapper';
+export * from './webchat/webchat.settings';
