@@ -66,7 +66,11 @@ export class ChannelOutbox {
 
   async typing(conversationId: string, author: 'bot' | 'agent', scope: DomainScope, authorName?: string): Promise<{ message: OutboundMessageEntity; created: boolean }> {
     const { gatewayId, capabilities } = await this.channelOf(conversationId, scope);
-    if (!capabilities.includes('typing')) throw new DomainError('invalid_state', "This conversation's channel does not show typing (it lacks the capability 'typing')");
+    // As the message route's capability refusals: the request asks for what this channel cannot do (400), not a
+    // conflict with the conversation's state that may pass.
+    if (!capabilities.includes('typing')) {
+      throw DomainError.validation([{ field: 'typing', message: "this conversation's channel cannot show typing (it lacks the capability 'typing')" }]);
+    }
     return this.store(conversationId, gatewayId, 'typing', { type: 'typing', author, ...(authorName ? { authorName } : {}) }, null, null);
   }
 
