@@ -133,6 +133,6 @@ describe("the agent's messages and files on a channel", () => {
     unsigned.searchParams.delete('signature');
     const missing = await fetch(unsigned);
     expect(missing.status).toBe(400);
-    expect((await missing.json()).details).toEqual([expect.objectContaining({ field: 'signature' })]);
+    expect(((await missing.json()) as { details: unknown }).details).toEqual([expect.objectContaining({ field: 'signature' })]);
   }, 30_000);
 });
