@@ -38,6 +38,7 @@ const PUBLIC = {
     'relay-drainer.service',
     'escalation-policy',
     'switchboard-hooks',
+    'file-links',
   ],
   channels: ['channels.module', 'channel-ingest.service', 'hosted-channel.registry', 'channel-outbox.service', 'channel-sender.service', 'channel-events'],
   webchat: ['webchat.module'],

@@ -63,11 +63,10 @@ export class ChannelConversationsRepository {
     return this.db.getRepository(ChannelConversationEntity).findOneBy({ id });
   }
 
-  /** Whether these conversations are channel conversations (answers those that are). */
-  async channelIds(ids: string[]): Promise<Set<string>> {
-    if (!ids.length) return new Set();
-    const rows: { id: string }[] = await this.db.query(`SELECT id FROM channel_conversations WHERE id = ANY($1::uuid[])`, [ids]);
-    return new Set(rows.map((row) => row.id));
+  /** A channel conversation's gateway and channel type, in the caller's transaction; null for another conversation. */
+  async channelOf(em: EntityManager, id: string): Promise<{ gatewayId: string; channel: string } | null> {
+    const [row] = await em.query(`SELECT channel, channel_gateway_id FROM conversations WHERE id = $1 AND channel_gateway_id IS NOT NULL`, [id]);
+    return row ? { gatewayId: row.channel_gateway_id, channel: row.channel } : null;
   }
 
   // --- outbound messages ---

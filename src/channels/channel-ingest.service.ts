@@ -60,10 +60,11 @@ export class ChannelIngestService {
           conversationId = randomUUID();
           await this.conversations.createForChannel(em, { id: conversationId, domainId: gateway.domainId, channel: gateway.type, channelGatewayId: gatewayId });
           await this.channels.create(em, { id: conversationId, gatewayId, platformConversationId, user: last.user, reference: group.findLast((a) => a.reference)?.reference ?? null });
-        } else {
-          await this.channels.refresh(em, conversationId, last.user, group.findLast((a) => a.reference)?.reference);
         }
+        // The conversation's row before its channel row, as the escalation ingest takes them when it stores an
+        // agent's message for the channel: the other order could deadlock with it.
         const locked = await this.events.lock(em, conversationId);
+        if (!created) await this.channels.refresh(em, conversationId, last.user, group.findLast((a) => a.reference)?.reference);
         const toStore: ChannelEventInput[] = [];
         // The bot learns of a new conversation first, whatever its first activity was.
         if (created && group[0].type !== 'conversation_started') {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import type { GatewayCapability, OutboundActivity } from '@app/gateway-sdk';
 import { DomainScope } from '../auth/domain-scope';
 import { DomainError } from '../common/domain-error';
@@ -65,7 +66,11 @@ export class ChannelOutbox {
 
   async typing(conversationId: string, author: 'bot' | 'agent', scope: DomainScope, authorName?: string): Promise<{ message: OutboundMessageEntity; created: boolean }> {
     const { gatewayId, capabilities } = await this.channelOf(conversationId, scope);
-    if (!capabilities.includes('typing')) throw new DomainError('invalid_state', "This conversation's channel does not show typing (it lacks the capability 'typing')");
+    // As the message route's capability refusals: the request asks for what this channel cannot do (400), not a
+    // conflict with the conversation's state that may pass.
+    if (!capabilities.includes('typing')) {
+      throw DomainError.validation([{ field: 'typing', message: "this conversation's channel cannot show typing (it lacks the capability 'typing')" }]);
+    }
     return this.store(conversationId, gatewayId, 'typing', { type: 'typing', author, ...(authorName ? { authorName } : {}) }, null, null);
   }
 
@@ -84,6 +89,51 @@ export class ChannelOutbox {
     const registered = this.registry.findChannel(conversation.channel);
     if (!registered) throw new DomainError('invalid_state', `Channel gateway type '${conversation.channel}' is not available in this deployment`);
     return { gatewayId: conversation.channelGatewayId, capabilities: registered.gateway.definition.capabilities };
+  }
+
+  /**
+   * Stores an agent's message or typing in the caller's transaction (the escalation ingest's, which holds the
+   * conversation's lock), keyed so that it is stored once. Never refuses: what the channel cannot show is left out
+   * (the bot has the event), and a channel type missing from this deployment stores nothing. Answers whether a
+   * message was stored (the sender is then woken after the commit).
+   */
+  async agentActivityIn(em: EntityManager, conversationId: string, activity: OutboundActivity, key: string | null): Promise<boolean> {
+    const channel = await this.channels.channelOf(em, conversationId);
+    if (!channel) return false;
+    const capabilities = this.registry.findChannel(channel.channel)?.gateway.definition.capabilities;
+    if (!capabilities) return false;
+    let kind: 'message' | 'typing' = 'message';
+    if (activity.type === 'typing') {
+      if (!capabilities.includes('typing')) return false;
+      kind = 'typing';
+    } else {
+      const all = activity.attachments ?? [];
+      const files = all.filter((a) => a.content === undefined);
+      const shown = all.filter((a) => (a.content === undefined ? capabilities.includes('attachments') : capabilities.includes('adaptive-cards')));
+      // A channel without files still gets the file's link, as text: the user can open it.
+      const links = capabilities.includes('attachments') ? [] : files.map((f) => `${f.name ?? 'file'}: ${f.url}`);
+      const text = [activity.text, ...links].filter(Boolean).join('\n') || undefined;
+      const { attachments: _all, text: _text, ...rest } = activity;
+      activity = { ...rest, ...(text ? { text } : {}), ...(shown.length ? { attachments: shown } : {}) };
+      if (!activity.text && !activity.attachments) return false;
+    }
+    if (key && (await this.channels.findByIdempotencyKey(em, conversationId, key))) return false;
+    await this.channels.addMessage(em, {
+      conversationId,
+      gatewayId: channel.gatewayId,
+      kind,
+      author: activity.author,
+      authorName: activity.authorName ?? null,
+      activity: activity as unknown as Record<string, unknown>,
+      idempotencyKey: key,
+      requestHash: null,
+    });
+    return true;
+  }
+
+  /** Wakes the conversation's sender (after the commit of what it is to send). */
+  wake(conversationId: string): Promise<unknown> {
+    return this.jobs.channelSend(conversationId);
   }
 
   private async store(

@@ -1,11 +1,12 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import type { UserActivity } from '@app/gateway-sdk';
+import type { OutboundActivity, UserActivity } from '@app/gateway-sdk';
+import { EntityManager } from 'typeorm';
 import { EVERY_DOMAIN } from '../auth/domain-scope';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
 import { DomainsService } from '../domains/domains.service';
 import { EscalationsService } from '../escalations/escalations.service';
-import { StoredEscalationEvents, SwitchboardHooks, SwitchboardHooksRegistry } from '../escalations/switchboard-hooks';
-import { ChannelConversationsRepository } from './channel-conversations.repository';
+import { FileLinks } from '../escalations/file-links';
+import { AfterCommit, StoredEscalationEvents, SwitchboardHooks, SwitchboardHooksRegistry } from '../escalations/switchboard-hooks';
 import { ChannelOutbox } from './channel-outbox.service';
 
 /** A user activity just stored in a channel conversation, which may go on to an open escalation. */
@@ -32,9 +33,9 @@ export class ChannelSwitchboard implements SwitchboardHooks, OnModuleInit {
   constructor(
     private readonly hooks: SwitchboardHooksRegistry,
     private readonly escalations: EscalationsService,
-    private readonly channels: ChannelConversationsRepository,
     private readonly outbox: ChannelOutbox,
     private readonly domains: DomainsService,
+    private readonly links: FileLinks,
     logger: AppLogger,
   ) {
     this.log = logger.child('switchboard');
@@ -79,39 +80,45 @@ export class ChannelSwitchboard implements SwitchboardHooks, OnModuleInit {
     }
   }
 
-  async escalationEventsStored(stored: StoredEscalationEvents[]): Promise<void> {
-    const relevant = stored.filter((s) => s.events.some((e) => FOR_THE_USER.has(e.type)));
-    if (!relevant.length) return;
-    const channelIds = await this.channels.channelIds([...new Set(relevant.map((s) => s.conversationId))]);
-    for (const item of relevant) {
-      if (!channelIds.has(item.conversationId)) continue;
-      if ((await this.domains.agentMessagesOf(item.domainId)) !== 'channel') continue;
-      for (const event of item.events) {
-        if (!FOR_THE_USER.has(event.type)) continue;
-        try {
-          await this.toChannel(item.conversationId, event);
-        } catch (error) {
-          this.log.warn('agent event not sent to the channel', { conversationId: item.conversationId, seq: event.seq, error: (error as Error).message });
+  /**
+   * In the escalation ingest's transaction: the agent's messages, typing and files become outbound messages that
+   * commit with their events (a process that dies after the commit loses none); after the commit only the senders
+   * are woken, and a lost wake-up is redone by the reconcile pass (conversations with messages still `accepted`).
+   */
+  async escalationEventsStoring(em: EntityManager, stored: StoredEscalationEvents[]): Promise<AfterCommit | null> {
+    const wake = new Set<string>();
+    const agentMessages = new Map<string, 'channel' | 'bot'>();
+    for (const item of stored) {
+      const events = item.events.filter((e) => FOR_THE_USER.has(e.type));
+      if (!events.length) continue;
+      if (!agentMessages.has(item.domainId)) agentMessages.set(item.domainId, await this.domains.agentMessagesOf(item.domainId));
+      if (agentMessages.get(item.domainId) !== 'channel') continue;
+      for (const event of events) {
+        // Keyed by the event's sequence number, as the bot would key a relay of it.
+        if (await this.outbox.agentActivityIn(em, item.conversationId, this.activityOf(item.escalationId, event), event.type === 'agent_typing_started' ? null : `agent-event:${event.seq}`)) {
+          wake.add(item.conversationId);
         }
       }
     }
+    if (!wake.size) return null;
+    return async () => {
+      for (const conversationId of wake) {
+        await this.outbox.wake(conversationId).catch((error) => this.log.warn('channel sender not woken; the reconcile pass will', { conversationId, error: (error as Error).message }));
+      }
+    };
   }
 
-  private async toChannel(conversationId: string, event: StoredEscalationEvents['events'][number]): Promise<void> {
+  private activityOf(escalationId: string, event: StoredEscalationEvents['events'][number]): OutboundActivity {
     const agent = event.data.agent as { displayName?: string | null } | undefined;
-    const authorName = agent?.displayName ?? undefined;
-    if (event.type === 'agent_typing_started') {
-      await this.outbox.typing(conversationId, 'agent', EVERY_DOMAIN, authorName).catch(() => undefined);
-      return;
-    }
-    // Keyed by the event's sequence number: an ingest's hooks run again (a retried job) store the message once.
-    const key = `agent-event:${event.seq}`;
+    const author = { author: 'agent' as const, ...(agent?.displayName ? { authorName: agent.displayName } : {}) };
+    if (event.type === 'agent_typing_started') return { type: 'typing', ...author };
     if (event.type === 'attachment') {
-      const file = event.data.attachment as { name: string; mimeType: string; url: string };
-      await this.outbox.message(conversationId, { author: 'agent', authorName, attachments: [{ url: file.url, contentType: file.mimeType, name: file.name }] }, key, EVERY_DOMAIN);
-      return;
+      const file = event.data.attachment as { id: string; name: string; mimeType: string };
+      // The user has no API key: a signed link to this one file, expiring.
+      return { type: 'message', ...author, attachments: [{ url: this.links.url(escalationId, file.id), contentType: file.mimeType, name: file.name }] };
     }
-    const cards = event.data.cards as { contentType: string; content: Record<string, unknown> }[] | undefined;
-    await this.outbox.message(conversationId, { author: 'agent', authorName, text: event.data.text as string | undefined, cards }, key, EVERY_DOMAIN);
+    const cards = (event.data.cards as { contentType: string; content: Record<string, unknown> }[] | undefined) ?? [];
+    const text = event.data.text as string | undefined;
+    return { type: 'message', ...author, ...(text ? { text } : {}), ...(cards.length ? { attachments: cards.map((c) => ({ contentType: c.contentType, content: c.content })) } : {}) };
   }
 }

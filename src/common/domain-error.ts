@@ -4,6 +4,8 @@ export const DOMAIN_ERROR_STATUS = {
   invalid_state: 409,
   unauthenticated: 401,
   forbidden: 403,
+  link_invalid: 403,
+  link_expired: 410,
   not_found: 404,
   conflict: 409,
   control_conflict: 409,

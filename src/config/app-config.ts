@@ -196,6 +196,16 @@ export class AppConfig {
   @Min(1)
   RECONCILE_INTERVAL_SECONDS = 30;
 
+  /**
+   * How long a file link sent to a channel's user (an agent's file) can be opened without a key, from when the
+   * message is stored. Signed with a key derived from SECRETS_KEY.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(30 * 24 * 3600)
+  FILE_LINK_TTL_SECONDS = 24 * 3600;
+
   /** Bull-board and Swagger UI are served (the admin API itself is always documented at /docs/openapi.json). */
   @Transform(toBool)
   @IsBoolean()

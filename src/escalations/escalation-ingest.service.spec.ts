@@ -107,6 +107,7 @@ class IngestWorld {
             last_seq: conversation.lastSeq,
             control: conversation.control,
             stored_seq: this.staleSnapshot ? conversation.lastSeq - 1 : conversation.lastSeq,
+            on_channel: false,
           };
         }),
     // As the repository's UPDATE: only from a state that may move to `to`.

@@ -16,7 +16,7 @@ import { AttachmentsRepository } from './attachments.repository';
 import { EscalationPolicyResolver } from './escalation-policy';
 import { EscalationsRepository, IngestLockRow } from './escalations.repository';
 import { RelayCommandsRepository } from './relay-commands.repository';
-import { StoredEscalationEvents, SwitchboardHooksRegistry } from './switchboard-hooks';
+import { AfterCommit, StoredEscalationEvents, SwitchboardHooksRegistry } from './switchboard-hooks';
 
 /** What a gateway call reported, plus what the engine itself decided (service events and a forced state). */
 export interface IngestInput {
@@ -43,8 +43,10 @@ export type IngestOutcome = IngestResult & {
   domainId: string;
   lastSeq: number;
   handOff: HandOff | null;
-  /** The events this ingest stored (for the switchboard's hooks after the commit). */
+  /** The events this ingest stored. */
   storedEvents: StoredEscalationEvents['events'];
+  /** What the switchboard does once the ingest committed (on the first outcome of a call only). */
+  switchboardAfterCommit: AfterCommit | null;
 };
 
 /** One escalation's input to a grouped ingest. */
@@ -136,6 +138,7 @@ export class EscalationIngestService {
     const escalationSets: { id: string; setCursor: boolean; cursor: string | null; setSession: boolean; session: string | null }[] = [];
     const ended: string[] = [];
     const outcomes: IngestOutcome[] = [];
+    const onChannel: StoredEscalationEvents[] = [];
     // Domains' agent directories, read once per call (a pass's escalations share their gateway's domain).
     const directories = new Map<string, Map<string, string>>();
     for (const [i, { escalationId, input }] of items.entries()) {
@@ -190,9 +193,15 @@ export class EscalationIngestService {
         lastSeq: conversation.lastSeq,
         handOff: null,
         storedEvents,
+        switchboardAfterCommit: null,
       });
+      if (locked.on_channel && storedEvents.length) onChannel.push({ conversationId: fresh.conversationId, domainId: fresh.domainId, escalationId, events: storedEvents });
     }
     await this.write(em, rows, escalationSets, [...conversations.values()], ended, alongside, outcomes);
+    // In the same transaction as the events (after them: an outbound message names its event's sequence), so that
+    // the agent's messages reach the channel's user exactly when they are stored. Only channel conversations come
+    // here, known from the lock above: classic escalations pay nothing.
+    if (onChannel.length && outcomes.length) outcomes[0].switchboardAfterCommit = await this.hooks.escalationEventsStoring(em, onChannel);
     return outcomes;
   }
 
@@ -249,11 +258,8 @@ export class EscalationIngestService {
     const domains = new Set(done.filter(({ result }) => result.stored > 0 && !claimed.has(result.conversationId)).map(({ result }) => result.domainId));
     for (const domainId of domains) await this.delivery.trigger(domainId);
     for (const { escalationId, result } of done) if (result.becameOpenForRelay) await this.jobs.relay(escalationId, `open-${Date.now()}`);
-    await this.hooks.escalationEventsStored(
-      done
-        .filter(({ result }) => result.storedEvents.length > 0)
-        .map(({ escalationId, result }) => ({ conversationId: result.conversationId, domainId: result.domainId, escalationId, events: result.storedEvents })),
-    );
+    // Only wakes channel senders: what they send is stored already (a lost wake-up is redone by the reconcile pass).
+    for (const { result } of done) if (result.switchboardAfterCommit) await result.switchboardAfterCommit();
   }
 
   private async prepareData(em: EntityManager, escalation: EscalationEntity, event: PlatformEvent, override: AgentOverride, directory: Map<string, string>): Promise<Record<string, unknown>> {

@@ -15,6 +15,8 @@ import { EscalationRetention } from './escalation-retention.service';
 import { EscalationsController } from './escalations.controller';
 import { EscalationsRepository } from './escalations.repository';
 import { EscalationsService } from './escalations.service';
+import { FileLinks } from './file-links';
+import { FileLinksController } from './file-links.controller';
 import { RelayCommandsRepository } from './relay-commands.repository';
 import { RelayDrainer } from './relay-drainer.service';
 import { SwitchboardHooksRegistry } from './switchboard-hooks';
@@ -39,13 +41,14 @@ export class EscalationsModule {
       EscalationsService,
       EscalationQueriesService,
       SwitchboardHooksRegistry,
+      FileLinks,
     ];
     return modulePerConfig(config, EscalationsModule, () => ({
       module: EscalationsModule,
       imports: [ConversationsModule.register(config), DeliveryModule.register(config), DomainsModule],
-      controllers: config.runsApi ? [EscalationsController] : [],
+      controllers: config.runsApi ? [EscalationsController, FileLinksController] : [],
       providers: [...services, ...(config.runsWorker ? [EscalationRetention] : [])],
-      exports: [EscalationsRepository, EscalationContexts, EscalationRecorder, EscalationLifecycle, RelayDrainer, EscalationsService, EscalationPolicyResolver, SwitchboardHooksRegistry],
+      exports: [EscalationsRepository, EscalationContexts, EscalationRecorder, EscalationLifecycle, RelayDrainer, EscalationsService, EscalationPolicyResolver, SwitchboardHooksRegistry, FileLinks],
     }));
   }
 }

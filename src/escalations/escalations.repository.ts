@@ -44,6 +44,8 @@ export interface IngestLockRow {
   control: 'bot' | 'agent';
   /** The conversation's highest stored sequence number as the statement's snapshot saw it. */
   stored_seq: number;
+  /** A channel conversation (the switchboard may send the agent's events to its user). */
+  on_channel: boolean;
 }
 
 /** Filters of the operators' list. */
@@ -177,7 +179,7 @@ export class EscalationsRepository {
   lockForIngest(em: EntityManager, ids: string[], keyed: [escalationId: string, platformKey: string][]): Promise<IngestLockRow[]> {
     return prepared<IngestLockRow>(
       em,
-      `SELECT c.last_seq, c.control, x.id, x.state, x.gateway_id, x.domain_id, x.conversation_id, x.queue, x.cursor, x.session_enc,
+      `SELECT c.last_seq, c.control, c.channel_gateway_id IS NOT NULL AS on_channel, x.id, x.state, x.gateway_id, x.domain_id, x.conversation_id, x.queue, x.cursor, x.session_enc,
               ARRAY(SELECT ev.platform_key FROM unnest($2::uuid[], $3::text[]) AS k(escalation_id, platform_key)
                       JOIN events ev ON ev.escalation_id = k.escalation_id AND ev.platform_key = k.platform_key
                      WHERE k.escalation_id = x.id) AS seen,

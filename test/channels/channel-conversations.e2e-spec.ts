@@ -1,4 +1,6 @@
+import { FakeChannelGateway } from '@app/gateways/fake/fake-channel.gateway';
 import { FakeChannelPlatform } from '@app/simulators/fake/fake-channel-platform';
+import { GatewayRegistry } from '../../src/gateways/gateway-registry';
 import { waitFor } from '../support/bot-receiver';
 import { TestApp } from '../support/test-app';
 import { fakeSuite } from '../escalations/fake-setup';
@@ -88,5 +90,19 @@ describe('channel conversations through the fake channel', () => {
     expect(JSON.stringify(badFile.body.details)).toContain('attachments');
     const unknown = await t.request('GET', `/v1/conversations/${id}/messages/8c9f7a52-0f0c-4a4b-9f7e-4d1c0f3c1a11`);
     expect(unknown.status).toBe(404);
+  });
+
+  it('refuses typing on a channel that cannot show it with a 400 naming the field', async () => {
+    // The fake channel as a type that declares no typing (a channel like SMS): the same platform, fewer capabilities.
+    const plain = new FakeChannelGateway();
+    Object.assign(plain, { definition: { ...plain.definition, type: 'fake-channel-plain', capabilities: plain.definition.capabilities.filter((c) => c !== 'typing') } });
+    t.app.get(GatewayRegistry).register(plain);
+    const { gatewayId } = await fakeChannel(t, channel, receiver, { type: 'fake-channel-plain' });
+    await userSays(t, channel, gatewayId, [{ id: 'c1', conversationId: 'pc-4', text: 'hi' }]);
+    const id = await conversationOf(receiver, 'pc-4');
+    const typing = await t.request('POST', `/v1/conversations/${id}/typing`, { body: {} });
+    expect(typing.status).toBe(400);
+    expect(typing.body).toMatchObject({ code: 'validation_failed', details: [expect.objectContaining({ field: 'typing' })] });
+    expect((await t.request('POST', `/v1/conversations/${id}/messages`, { body: { text: 'still fine' } })).status).toBe(202);
   });
 });

@@ -11,7 +11,7 @@ export async function fakeChannel(
   t: Pick<TestApp, 'request'>,
   platform: FakeChannelPlatform,
   receiver: BotReceiver,
-  options: { agentMessages?: 'channel' | 'bot'; maxAttempts?: number; inDomain?: string } = {},
+  options: { agentMessages?: 'channel' | 'bot'; maxAttempts?: number; inDomain?: string; type?: string } = {},
 ): Promise<{ domain: string; domainId: string; gatewayId: string }> {
   let domain = options.inDomain;
   let domainId = '';
@@ -25,7 +25,7 @@ export async function fakeChannel(
   }
   const g = await t.request('POST', '/v1/gateways', {
     body: {
-      type: 'fake-channel',
+      type: options.type ?? 'fake-channel',
       settings: {
         basic: { name: `channel-${++counter}`, domain, deployed: true, platformUrl: platform.baseUrl, webhookSecret: WEBHOOK_SECRET },
         configuration: {},

@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { normalizeOasSchema } from '@app/simulators/eight-by-eight/openapi-request-validator';
 import Ajv, { ValidateFunction } from 'ajv';
 import { buildOpenApi } from '../../src/app.factory';
+import { FileLinks } from '../../src/escalations/file-links';
 import { waitFor } from '../support/bot-receiver';
 import { closed, documentAjv } from '../support/documented-events';
 import { TestApp, TestResponse } from '../support/test-app';
@@ -131,6 +132,17 @@ describe('answers as the OpenAPI document describes them', () => {
     const download = await t.request('GET', file.data.attachment!.url);
     checked.push(`GET /v1/escalations/{id}/attachments/{attachmentId} ${download.status}`);
     if (download.status !== 200 || download.headers.get('content-type') !== 'application/pdf') findings.push(`attachment download answered ${download.status}`);
+    // The same file by its keyless signed link (as a channel's user gets it), and its refusals.
+    const links = t.app.get(FileLinks);
+    const attachmentId = file.data.attachment!.url.split('/').pop()!;
+    const linkPath = (url: string) => { const u = new URL(url); return `${u.pathname}${u.search}`; };
+    const byLink = await t.request('GET', linkPath(links.url(id, attachmentId)), { key: null });
+    checked.push(`GET /v1/files/{escalationId}/{attachmentId} ${byLink.status}`);
+    if (byLink.status !== 200 || byLink.headers.get('content-type') !== 'application/pdf') findings.push(`file link answered ${byLink.status}`);
+    const fileLink = '/v1/files/{escalationId}/{attachmentId}';
+    await call('GET', fileLink, linkPath(links.url(id, attachmentId)).replace(/signature=./, 'signature=_'), { key: null });
+    await call('GET', fileLink, linkPath(links.url(id, attachmentId, new Date(Date.now() - 1000))), { key: null });
+    await call('GET', fileLink, `/v1/files/${id}/${attachmentId}?expires=1`, { key: null });
     await call('POST', '/v1/escalations/{id}/steal', `/v1/escalations/${id}/steal`, { body: { reason: 'documented' } });
     await call('POST', '/v1/escalations/{id}/end', `/v1/escalations/${id}/end`, { body: {} });
 
