@@ -31,6 +31,7 @@ export class WebchatPageService {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(gateway.bot.name)}</title>
 <style>
   html, body { height: 100%; margin: 0; font-family: system-ui, sans-serif; }
