@@ -99,6 +99,14 @@ export function describeDelivery(delivery: BotDelivery): string {
         return `by ${data.by}${data.reason ? ` (${data.reason})` : ''}; control back to the bot: ${data.controlReturnedToBot ? 'yes' : 'no'}`;
       case 'failed':
         return data.reason ?? '';
+      case 'conversation_started':
+        return `${data.channel ?? ''} ${data.user?.name ?? data.user?.id ?? ''}`.trim();
+      case 'user_message':
+        return `${data.user?.name ?? data.user?.id ?? 'user'}: "${data.text ?? ''}"${data.attachments?.length ? ` + ${data.attachments.length} file(s)` : ''}`;
+      case 'user_typing':
+        return data.user?.name ?? data.user?.id ?? '';
+      case 'message_status':
+        return `${data.author} message #${data.messageSeq} ${data.status}${data.reason ? ` (${data.reason})` : ''}`;
       default:
         return JSON.stringify(data);
     }

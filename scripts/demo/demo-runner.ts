@@ -8,6 +8,8 @@ import { DemoChecklist, DemoPlatform, DemoStepMissing, DemoTimeline } from './de
 import { DemoOptions } from './demo-options';
 import { createEightByEightGateway, EIGHT_BY_EIGHT_DEMO_QUEUES, runEightByEightScenario } from './eight-by-eight.scenario';
 import { createGmsGateway, runGmsScenario } from './gms.scenario';
+import { DemoBot } from './demo-bot';
+import { createWebchatGateway, DemoWebchat, runWebchatScenario } from './webchat.scenario';
 import { DemoServiceProcess, freePort, resetDemoState } from './service-process';
 
 /** Everything the demo started, stopped in reverse order whatever happens. */
@@ -28,7 +30,7 @@ class DemoResources {
 }
 
 const platformOf = (externalConversationId: string): DemoPlatform =>
-  externalConversationId.startsWith('demo-gms-') ? 'GMS' : externalConversationId.startsWith('demo-8x8-') ? '8x8' : '';
+  externalConversationId.startsWith('demo-gms-') ? 'GMS' : externalConversationId.startsWith('demo-8x8-') ? '8x8' : 'Web';
 
 /**
  * Runs the demo and resolves with the exit code: 0 only when every expected step was observed. With `keep`, it
@@ -68,6 +70,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   let context: ScenarioContext | undefined;
   let gmsGatewayId: string | undefined;
   let eightByEightGatewayId: string | undefined;
+  let webchat: DemoWebchat | undefined;
+  let bot: DemoBot | undefined;
   const gms = new GmsSimulator({ timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
   const eightByEight = new EightByEightSimulator({ queues: EIGHT_BY_EIGHT_DEMO_QUEUES });
   const receiver = new BotPlatformReceiver(signingSecret);
@@ -88,6 +92,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await runScenario('8x8', async (ctx) => {
       eightByEightGatewayId = await createEightByEightGateway(ctx, eightByEight);
       await runEightByEightScenario(ctx, eightByEight, eightByEightGatewayId);
+    });
+    timeline.heading('Web chat over Direct Line 3.0, handed to GMS and back');
+    await runScenario('Web', async (ctx) => {
+      webchat = await createWebchatGateway(ctx);
+      await runWebchatScenario(ctx, gms, webchat, bot!);
     });
     if (receiver.refused.length > 0) checklist.fail('', 'every delivery to the bot carried a valid signature', `${receiver.refused.length} refused: ${receiver.refused[0]}`);
   }
@@ -150,6 +159,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await api.createDomain(domain, receiver.url, signingSecret);
     checklist.pass('', 'the domain was created');
     timeline.line('', 'admin', `domain ${domain} created; events go to the bot receiver, signed with the domain's secret`);
+    // The demo's bot answers web chat users and hands them to GMS when they ask for a person.
+    bot = new DemoBot(api, domain, () => gmsGatewayId);
+    bot.onSay = (_conversation, text) => timeline.line('Web', 'bot', `answers "${text}"`);
+    bot.onEscalate = (_conversation, escalationId) => timeline.line('Web', 'bot', `escalates the conversation to GMS (queue cards): escalation ${escalationId}`);
+    const printDelivery = receiver.onDelivery;
+    receiver.onDelivery = (delivery) => {
+      printDelivery?.(delivery);
+      bot?.handle(delivery);
+    };
     return { api, receiver, timeline, checklist, domain, runId, serviceUrl: service.url };
   }
 
@@ -166,7 +184,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const seconds = (timeline.elapsedMs() / 1000).toFixed(1);
     const count = (platform: DemoPlatform) => checklist.observed.filter((step) => step.platform === platform).length;
     timeline.heading('Result');
-    timeline.text(`Steps observed: ${checklist.observed.length} (set-up ${count('')}, GMS ${count('GMS')}, 8x8 ${count('8x8')}); events received by the bot: ${receiver.deliveries.length}.`);
+    timeline.text(
+      `Steps observed: ${checklist.observed.length} (set-up ${count('')}, GMS ${count('GMS')}, 8x8 ${count('8x8')}, web chat ${count('Web')}); events received by the bot: ${receiver.deliveries.length}.`,
+    );
     const violations = eightByEight.oasViolations();
     if (violations.length > 0) timeline.text(`Note: the 8x8 simulator recorded ${violations.length} request(s) outside 8x8's OpenAPI document, e.g. ${violations[0].method} ${violations[0].path}: ${violations[0].message}`);
     if (checklist.missing.length === 0) {
@@ -201,13 +221,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const base = ctx.serviceUrl;
     const example = waiting.length > 0 ? waiting[0].trim().split(' ')[2] : '<escalation id>';
     timeline.heading('Still running (--keep); Ctrl+C stops everything');
+    if (webchat) timeline.text(`Web chat page        ${webchat.pageUrl}   (the demo bot answers; ask it for an agent, then accept in the GMS console)`);
     timeline.text(`Agent console, GMS   ${gms.baseUrl}/console`);
     timeline.text(`Agent console, 8x8   ${eightByEight.baseUrl}/console`);
     timeline.text(`Swagger UI           ${base}/docs`);
     timeline.text(`API key              ${apiKey}   (Authorization: Bearer <key>)`);
     timeline.text(`Queue dashboard      ${base}/queues   (browser login: any user name, the API key as password)`);
     timeline.text(`Bot receiver         ${receiver.url}   (each event it receives is printed below)`);
-    timeline.text(`Domain               ${ctx.domain}; gateways GMS ${gmsGatewayId ?? '-'}, 8x8 ${eightByEightGatewayId ?? '-'}`);
+    timeline.text(`Domain               ${ctx.domain}; gateways GMS ${gmsGatewayId ?? '-'}, 8x8 ${eightByEightGatewayId ?? '-'}, web chat ${webchat?.gatewayId ?? '-'}`);
     timeline.text('\nA customer is waiting on each platform: accept the chat in the console and talk to them.');
     for (const entry of waiting) timeline.text(entry);
     timeline.text('\nSpeak as the user (the bot platform relaying what the user types):');

@@ -52,7 +52,7 @@ describe('npm run demo', () => {
     if (!existsSync(DEMO) || statSync(DEMO).mtimeMs < newestSourceMtime()) execSync('npm run -s build', { cwd: ROOT, stdio: 'pipe' });
   }, 180_000);
 
-  it('runs a scripted escalation through GMS and through 8x8 and exits 0 when the bot saw every step', async () => {
+  it('runs scripted escalations through GMS and 8x8 and a web chat handed to GMS and back, and exits 0 when the bot saw every step', async () => {
     // Each run on a database and Redis prefix of its own, removed at its end: a person's `npm run demo -- --keep`
     // survives the test suite, and two test runs at once do not meet.
     const { code, output } = await runDemo([]);
@@ -69,6 +69,13 @@ describe('npm run demo', () => {
       expect(output).toMatch(new RegExp(`${platform}  -> bot  #\\d+ ended  by agent.*control back to the bot: yes`));
       expect(output).toMatch(new RegExp(`${platform}  bot     escalates .* 3 history entries, attributes Intent=`));
     }
+    // Web chat: the demo bot answers, hands the conversation to GMS, and has it back after the agent's close.
+    expect(output).toContain('== Web chat over Direct Line 3.0, handed to GMS and back ==');
+    expect(output).toMatch(/Web  -> bot  #\d+ user_message  Ada: "Hi there"/);
+    expect(output).toMatch(/Web  user    sees Demo bot: "You said "Hi there"/);
+    expect(output).toMatch(/Web  user    sees Grace: "Hi Ada, Grace here. How can I help\?"/);
+    expect(output).toMatch(/Web  -> bot  #\d+ ended  by agent.*control back to the bot: yes/);
+    expect(output).toMatch(/Web  user    sees Demo bot: "The bot again/);
     expect(output).toMatch(/8x8  -> bot  #\d+ transferred/);
     expect(output).toMatch(/8x8  -> bot  #\d+ queued  queue Cards \(102\)/);
     expect(output).toMatch(/GMS  -> bot  #\d+ notice  "The chat has been transferred to card-services/);
