@@ -65,10 +65,14 @@ export class WebchatStreamsService implements OnApplicationShutdown {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const stream: OpenStream = { id: randomUUID(), socket: ws, conversationId, cursor: watermark, queue: Promise.resolve() };
       // Listening first, then reading the transcript: an append committed in between arrives as a notice.
-      void this.listen(stream).then(() => {
-        this.enqueue(stream, () => this.catchUp(stream));
-        void this.publish(conversationId, { t: 'open', socketId: stream.id });
-      });
+      void this.listen(stream).then(
+        () => {
+          this.enqueue(stream, () => this.catchUp(stream));
+          void this.publish(conversationId, { t: 'open', socketId: stream.id }).catch(() => undefined);
+        },
+        // Without the subscription this socket would miss what is appended: the client reconnects with its watermark.
+        () => ws.close(1011, 'server error'),
+      );
       // Clients may send empty frames to probe the socket; nothing else is part of Direct Line 3.0.
       ws.on('message', () => undefined);
       ws.on('close', () => this.forget(stream));
@@ -125,7 +129,9 @@ export class WebchatStreamsService implements OnApplicationShutdown {
 
   private ensureSubscriber(): Redis {
     if (this.subscriber) return this.subscriber;
-    const subscriber = new Redis({ ...redisOptions(this.config), lazyConnect: false });
+    // No ready check: ioredis asks INFO once connected, which Redis refuses on a connection already subscribing (the
+    // first sockets subscribe at once), and the refusal surfaced as an unhandled error that stopped the process.
+    const subscriber = new Redis({ ...redisOptions(this.config), lazyConnect: false, enableReadyCheck: false });
     subscriber.on('error', () => undefined);
     subscriber.on('message', (channel: string, message: string) => this.onNotice(channel, message));
     this.subscriber = subscriber;
