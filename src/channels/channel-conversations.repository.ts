@@ -35,9 +35,26 @@ export class ChannelConversationsRepository {
     await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 20))`, [gatewayId, platformConversationId]);
   }
 
-  async findByPlatform(em: EntityManager, gatewayId: string, platformConversationId: string): Promise<string | null> {
-    const [row] = await em.query(`SELECT id FROM channel_conversations WHERE gateway_id = $1 AND platform_conversation_id = $2`, [gatewayId, platformConversationId]);
-    return row?.id ?? null;
+  /**
+   * A platform conversation's channel conversation, its conversation row locked for numbering events (as
+   * `ConversationsRepository.lockForEvents` locks it), with the user and reference stored: one round trip on the path
+   * every user activity takes, which is why it reads the conversation core's row here (docs/architecture.md: reads
+   * across modules only inside single statements on hot paths). Null when the conversation does not exist yet.
+   */
+  async lockByPlatform(
+    em: EntityManager,
+    gatewayId: string,
+    platformConversationId: string,
+  ): Promise<{ id: string; domainId: string; lastSeq: number; control: 'bot' | 'agent'; closedAt: Date | null; user: ChannelUser; reference: Record<string, unknown> | null } | null> {
+    const [row] = await em.query(
+      `SELECT c.id, c.domain_id, c.last_seq, c.control, c.closed_at, cc."user", cc.reference
+         FROM channel_conversations cc JOIN conversations c ON c.id = cc.id
+        WHERE cc.gateway_id = $1 AND cc.platform_conversation_id = $2
+          FOR UPDATE OF c`,
+      [gatewayId, platformConversationId],
+    );
+    if (!row) return null;
+    return { id: row.id, domainId: row.domain_id, lastSeq: row.last_seq, control: row.control, closedAt: row.closed_at, user: row.user, reference: row.reference };
   }
 
   async create(em: EntityManager, fields: { id: string; gatewayId: string; platformConversationId: string; user: ChannelUser; reference: Record<string, unknown> | null }): Promise<void> {

@@ -1,14 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { UserActivity } from '@app/gateway-sdk';
+import type { ChannelUser, UserActivity } from '@app/gateway-sdk';
+import { TtlCache } from '../common/ttl-cache';
 import { DomainError } from '../common/domain-error';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { GatewaysService } from '../gateways/gateways.service';
 import { ChannelConversationsRepository } from './channel-conversations.repository';
-import { ChannelEventStore } from './channel-event-store';
+import { ChannelEventStore, LockedConversation } from './channel-event-store';
 import { advances, ChannelEventInput, eventOfActivity, statusEvent } from './channel-events';
 import { ChannelSwitchboard, UserActivityToRelay } from './channel-switchboard.service';
+
+const GATEWAY_CACHE_MS = 5_000;
+
+/** The user as stored on the conversation (what the channel told of them, nothing else). */
+function userOf(user: ChannelUser): ChannelUser {
+  return { id: user.id, ...(user.name ? { name: user.name } : {}), ...(user.locale ? { locale: user.locale } : {}) };
+}
+
+/** Equal as JSON values, whatever the order of their keys (PostgreSQL's jsonb keeps its own order). */
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
 
 /** What `receive` did with one activity. */
 export interface ReceivedActivity {
@@ -25,6 +49,8 @@ export interface ReceivedActivity {
  */
 @Injectable()
 export class ChannelIngestService {
+  private readonly gatewayCache = new TtlCache<{ domainId: string; type: string } | undefined>(GATEWAY_CACHE_MS);
+
   constructor(
     private readonly gateways: GatewaysService,
     private readonly registry: GatewayRegistry,
@@ -35,7 +61,7 @@ export class ChannelIngestService {
   ) {}
 
   async receive(gatewayId: string, activities: UserActivity[]): Promise<ReceivedActivity[]> {
-    const [gateway] = await this.gateways.findMany([gatewayId]);
+    const gateway = await this.gatewayOf(gatewayId);
     if (!gateway || !this.registry.findChannel(gateway.type)) throw DomainError.notFound('Channel gateway', gatewayId);
     // One transaction per platform conversation, in the order each was first named; the answer in the input's order.
     const groups = new Map<string, number[]>();
@@ -47,24 +73,35 @@ export class ChannelIngestService {
       groups.set(activity.platformConversationId, group);
     }
     const results: ReceivedActivity[] = new Array(activities.length);
-    const domains = new Set<string>();
     const relays: UserActivityToRelay[] = [];
     for (const [platformConversationId, indexes] of groups) {
       const group = indexes.map((i) => activities[i]);
       const outcome = await this.channels.transaction(async (em) => {
-        await this.channels.lockPlatformConversation(em, gatewayId, platformConversationId);
-        let conversationId = await this.channels.findByPlatform(em, gatewayId, platformConversationId);
-        const created = conversationId === null;
         const last = group[group.length - 1];
-        if (!conversationId) {
-          conversationId = randomUUID();
-          await this.conversations.createForChannel(em, { id: conversationId, domainId: gateway.domainId, channel: gateway.type, channelGatewayId: gatewayId });
-          await this.channels.create(em, { id: conversationId, gatewayId, platformConversationId, user: last.user, reference: group.findLast((a) => a.reference)?.reference ?? null });
+        const reference = group.findLast((a) => a.reference)?.reference;
+        // The usual case, an existing conversation: found and locked in one statement. The first activities of a new
+        // one are serialized by an advisory lock (two deliveries at once must not create it twice).
+        let existing = await this.channels.lockByPlatform(em, gatewayId, platformConversationId);
+        if (!existing) {
+          await this.channels.lockPlatformConversation(em, gatewayId, platformConversationId);
+          existing = await this.channels.lockByPlatform(em, gatewayId, platformConversationId);
         }
-        // The conversation's row before its channel row, as the escalation ingest takes them when it stores an
-        // agent's message for the channel: the other order could deadlock with it.
-        const locked = await this.events.lock(em, conversationId);
-        if (!created) await this.channels.refresh(em, conversationId, last.user, group.findLast((a) => a.reference)?.reference);
+        const created = existing === null;
+        let locked: LockedConversation;
+        if (existing) {
+          const { user, reference: stored, ...conversation } = existing;
+          locked = conversation;
+          // Latest wins, written only when it changed: most activities carry what is stored already.
+          if (!sameJson(user, userOf(last.user)) || (reference !== undefined && !sameJson(stored, reference))) {
+            await this.channels.refresh(em, locked.id, userOf(last.user), reference);
+          }
+        } else {
+          const id = randomUUID();
+          await this.conversations.createForChannel(em, { id, domainId: gateway.domainId, channel: gateway.type, channelGatewayId: gatewayId });
+          await this.channels.create(em, { id, gatewayId, platformConversationId, user: userOf(last.user), reference: reference ?? null });
+          locked = await this.events.lock(em, id);
+        }
+        const conversationId = locked.id;
         const toStore: ChannelEventInput[] = [];
         // The bot learns of a new conversation first, whatever its first activity was.
         if (created && group[0].type !== 'conversation_started') {
@@ -85,19 +122,30 @@ export class ChannelIngestService {
         // The bot is told where a new conversation comes from (the gateway, its type, the platform's id).
         for (const event of toStore) if (event.type === 'conversation_started') Object.assign(event.data, { gatewayId, channel: gateway.type, platformConversationId });
         const stored = await this.events.store(em, locked, toStore);
-        return { conversationId, domainId: locked.domainId, stored, keys, toStore };
+        return { conversationId, stored, keys };
       });
-      if (outcome.stored.size) domains.add(outcome.domainId);
+      // At once, per transaction: a later group's failure must not leave this one's claim to expire unsent.
+      await this.events.afterCommit([outcome.stored]);
       for (const [j, i] of indexes.entries()) {
         const key = outcome.keys[j];
-        results[i] = { conversationId: outcome.conversationId, duplicate: key === null || !outcome.stored.has(key) };
+        results[i] = { conversationId: outcome.conversationId, duplicate: key === null || !outcome.stored.stored.has(key) };
         const activity = activities[i];
-        if (key && outcome.stored.has(key) && (activity.type === 'message' || activity.type === 'typing')) relays.push({ conversationId: outcome.conversationId, key, activity });
+        if (key && outcome.stored.stored.has(key) && (activity.type === 'message' || activity.type === 'typing')) relays.push({ conversationId: outcome.conversationId, key, activity });
       }
     }
-    for (const domainId of domains) await this.events.delivered(domainId);
     if (relays.length) await this.switchboard.relayUserActivities(relays);
     return results;
+  }
+
+  /**
+   * The gateway's domain and type, read at most once per few seconds: every user activity needs them, and they
+   * change only when an operator moves a gateway (then within GATEWAY_CACHE_MS).
+   */
+  private gatewayOf(gatewayId: string): Promise<{ domainId: string; type: string } | undefined> {
+    return this.gatewayCache.get(gatewayId, async () => {
+      const [gateway] = await this.gateways.findMany([gatewayId]);
+      return gateway ? { domainId: gateway.domainId, type: gateway.type } : undefined;
+    });
   }
 
   /** A receipt moves its message's status on (never back); the status change is an event for the bot. */

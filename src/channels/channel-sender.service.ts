@@ -134,14 +134,13 @@ export class ChannelSender {
 
   /** Records the outcome, with its status event for the bot (typing has none), in one transaction. */
   private async settle(message: OutboundMessageEntity, status: 'sent' | 'failed', outcome: { platformMessageId?: string | null; reason?: string; detail?: string | null }): Promise<void> {
-    const domainId = await this.channels.transaction(async (em) => {
+    const stored = await this.channels.transaction(async (em) => {
       const locked = await this.events.lock(em, message.conversationId);
       if (status === 'sent') await this.channels.markSent(em, message.id, outcome.platformMessageId ?? null, outcome.detail ?? null);
       else await this.channels.markFailed(em, message.id, outcome.reason ?? 'unknown', outcome.detail ?? null);
       if (message.kind === 'typing') return null;
-      const stored = await this.events.store(em, locked, [statusEvent(message, status, { reason: outcome.reason, detail: outcome.detail })]);
-      return stored.size ? locked.domainId : null;
+      return this.events.store(em, locked, [statusEvent(message, status, { reason: outcome.reason, detail: outcome.detail })]);
     });
-    if (domainId) await this.events.delivered(domainId);
+    if (stored) await this.events.afterCommit([stored]);
   }
 }
