@@ -32,6 +32,7 @@ const env = {
   REDIS_PREFIX: '{cgbenchwc}',
   SECRETS_KEY: Buffer.alloc(32, 9).toString('base64'),
   BOOTSTRAP_API_KEY: KEY,
+  ...(process.env.BENCH_POOL ? { DATABASE_POOL_SIZE: process.env.BENCH_POOL } : {}),
   OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
   LOG_LEVEL: 'warn',
   PUBLIC_BASE_URL: url,
@@ -131,9 +132,10 @@ async function main(): Promise<void> {
           const socket = new WebSocket(streamUrl);
           await new Promise<void>((ok, fail) => {
             socket.once('open', () => ok());
-            socket.once('error', fail);
+            socket.once('error', (error) => fail(new Error(`opening the stream of conversation ${i}: ${error.message}`)));
           });
           const open: Open = { directLineId: conversationId, token, userId, socket };
+          socket.on('error', (error) => process.stderr.write(`stream of conversation ${i}: ${error.message}\n`));
           socket.on('message', (data) => {
             const raw = data.toString();
             if (!raw) return;
@@ -146,9 +148,12 @@ async function main(): Promise<void> {
         }),
       );
     }
+    const answeredIn: number[] = [];
     const postActivity = async (open: Open, text: string) => {
+      const t0 = Date.now();
       const res = await send('POST', `${directLine}/conversations/${open.directLineId}/activities`, { authorization: `Bearer ${open.token}` }, { type: 'message', from: { id: open.userId }, text });
       if (res.status !== 200) throw new Error(`post activity: HTTP ${res.status} ${res.body}`);
+      answeredIn.push(Date.now() - t0);
     };
     // Each conversation's first message tells the bot (and this generator) the service's conversation id.
     for (let start = 0; start < CONVERSATIONS; start += 100) {
@@ -156,7 +161,9 @@ async function main(): Promise<void> {
         opens.slice(start, start + 100).map((open, j) => {
           const text = `hello-${start + j}`;
           hellos.set(text, open);
-          return postActivity(open, text);
+          return postActivity(open, text).catch((error: Error) => {
+            throw new Error(`the first message of conversation ${start + j}: ${error.message}`);
+          });
         }),
       );
     }
@@ -206,6 +213,7 @@ async function main(): Promise<void> {
     await sleep(2000);
     toBot.reset();
     toUser.reset();
+    answeredIn.length = 0;
     Object.assign(counters, { userSent: 0, userFailed: 0, botSent: 0, botFailed: 0 });
     errors.clear();
 
@@ -240,6 +248,7 @@ async function main(): Promise<void> {
       `| bot messages that reached the user's WebSocket | ${toUser.arrivedAt.size} |`,
       `| **user -> bot**: activity POSTed -> event at the bot's callback, p50 / p99 | **${p(toBot.latencies)}** |`,
       `| **bot -> user**: message accepted (its outbound_messages row written) -> activity on the WebSocket, p50 / p99 | **${p(accepted)}** |`,
+      `| of which: the user's POST answered (stored, echoed, handed to the channel core), p50 / p99 | ${p(answeredIn)} |`,
       `| bot -> user from the moment the bot's POST was sent, p50 / p99 | ${p(toUser.latencies)} |`,
       `| service process CPU | ${(cpu * 100).toFixed(0)} % of one core |`,
       `| bare \`ws\` echo, ${ceiling.connections} connections, ${ceiling.rate} messages/s for ${ceiling.seconds} s: round trip p50 / p99 | ${p(ceiling.latencies)} |`,
@@ -249,8 +258,12 @@ async function main(): Promise<void> {
         toBotP99 <= 50 && toUserP99 <= 50 && RATE >= 500 && CONVERSATIONS >= 1000 ? 'Met in this run.' : 'Not met in this run.'
       }`,
     ];
+    if (process.env.BENCH_SHOW_LOG) process.stderr.write(`service log (last lines):\n${service.log.split('\n').slice(-8).join('\n')}\n`);
     writeSection('webchat', lines.join('\n'));
     process.stdout.write(lines.join('\n') + '\n');
+  } catch (error) {
+    process.stderr.write(`service log (last lines):\n${service.log.split('\n').slice(-20).join('\n')}\n`);
+    throw error;
   } finally {
     for (const open of opens) open?.socket.terminate();
     await echo.stop();

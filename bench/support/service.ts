@@ -14,6 +14,11 @@ export class BenchService {
     return this.process!.pid;
   }
 
+  /** The last lines the service wrote, to explain a failed run. */
+  get log(): string {
+    return this.process?.log ?? '';
+  }
+
   async start(url: string, timeoutMs = 60_000): Promise<void> {
     // BENCH_SERVICE_ARGS: extra node flags for the service, e.g. `--cpu-prof --cpu-prof-dir /tmp/prof`.
     const flags = (process.env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean);

@@ -122,19 +122,24 @@ export class ChannelConversationsRepository {
     await this.db.query(`UPDATE outbound_messages SET attempts = attempts + 1, attempt_started_at = now(), next_attempt_at = NULL, updated_at = now() WHERE id = $1`, [id]);
   }
 
-  async markSent(em: EntityManager, id: string, platformMessageId: string | null, detail: string | null): Promise<void> {
-    await em.query(
-      `UPDATE outbound_messages SET status = 'sent', platform_message_id = $2, detail = $3, sent_at = now(), attempt_started_at = NULL, updated_at = now() WHERE id = $1 AND status = 'accepted'`,
+  /** Answers whether it moved the message on (false: it was settled already, by an earlier attempt). */
+  async markSent(em: EntityManager, id: string, platformMessageId: string | null, detail: string | null): Promise<boolean> {
+    const rows = await prepared(
+      em,
+      `UPDATE outbound_messages SET status = 'sent', platform_message_id = $2, detail = $3, sent_at = now(), attempt_started_at = NULL, updated_at = now() WHERE id = $1 AND status = 'accepted' RETURNING id`,
       [id, platformMessageId, detail],
     );
+    return rows.length > 0;
   }
 
-  async markFailed(em: EntityManager, id: string, reason: string, detail: string | null): Promise<void> {
-    await em.query(`UPDATE outbound_messages SET status = 'failed', reason = $2, detail = $3, attempt_started_at = NULL, updated_at = now() WHERE id = $1 AND status = 'accepted'`, [
-      id,
-      reason,
-      detail,
-    ]);
+  /** Answers whether it moved the message on (false: it was settled already, by an earlier attempt). */
+  async markFailed(em: EntityManager, id: string, reason: string, detail: string | null): Promise<boolean> {
+    const rows = await prepared(
+      em,
+      `UPDATE outbound_messages SET status = 'failed', reason = $2, detail = $3, attempt_started_at = NULL, updated_at = now() WHERE id = $1 AND status = 'accepted' RETURNING id`,
+      [id, reason, detail],
+    );
+    return rows.length > 0;
   }
 
   async retryAt(id: string, at: Date, detail: string): Promise<void> {

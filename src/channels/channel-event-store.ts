@@ -46,11 +46,12 @@ export class ChannelEventStore {
    * events back for it: as the escalation ingest does, so that a busy domain's events go out without a delivery pass
    * each (a pass claims over the whole domain). `afterCommit` sends them or asks for the pass.
    */
-  async store(em: EntityManager, locked: LockedConversation, events: ChannelEventInput[]): Promise<StoredChannelEvents> {
+  async store(em: EntityManager, locked: LockedConversation, events: ChannelEventInput[], options: { fresh?: boolean } = {}): Promise<StoredChannelEvents> {
     const stored = new Set<string>();
     const none = { stored, handOff: null, passFor: null };
     if (!events.length) return none;
-    const seen = await this.conversations.storedChannelKeys(em, locked.id, [...new Set(events.map((e) => e.key))]);
+    // `fresh`: the caller's own write in this transaction proves these keys new (a status change that happened once).
+    const seen = options.fresh ? new Set<string>() : await this.conversations.storedChannelKeys(em, locked.id, [...new Set(events.map((e) => e.key))]);
     const prevSeq = locked.lastSeq;
     const rows = [];
     for (const event of events) {

@@ -16,6 +16,8 @@ const SEND_LOCK_TTL_MS = 10_000;
 /** How long a sender's lease lasts unless renewed; a sender that died frees the conversation after this. */
 export const SEND_LEASE_MS = 10_000;
 const MAX_RETRY_DELAY_MS = 60_000;
+/** How old the conversation's reference may be when a message is sent in a drain that began earlier. */
+const REFERENCE_READ_MS = 1_000;
 
 /**
  * Sends a channel conversation's outbound messages, strictly in order, one sender at a time: the Redis lock keeps
@@ -79,6 +81,8 @@ export class ChannelSender {
     const conversation = await this.channels.get(conversationId);
     if (!conversation) return;
     const { gateway, entity } = await this.contexts.gatewayOf(conversation.gatewayId);
+    let current = conversation;
+    let readAt = Date.now();
     for (;;) {
       // A lease that could not be renewed may be another sender's by now: it sends what is left.
       if (lease.lost) return;
@@ -98,8 +102,11 @@ export class ChannelSender {
       await this.channels.startAttempt(message.id);
       const attempt = message.attempts + 1;
       try {
-        // Refreshed each time: a user activity may have moved the reference (a Teams service URL).
-        const current = (await this.channels.get(conversationId)) ?? conversation;
+        // A user activity may have moved the reference (a Teams service URL): read again when this drain has run a while.
+        if (Date.now() - readAt > REFERENCE_READ_MS) {
+          current = (await this.channels.get(conversationId)) ?? current;
+          readAt = Date.now();
+        }
         const sent = await gateway.send(this.contexts.context(gateway, entity, current, message.id), { ...(message.activity as unknown as OutboundActivity) });
         await this.settle(message, 'sent', { platformMessageId: sent.platformMessageId, detail });
       } catch (error) {
@@ -136,10 +143,13 @@ export class ChannelSender {
   private async settle(message: OutboundMessageEntity, status: 'sent' | 'failed', outcome: { platformMessageId?: string | null; reason?: string; detail?: string | null }): Promise<void> {
     const stored = await this.channels.transaction(async (em) => {
       const locked = await this.events.lock(em, message.conversationId);
-      if (status === 'sent') await this.channels.markSent(em, message.id, outcome.platformMessageId ?? null, outcome.detail ?? null);
-      else await this.channels.markFailed(em, message.id, outcome.reason ?? 'unknown', outcome.detail ?? null);
-      if (message.kind === 'typing') return null;
-      return this.events.store(em, locked, [statusEvent(message, status, { reason: outcome.reason, detail: outcome.detail })]);
+      const moved =
+        status === 'sent'
+          ? await this.channels.markSent(em, message.id, outcome.platformMessageId ?? null, outcome.detail ?? null)
+          : await this.channels.markFailed(em, message.id, outcome.reason ?? 'unknown', outcome.detail ?? null);
+      if (!moved || message.kind === 'typing') return null;
+      // The message moved from `accepted` in this transaction, so its status event cannot be stored yet.
+      return this.events.store(em, locked, [statusEvent(message, status, { reason: outcome.reason, detail: outcome.detail })], { fresh: true });
     });
     if (stored) await this.events.afterCommit([stored]);
   }

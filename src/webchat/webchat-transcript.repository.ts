@@ -59,19 +59,16 @@ export class WebchatTranscriptRepository {
    * Appends an activity with the next sequence number; its id is `{conversationId}|{seq}` as Direct Line writes
    * them. The conversation row's update serializes appends of one conversation, so sequence numbers commit in order
    * (a stream that reads "after n" never skips one committed later). With `messageId`, a second append of the same
-   * message answers the first one's entry.
+   * message answers the first one's entry: the insert is tried first (a repeat is rare: a send cut short), and its
+   * unique index refuses a repeat, which rolls the statement back whole, sequence number included.
    */
   async append(conversationId: string, activity: Record<string, unknown>, messageId: string | null = null): Promise<TranscriptEntry> {
-    if (messageId) {
-      const [existing] = await prepared<TranscriptEntry>(this.db, `SELECT seq, activity FROM webchat_activities WHERE conversation_id = $1 AND message_id = $2`, [conversationId, messageId]);
-      if (existing) return existing;
-    }
     try {
       const [row] = await prepared<TranscriptEntry>(this.db, APPEND, [conversationId, JSON.stringify(activity), messageId]);
       if (!row) throw new Error(`no web chat conversation ${conversationId}`);
       return row;
     } catch (error) {
-      // Two sends of one message at once: the loser reads the winner's entry.
+      // A repeated send, or two at once: the first one's entry is the answer.
       if (messageId && (error as { code?: string }).code === '23505') {
         const [existing] = await prepared<TranscriptEntry>(this.db, `SELECT seq, activity FROM webchat_activities WHERE conversation_id = $1 AND message_id = $2`, [conversationId, messageId]);
         if (existing) return existing;
