@@ -76,8 +76,27 @@ export class ChannelConversationsRepository {
     ]);
   }
 
-  get(id: string): Promise<ChannelConversationEntity | null> {
-    return this.db.getRepository(ChannelConversationEntity).findOneBy({ id });
+  /** Read on every send: a prepared statement, not the ORM's query builder (which cost more than the query). */
+  async get(id: string): Promise<ChannelConversationEntity | null> {
+    const [row] = await prepared<Record<string, any>>(
+      this.db,
+      `SELECT id, gateway_id, platform_conversation_id, "user", reference, next_outbound_seq, send_claim, send_claimed_until, created_at, updated_at
+         FROM channel_conversations WHERE id = $1`,
+      [id],
+    );
+    if (!row) return null;
+    return Object.assign(new ChannelConversationEntity(), {
+      id: row.id,
+      gatewayId: row.gateway_id,
+      platformConversationId: row.platform_conversation_id,
+      user: row.user,
+      reference: row.reference,
+      nextOutboundSeq: row.next_outbound_seq,
+      sendClaim: row.send_claim,
+      sendClaimedUntil: row.send_claimed_until,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    });
   }
 
   /** A channel conversation's gateway and channel type, in the caller's transaction; null for another conversation. */
