@@ -206,6 +206,16 @@ export class AppConfig {
   @Max(30 * 24 * 3600)
   FILE_LINK_TTL_SECONDS = 24 * 3600;
 
+  /**
+   * Hours a file a web chat user uploaded is kept (Direct Line keeps them 24 hours); 0 keeps them. Its link in the
+   * transcript answers 404 afterwards.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(24 * 365)
+  WEBCHAT_FILE_RETENTION_HOURS = 24;
+
   /** Bull-board and Swagger UI are served (the admin API itself is always documented at /docs/openapi.json). */
   @Transform(toBool)
   @IsBoolean()

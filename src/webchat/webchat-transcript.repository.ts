@@ -82,6 +82,16 @@ export class WebchatTranscriptRepository {
     return prepared<TranscriptEntry>(this.db, SINCE, [conversationId, after, limit]);
   }
 
+  /** Deletes up to `limit` uploaded files older than `before`; answers how many. */
+  async deleteFilesBefore(before: Date, limit: number): Promise<number> {
+    const rows = await prepared(
+      this.db,
+      `DELETE FROM webchat_files WHERE id IN (SELECT id FROM webchat_files WHERE created_at < $1 ORDER BY created_at LIMIT $2) RETURNING id`,
+      [before, limit],
+    );
+    return rows.length;
+  }
+
   async addFile(conversationId: string, file: { name: string; contentType: string; content: Buffer }): Promise<string> {
     const [row] = await this.db.query(`INSERT INTO webchat_files (conversation_id, name, content_type, size, content) VALUES ($1, $2, $3, $4, $5) RETURNING id`, [
       conversationId,

@@ -8,6 +8,7 @@ import { HostedChannelRegistry } from '../channels/hosted-channel.registry';
 import { correlationMiddleware } from '../common/http-context.middleware';
 import { modulePerConfig } from '../common/module-per-config';
 import { AppConfig } from '../config/app-config';
+import { WebchatFileRetention } from './webchat-file-retention.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { WebchatClock } from './webchat-clock';
 import { WebchatDirectLineService } from './webchat-direct-line.service';
@@ -45,6 +46,8 @@ export class WebchatModule implements OnModuleInit {
         WebchatHostedChannel,
         WebchatPageService,
         WebchatRouter,
+        // Retentions run where the workers run.
+        ...(config.runsWorker ? [WebchatFileRetention] : []),
       ],
     }));
   }

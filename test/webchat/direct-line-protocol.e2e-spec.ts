@@ -1,5 +1,6 @@
 import { waitFor } from '../support/bot-receiver';
-import { resetState, startTestApp, TestApp } from '../support/test-app';
+import { resetState, startTestApp, TestApp, withDatabase } from '../support/test-app';
+import { WebchatFileRetention } from '../../src/webchat/webchat-file-retention.service';
 import { WebchatClock } from '../../src/webchat/webchat-clock';
 import { WebchatHostedChannel } from '../../src/webchat/webchat-hosted.channel';
 import { DIRECT_LINE_SECRET, StreamReader, webchatGateway } from './webchat-setup';
@@ -222,6 +223,27 @@ describe('Direct Line 3.0 served for a webchat gateway', () => {
     expect(Buffer.from(await file.arrayBuffer()).toString()).toBe('PNGDATA');
     const noUser = await fetch(`${t.url}${dl}/conversations/${conv.conversationId}/upload`, { method: 'POST', headers: { authorization: `Bearer ${conv.token}` }, body: form });
     expect(noUser.status).toBe(400);
+  });
+
+  it('deletes uploaded files once WEBCHAT_FILE_RETENTION_HOURS have passed, and their links answer 404', async () => {
+    const conv = await started({ id: 'dl_user-retention-01' });
+    const upload = async (name: string) => {
+      const form = new FormData();
+      form.append('file', new Blob([Buffer.from(name)], { type: 'text/plain' }), name);
+      const res = await fetch(`${t.url}${dl}/conversations/${conv.conversationId}/upload?userId=dl_user-retention-01`, { method: 'POST', headers: { authorization: `Bearer ${conv.token}` }, body: form });
+      expect(res.status).toBe(200);
+    };
+    await upload('old.txt');
+    await upload('new.txt');
+    const polled = await call('GET', `/conversations/${conv.conversationId}/activities`, conv.token);
+    const urlOf = (name: string) => polled.body.activities.find((a: any) => a.attachments?.[0]?.name === name).attachments[0].contentUrl as string;
+    // The first upload made a day and a minute old, as the clock would have it tomorrow.
+    await withDatabase((db) => db.query(`UPDATE webchat_files SET created_at = now() - interval '24 hours 1 minute' WHERE conversation_id = $1 AND name = 'old.txt'`, [conv.conversationId]));
+    expect(await t.app.get(WebchatFileRetention).runOnce()).toBe(1);
+    expect((await fetch(urlOf('old.txt'))).status).toBe(404);
+    const kept = await fetch(urlOf('new.txt'));
+    expect(kept.status).toBe(200);
+    expect(await kept.text()).toBe('new.txt');
   });
 
   it('ends a conversation on endOfConversation: later posts are 403 ConversationEnded, history stays', async () => {
