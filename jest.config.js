@@ -16,13 +16,14 @@ const common = {
   moduleNameMapper,
   testEnvironment: 'node',
 };
-// Integration and end-to-end tests wait on conditions (waitFor: 10 s each). Jest's 5 s default per test would cut a
-// correct run short on a loaded 2-core machine; the bound is for a broken run only. A test that needs longer says so.
-const slowTiers = { testTimeout: 60_000 };
 module.exports = {
+  // Integration and end-to-end tests wait on conditions (waitFor: 10 s each). Jest's 5 s default per test cut correct
+  // runs short on a loaded 2-core machine; the bound is for a broken run only. A global option: Jest reads it from the
+  // root of the configuration, not from a project.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'] },
-    { ...common, ...slowTiers, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.int-spec.ts'], setupFiles: ['<rootDir>/test/support/env.ts'] },
-    { ...common, ...slowTiers, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], setupFiles: ['<rootDir>/test/support/env.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.int-spec.ts'], setupFiles: ['<rootDir>/test/support/env.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], setupFiles: ['<rootDir>/test/support/env.ts'] },
   ],
 };
