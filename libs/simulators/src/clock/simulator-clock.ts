@@ -54,6 +54,8 @@ interface ManualTimer {
 export class ManualClock implements SimulatorClock {
   private time: number;
   private timers: ManualTimer[] = [];
+  /** Waiting for timers to be set: told each time one is, so that nothing polls. */
+  private readonly timerWaiters = new Set<() => void>();
 
   constructor(start = Date.now()) {
     this.time = start;
@@ -86,6 +88,7 @@ export class ManualClock implements SimulatorClock {
       };
       this.timers.push(timer);
       signal?.addEventListener('abort', abort, { once: true });
+      for (const waiter of [...this.timerWaiters]) waiter();
     });
   }
 
@@ -106,6 +109,19 @@ export class ManualClock implements SimulatorClock {
   }
 
   /** How far ahead each timer set and not yet fired is due, soonest first (an `every` timer: its next time). */
+  /** Resolves once at least `count` timers are pending: a delayed request has started waiting on this clock. */
+  untilPending(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.timers.length < count) return;
+        this.timerWaiters.delete(check);
+        resolve();
+      };
+      this.timerWaiters.add(check);
+      check();
+    });
+  }
+
   pending(): number[] {
     return this.timers.map((timer) => timer.at - this.time).sort((a, b) => a - b);
   }

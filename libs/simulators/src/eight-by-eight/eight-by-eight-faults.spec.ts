@@ -1,5 +1,4 @@
 import { ManualClock } from '../clock/simulator-clock';
-import { waitUntil } from '../clock/wait-until.spec-helpers';
 import { EightByEightHarness, startHarness } from './eight-by-eight-test.fixtures';
 
 describe('8x8 simulator HTTP fault injection', () => {
@@ -38,7 +37,8 @@ describe('8x8 simulator HTTP fault injection', () => {
     let answered = false;
     const slow = h.request('GET', '/chat-gateway/v1/channels').then((response) => ((answered = true), response));
     // The request took the fault (it is used up) and waits on the clock for the 150 ms, not a moment less.
-    await waitUntil('the latency fault taken', () => h.simulator.listFaults().http.length === 0);
+    await clock.untilPending(1);
+    expect(h.simulator.listFaults().http).toHaveLength(0);
     expect(clock.pending()).toEqual([150]);
     clock.advance(149);
     expect(answered).toBe(false);

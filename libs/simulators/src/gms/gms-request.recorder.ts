@@ -34,6 +34,8 @@ export class GmsRequestRecorder {
   private counts: Partial<Record<GmsSimulatedOperation, number>> = {};
   private faults: Record<string, number> = {};
   private requests: GmsRecordedRequest[] = [];
+  /** Waiting for fault counts: told at each fault, so that nothing polls. */
+  private readonly faultWaiters = new Set<() => void>();
 
   constructor(
     public capturing: boolean,
@@ -46,6 +48,20 @@ export class GmsRequestRecorder {
 
   countFault(kind: string): void {
     this.faults[kind] = (this.faults[kind] ?? 0) + 1;
+    for (const waiter of [...this.faultWaiters]) waiter();
+  }
+
+  /** Resolves once `count` faults of `kind` have been applied in all. */
+  faultsApplied(kind: string, count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if ((this.faults[kind] ?? 0) < count) return;
+        this.faultWaiters.delete(check);
+        resolve();
+      };
+      this.faultWaiters.add(check);
+      check();
+    });
   }
 
   record(request: GmsRecordedRequest): void {

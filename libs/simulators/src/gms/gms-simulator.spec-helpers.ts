@@ -1,4 +1,3 @@
-import { waitUntil } from '../clock/wait-until.spec-helpers';
 import { GmsEnvelope } from './gms-protocol.types';
 import { GmsFaultKind } from './gms-fault.injector';
 import { GmsSimulator } from './gms-simulator';
@@ -89,5 +88,5 @@ export class TestGmsClient {
 
 /** Resolves once the simulator has applied `count` faults of the kind in all: a request it delays has reached it and waits from then on. */
 export function faultsApplied(gms: GmsSimulator, kind: GmsFaultKind, count: number): Promise<void> {
-  return waitUntil(`${count} ${kind} faults applied`, () => (gms.requestLog().faults[kind] ?? 0) >= count);
+  return gms.faultsApplied(kind, count);
 }

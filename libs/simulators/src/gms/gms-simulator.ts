@@ -231,6 +231,11 @@ export class GmsSimulator {
     this.faults.clear();
   }
 
+  /** Resolves once `count` faults of `kind` have been applied in all (a delayed request has reached the simulator). */
+  faultsApplied(kind: string, count: number): Promise<void> {
+    return this.recorder.faultsApplied(kind, count);
+  }
+
   requestLog(): GmsRequestLogSnapshot {
     return this.recorder.snapshot();
   }
