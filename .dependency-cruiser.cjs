@@ -17,7 +17,7 @@ const PUBLIC = {
   config: ['app-config'],
   common: ['.+'],
   crypto: ['secret-cipher'],
-  database: ['combined-statement', 'database', 'entities', 'grouped-writes', 'prepared', 'unique-violation'],
+  database: ['combined-statement', 'database', 'entities', 'grouped-writes', 'prepared', 'row-lease', 'unique-violation'],
   auth: ['auth.module', 'auth.decorators', 'auth.guard', 'domain-scope', 'api-keys.service', 'accounts.repository', 'authorities'],
   queues: ['queues', 'queues.module', 'job-dispatcher.service', 'lease', 'redis-connection', 'redis-lock', 'scheduled-prune', 'queue-errors', 'queue-dashboard'],
   metrics: ['metrics.module', 'metrics.service', 'http-labels'],

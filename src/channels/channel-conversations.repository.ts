@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { ChannelUser } from '@app/gateway-sdk';
 import { ChannelConversationEntity, OutboundMessageEntity, OutboundStatus } from '../database/entities';
 import { prepared } from '../database/prepared';
+import { RowLease } from '../database/row-lease';
 
 /** A new outbound message, as the bot API or the switchboard asks for it. */
 export interface NewOutboundMessage {
@@ -20,7 +21,11 @@ export interface NewOutboundMessage {
 /** The channel side of conversations and their outbound messages: the only writer of both tables. */
 @Injectable()
 export class ChannelConversationsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  private readonly sendLease: RowLease;
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    this.sendLease = new RowLease(db, 'channel_conversations', 'send_claim', 'send_claimed_until');
+  }
 
   transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
     return this.db.transaction(work);
@@ -186,26 +191,15 @@ export class ChannelConversationsRepository {
 
   // --- the send lease: one sender per conversation, whatever Redis says ---
 
-  async takeSendLease(id: string, token: string, termMs: number): Promise<boolean> {
-    const rows = await prepared(
-      this.db,
-      `UPDATE channel_conversations SET send_claim = $2, send_claimed_until = now() + ($3 || ' milliseconds')::interval
-        WHERE id = $1 AND (send_claimed_until IS NULL OR send_claimed_until <= now()) RETURNING id`,
-      [id, token, String(termMs)],
-    );
-    return rows.length > 0;
+  takeSendLease(id: string, token: string, termMs: number): Promise<boolean> {
+    return this.sendLease.take(id, token, termMs);
   }
 
-  async renewSendLease(id: string, token: string, termMs: number): Promise<boolean> {
-    const rows = await prepared(this.db, `UPDATE channel_conversations SET send_claimed_until = now() + ($3 || ' milliseconds')::interval WHERE id = $1 AND send_claim = $2 RETURNING id`, [
-      id,
-      token,
-      String(termMs),
-    ]);
-    return rows.length > 0;
+  renewSendLease(id: string, token: string, termMs: number): Promise<boolean> {
+    return this.sendLease.renew(id, token, termMs);
   }
 
-  async releaseSendLease(id: string, token: string): Promise<void> {
-    await this.db.query(`UPDATE channel_conversations SET send_claim = NULL, send_claimed_until = NULL WHERE id = $1 AND send_claim = $2`, [id, token]);
+  releaseSendLease(id: string, token: string): Promise<void> {
+    return this.sendLease.release(id, token);
   }
 }

@@ -9,6 +9,7 @@ import { SecretCipher } from '../crypto/secret-cipher';
 import { combine, Statement } from '../database/combined-statement';
 import { DomainEntity, EscalationEntity, EscalationState, EscalationTransitionEntity } from '../database/entities';
 import { prepared } from '../database/prepared';
+import { RowLease } from '../database/row-lease';
 import { deleteEventsOf } from '../conversations/conversations.repository';
 import { sourcesOf } from './escalation-state';
 
@@ -87,10 +88,15 @@ export const LIST_COUNT_CAP = 10_000;
  */
 @Injectable()
 export class EscalationsRepository {
+  /** The relay lease (one drainer at a time, also when Redis lost its lock). */
+  private readonly relayLease: RowLease;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly cipher: SecretCipher,
-  ) {}
+  ) {
+    this.relayLease = new RowLease(db, 'escalations', 'relay_claim', 'relay_claimed_until');
+  }
 
   /** Runs `work` in a transaction (the escalation writes that must commit together). */
   transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
@@ -228,27 +234,16 @@ export class EscalationsRepository {
    * Takes the escalation's relay lease for `token` (one drainer at a time, also when Redis lost its lock); false
    * when another drainer holds it.
    */
-  async takeRelayLease(id: string, token: string, termMs: number): Promise<boolean> {
-    const taken = await prepared(
-      this.db,
-      `UPDATE escalations SET relay_claim = $2, relay_claimed_until = now() + ($3 || ' milliseconds')::interval
-        WHERE id = $1 AND (relay_claimed_until IS NULL OR relay_claimed_until <= now()) RETURNING id`,
-      [id, token, String(termMs)],
-    );
-    return taken.length > 0;
+  takeRelayLease(id: string, token: string, termMs: number): Promise<boolean> {
+    return this.relayLease.take(id, token, termMs);
   }
 
-  async renewRelayLease(id: string, token: string, termMs: number): Promise<boolean> {
-    const renewed = await prepared(this.db, `UPDATE escalations SET relay_claimed_until = now() + ($3 || ' milliseconds')::interval WHERE id = $1 AND relay_claim = $2 RETURNING id`, [
-      id,
-      token,
-      String(termMs),
-    ]);
-    return renewed.length > 0;
+  renewRelayLease(id: string, token: string, termMs: number): Promise<boolean> {
+    return this.relayLease.renew(id, token, termMs);
   }
 
-  async releaseRelayLease(id: string, token: string): Promise<void> {
-    await prepared(this.db, `UPDATE escalations SET relay_claim = NULL, relay_claimed_until = NULL WHERE id = $1 AND relay_claim = $2`, [id, token]);
+  releaseRelayLease(id: string, token: string): Promise<void> {
+    return this.relayLease.release(id, token);
   }
 
   /** The escalations with a platform session to poll whose ids lie in [from, to) (to: open-ended when null). */
