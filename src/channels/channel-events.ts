@@ -48,6 +48,7 @@ export function eventOfActivity(activity: UserActivity): ChannelEventInput | nul
     case 'user_left':
       return { ...base, type: 'user_left', data: { user } };
     case 'receipt':
+    case 'reachability':
       return null;
   }
 }

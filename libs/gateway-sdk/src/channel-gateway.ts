@@ -66,7 +66,13 @@ export type UserActivityType =
   | 'user_joined'
   | 'user_left'
   /** A delivery or read receipt of a message the service sent. */
-  | 'receipt';
+  | 'receipt'
+  /**
+   * Whether the service may write to the user first changed: the app was installed or uninstalled (Teams), the user
+   * opted out or back in (SMS STOP/START), blocked the sender. Kept with the conversation; a proactive message to an
+   * unreachable user is refused up front with the reason.
+   */
+  | 'reachability';
 
 /** One thing the user (or the channel about the user) did, normalized. */
 export interface UserActivity {
@@ -92,6 +98,8 @@ export interface UserActivity {
     reason?: UnreachableReason;
     detail?: string;
   };
+  /** For `reachability`: whether the user can be written to first now, and why not. */
+  reachability?: { reachable: boolean; reason?: UnreachableReason };
   /**
    * What the channel needs to reach the user again later (Teams conversation reference, service URL). Kept with the
    * conversation, latest wins.
@@ -119,6 +127,11 @@ export interface OutboundActivity {
   text?: string;
   attachments?: OutboundAttachment[];
   quickReplies?: QuickReply[];
+  /**
+   * The service writes first (a notification or a pushed conversation): channels that can raise an alert for it do
+   * (Teams' activity feed).
+   */
+  proactive?: boolean;
 }
 
 /** What a send returned. */
