@@ -50,16 +50,34 @@ export class ChannelConversationsRepository {
     em: EntityManager,
     gatewayId: string,
     platformConversationId: string,
-  ): Promise<{ id: string; domainId: string; lastSeq: number; control: 'bot' | 'agent'; closedAt: Date | null; user: ChannelUser; reference: Record<string, unknown> | null } | null> {
+  ): Promise<{
+    id: string;
+    domainId: string;
+    lastSeq: number;
+    control: 'bot' | 'agent';
+    closedAt: Date | null;
+    user: ChannelUser;
+    reference: Record<string, unknown> | null;
+    unreachableReason: string | null;
+  } | null> {
     const [row] = await em.query(
-      `SELECT c.id, c.domain_id, c.last_seq, c.control, c.closed_at, cc."user", cc.reference
+      `SELECT c.id, c.domain_id, c.last_seq, c.control, c.closed_at, cc."user", cc.reference, cc.unreachable_reason
          FROM channel_conversations cc JOIN conversations c ON c.id = cc.id
         WHERE cc.gateway_id = $1 AND cc.platform_conversation_id = $2
           FOR UPDATE OF c`,
       [gatewayId, platformConversationId],
     );
     if (!row) return null;
-    return { id: row.id, domainId: row.domain_id, lastSeq: row.last_seq, control: row.control, closedAt: row.closed_at, user: row.user, reference: row.reference };
+    return {
+      id: row.id,
+      domainId: row.domain_id,
+      lastSeq: row.last_seq,
+      control: row.control,
+      closedAt: row.closed_at,
+      user: row.user,
+      reference: row.reference,
+      unreachableReason: row.unreachable_reason,
+    };
   }
 
   async create(em: EntityManager, fields: { id: string; gatewayId: string; platformConversationId: string; user: ChannelUser; reference: Record<string, unknown> | null }): Promise<void> {
@@ -78,6 +96,52 @@ export class ChannelConversationsRepository {
       id,
       JSON.stringify(user),
       reference === undefined ? null : JSON.stringify(reference),
+    ]);
+  }
+
+  /** Whether the user can be written to first (null) or why not; changed by user activities and by failed sends. */
+  async setReachability(em: EntityManager, id: string, unreachableReason: string | null): Promise<void> {
+    await em.query(`UPDATE channel_conversations SET unreachable_reason = $2, reachability_at = now() WHERE id = $1`, [id, unreachableReason]);
+  }
+
+  /**
+   * The conversation a proactive message to a user goes to: the channel's latest conversation with them on this
+   * gateway (Teams, SMS and WhatsApp have one per user), with whether they can be written to first.
+   */
+  async recipient(gatewayId: string, userId: string): Promise<{ id: string; unreachableReason: string | null } | null> {
+    const [row] = await this.db.query(
+      `SELECT id, unreachable_reason FROM channel_conversations WHERE gateway_id = $1 AND ("user" ->> 'id') = $2 ORDER BY updated_at DESC LIMIT 1`,
+      [gatewayId, userId],
+    );
+    return row ? { id: row.id, unreachableReason: row.unreachable_reason } : null;
+  }
+
+  /** A channel conversation by the service's id, with its gateway and reachability; null for another conversation. */
+  async reachability(id: string): Promise<{ id: string; gatewayId: string; unreachableReason: string | null } | null> {
+    const [row] = await this.db.query(`SELECT id, gateway_id, unreachable_reason FROM channel_conversations WHERE id = $1`, [id]);
+    return row ? { id: row.id, gatewayId: row.gateway_id, unreachableReason: row.unreachable_reason } : null;
+  }
+
+  // --- proactive requests: an Idempotency-Key of POST /v1/notifications and /v1/conversations, per domain ---
+
+  /** Serializes the requests of one domain and key until the transaction ends (the second one replays the first). */
+  async lockProactiveKey(em: EntityManager, domainId: string, key: string): Promise<void> {
+    await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 21))`, [domainId, key]);
+  }
+
+  async proactiveByKey(em: EntityManager, domainId: string, key: string): Promise<{ kind: string; requestHash: string; conversationId: string; messageId: string } | null> {
+    const [row] = await em.query(`SELECT kind, request_hash, conversation_id, message_id FROM proactive_requests WHERE domain_id = $1 AND idempotency_key = $2`, [domainId, key]);
+    return row ? { kind: row.kind, requestHash: row.request_hash, conversationId: row.conversation_id, messageId: row.message_id } : null;
+  }
+
+  async addProactive(em: EntityManager, row: { domainId: string; key: string; kind: 'notification' | 'conversation'; requestHash: string; conversationId: string; messageId: string }): Promise<void> {
+    await em.query(`INSERT INTO proactive_requests (domain_id, idempotency_key, kind, request_hash, conversation_id, message_id) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      row.domainId,
+      row.key,
+      row.kind,
+      row.requestHash,
+      row.conversationId,
+      row.messageId,
     ]);
   }
 

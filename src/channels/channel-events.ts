@@ -6,7 +6,7 @@ import type { OutboundStatus } from '../database/entities';
  * delivery, replay and stream carry them as they carry those. `message_status` reports an outbound message's status
  * after `accepted` (which the POST's answer already said).
  */
-export const CHANNEL_EVENT_TYPES = ['conversation_started', 'user_message', 'user_typing', 'user_joined', 'user_left', 'message_status'] as const;
+export const CHANNEL_EVENT_TYPES = ['conversation_started', 'user_message', 'user_typing', 'user_joined', 'user_left', 'user_reachability', 'message_status'] as const;
 export type ChannelEventType = (typeof CHANNEL_EVENT_TYPES)[number];
 
 /** One event to store in a channel conversation, keyed so that storing it again stores nothing. */
@@ -47,14 +47,17 @@ export function eventOfActivity(activity: UserActivity): ChannelEventInput | nul
       return { ...base, type: 'user_joined', data: { user } };
     case 'user_left':
       return { ...base, type: 'user_left', data: { user } };
+    case 'reachability': {
+      const reachable = activity.reachability?.reachable ?? true;
+      return { ...base, type: 'user_reachability', data: { user, reachable, ...(reachable ? {} : { reason: activity.reachability?.reason ?? 'unknown' }) } };
+    }
     case 'receipt':
-    case 'reachability':
       return null;
   }
 }
 
 /** An outbound message's status change, keyed per message and status (each is reported once). */
-export function statusEvent(message: { id: string; seq: number; author: string }, status: Exclude<OutboundStatus, 'accepted'>, extra: { reason?: string | null; detail?: string | null } = {}): ChannelEventInput {
+export function statusEvent(message: { id: string; seq: number; author: string; activity?: Record<string, unknown> }, status: Exclude<OutboundStatus, 'accepted'>, extra: { reason?: string | null; detail?: string | null } = {}): ChannelEventInput {
   return {
     type: 'message_status',
     key: `svc:status:${message.id}:${status}`,
@@ -63,6 +66,8 @@ export function statusEvent(message: { id: string; seq: number; author: string }
       messageId: message.id,
       messageSeq: message.seq,
       author: message.author,
+      // A notification's or pushed conversation's outcome: the caller of the proactive API waits for these.
+      ...(message.activity?.proactive ? { proactive: true } : {}),
       status,
       ...(extra.reason ? { reason: extra.reason } : {}),
       ...(extra.detail ? { detail: extra.detail } : {}),

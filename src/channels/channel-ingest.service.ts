@@ -34,6 +34,20 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+/**
+ * Whether the user can be written to first after these activities (null: yes; else why not): a reachability activity
+ * says so, and a user who writes or types is reachable whatever was said before (a Teams user who blocked the bot
+ * and writes again).
+ */
+function reachabilityAfter(activities: UserActivity[], before: string | null): string | null {
+  let reason = before;
+  for (const activity of activities) {
+    if (activity.type === 'reachability') reason = activity.reachability?.reachable === false ? (activity.reachability.reason ?? 'unknown') : null;
+    else if (activity.type === 'message' || activity.type === 'typing') reason = null;
+  }
+  return reason;
+}
+
 /** What `receive` did with one activity. */
 export interface ReceivedActivity {
   conversationId: string;
@@ -88,8 +102,10 @@ export class ChannelIngestService {
         }
         const created = existing === null;
         let locked: LockedConversation;
+        const reachability = reachabilityAfter(group, existing?.unreachableReason ?? null);
         if (existing) {
-          const { user, reference: stored, ...conversation } = existing;
+          const { user, reference: stored, unreachableReason, ...conversation } = existing;
+          if (reachability !== unreachableReason) await this.channels.setReachability(em, conversation.id, reachability);
           locked = conversation;
           // Latest wins, written only when it changed: most activities carry what is stored already.
           if (!sameJson(user, userOf(last.user)) || (reference !== undefined && !sameJson(stored, reference))) {
@@ -99,6 +115,7 @@ export class ChannelIngestService {
           const id = randomUUID();
           await this.conversations.createForChannel(em, { id, domainId: gateway.domainId, channel: gateway.type, channelGatewayId: gatewayId });
           await this.channels.create(em, { id, gatewayId, platformConversationId, user: userOf(last.user), reference: reference ?? null });
+          if (reachability !== null) await this.channels.setReachability(em, id, reachability);
           locked = await this.events.lock(em, id);
         }
         const conversationId = locked.id;

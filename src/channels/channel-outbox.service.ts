@@ -43,6 +43,15 @@ export class ChannelOutbox {
 
   async message(conversationId: string, request: OutboundRequest, idempotencyKey: string | null, scope: DomainScope): Promise<{ message: OutboundMessageEntity; created: boolean }> {
     const { gatewayId, capabilities } = await this.channelOf(conversationId, scope);
+    const activity = this.compose(request, capabilities);
+    return this.store(conversationId, gatewayId, 'message', activity, idempotencyKey, idempotencyKey ? requestHash(request) : null);
+  }
+
+  /**
+   * The activity a request asks for, refused (400, naming the field) when it is empty or asks for what the channel
+   * type cannot show.
+   */
+  compose(request: OutboundRequest, capabilities: GatewayCapability[]): OutboundActivity {
     if (!request.text && !request.attachments?.length && !request.cards?.length) {
       throw DomainError.validation([{ field: 'text', message: 'a message needs text, attachments or cards' }]);
     }
@@ -61,7 +70,7 @@ export class ChannelOutbox {
         : {}),
       ...(request.quickReplies?.length ? { quickReplies: request.quickReplies } : {}),
     };
-    return this.store(conversationId, gatewayId, 'message', activity, idempotencyKey, idempotencyKey ? requestHash(request) : null);
+    return activity;
   }
 
   async typing(conversationId: string, author: 'bot' | 'agent', scope: DomainScope, authorName?: string): Promise<{ message: OutboundMessageEntity; created: boolean }> {

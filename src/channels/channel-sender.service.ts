@@ -16,6 +16,8 @@ const SEND_LOCK_TTL_MS = 10_000;
 /** How long a sender's lease lasts unless renewed; a sender that died frees the conversation after this. */
 export const SEND_LEASE_MS = 10_000;
 const MAX_RETRY_DELAY_MS = 60_000;
+/** Attempts of a send the platform keeps throttling before it fails (`retries_exhausted`). */
+const RATE_LIMITED_MAX_ATTEMPTS = 30;
 /** How old the conversation's reference may be when a message is sent in a drain that began earlier. */
 const REFERENCE_READ_MS = 1_000;
 
@@ -119,12 +121,15 @@ export class ChannelSender {
   private async onFailure(conversationId: string, message: OutboundMessageEntity, attempt: number, error: GatewayError, gatewayId: string): Promise<void> {
     this.log.warn('outbound send failed', { conversationId, messageId: message.id, seq: message.seq, attempt, code: error.code, error: error.message });
     if (error.code === 'unreachable') {
-      await this.settle(message, 'failed', { reason: error.unreachableReason ?? 'unknown', detail: error.message });
+      await this.settle(message, 'failed', { reason: error.unreachableReason ?? 'unknown', detail: error.message, unreachable: true });
       return;
     }
     if (error.retryable) {
       const { apiRetry } = await this.policies.forGateway(gatewayId);
-      if (attempt < Math.max(1, apiRetry.maxAttempts)) {
+      // A throttled send waits as the platform asks and goes again, its followers behind it: throttling is the
+      // platform pacing a burst (a proactive fan-out), not a failure, so it has its own, larger bound.
+      const maxAttempts = error.code === 'rate_limited' ? Math.max(RATE_LIMITED_MAX_ATTEMPTS, apiRetry.maxAttempts) : apiRetry.maxAttempts;
+      if (attempt < Math.max(1, maxAttempts)) {
         const delayMs = Math.min(
           error.code === 'rate_limited' ? (error.retryAfterMs ?? apiRetry.initialDelayMs) : backoffDelay(attempt, apiRetry.initialDelayMs, apiRetry.multiplier),
           MAX_RETRY_DELAY_MS,
@@ -140,13 +145,20 @@ export class ChannelSender {
   }
 
   /** Records the outcome, with its status event for the bot (typing has none), in one transaction. */
-  private async settle(message: OutboundMessageEntity, status: 'sent' | 'failed', outcome: { platformMessageId?: string | null; reason?: string; detail?: string | null }): Promise<void> {
+  private async settle(
+    message: OutboundMessageEntity,
+    status: 'sent' | 'failed',
+    outcome: { platformMessageId?: string | null; reason?: string; detail?: string | null; unreachable?: boolean },
+  ): Promise<void> {
     const stored = await this.channels.transaction(async (em) => {
       const locked = await this.events.lock(em, message.conversationId);
       const moved =
         status === 'sent'
           ? await this.channels.markSent(em, message.id, outcome.platformMessageId ?? null, outcome.detail ?? null)
           : await this.channels.markFailed(em, message.id, outcome.reason ?? 'unknown', outcome.detail ?? null);
+      // The user cannot be reached: the next proactive message to them is refused up front, until they write again
+      // or the channel says they are back (an install). A reason the platform did not give changes nothing.
+      if (moved && outcome.unreachable && outcome.reason && outcome.reason !== 'unknown') await this.channels.setReachability(em, message.conversationId, outcome.reason);
       if (!moved || message.kind === 'typing') return null;
       // The message moved from `accepted` in this transaction, so its status event cannot be stored yet.
       return this.events.store(em, locked, [statusEvent(message, status, { reason: outcome.reason, detail: outcome.detail })], { fresh: true });

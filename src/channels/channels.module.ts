@@ -14,6 +14,8 @@ import { ChannelOutbox } from './channel-outbox.service';
 import { ChannelSender } from './channel-sender.service';
 import { ChannelSwitchboard } from './channel-switchboard.service';
 import { HostedChannelRegistry } from './hosted-channel.registry';
+import { ProactiveController } from './proactive.controller';
+import { ProactiveService } from './proactive.service';
 
 /**
  * Channel conversations: user activities in (stored once, delivered to the bot), outbound messages out (stored, sent
@@ -26,8 +28,8 @@ export class ChannelsModule {
     return modulePerConfig(config, ChannelsModule, () => ({
       module: ChannelsModule,
       imports: [ConversationsModule.register(config), DeliveryModule.register(config), DomainsModule, EscalationsModule.register(config)],
-      controllers: config.runsApi ? [ChannelMessagesController] : [],
-      providers: [ChannelConversationsRepository, ChannelEventStore, ChannelContexts, ChannelOutbox, ChannelSwitchboard, ChannelIngestService, ChannelSender, HostedChannelRegistry],
+      controllers: config.runsApi ? [ChannelMessagesController, ProactiveController] : [],
+      providers: [ChannelConversationsRepository, ChannelEventStore, ChannelContexts, ChannelOutbox, ChannelSwitchboard, ChannelIngestService, ChannelSender, HostedChannelRegistry, ProactiveService],
       exports: [ChannelIngestService, HostedChannelRegistry, ChannelOutbox, ChannelSender],
     }));
   }

@@ -15,6 +15,14 @@ export const DOMAIN_ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   gateway_unavailable: 502,
+  // A proactive message refused up front: what the service already knows of the recipient (a channel's reason).
+  proactive_unsupported: 422,
+  not_installed: 422,
+  blocked: 422,
+  unsubscribed: 422,
+  invalid_address: 422,
+  window_closed: 422,
+  session_ended: 422,
 } as const;
 
 export type DomainErrorCode = keyof typeof DOMAIN_ERROR_STATUS;

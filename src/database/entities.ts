@@ -202,6 +202,9 @@ export class ChannelConversationEntity {
   /** The sender holding the conversation (one at a time, in order) until `sendClaimedUntil`. */
   @Column('uuid', { name: 'send_claim', nullable: true }) sendClaim: string | null;
   @Column('timestamptz', { name: 'send_claimed_until', nullable: true }) sendClaimedUntil: Date | null;
+  /** Why the user cannot be written to first now (a channel's unreachable reason), null when they can. */
+  @Column('text', { name: 'unreachable_reason', nullable: true }) unreachableReason: string | null;
+  @Column('timestamptz', { name: 'reachability_at', nullable: true }) reachabilityAt: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }

@@ -84,12 +84,24 @@ SHARED.UserAttachment = {
  * The events of channel conversations (issue 20), named like the agent events. Their `escalationId` is null; a
  * channel conversation's escalation events come in the same sequence.
  */
-export const CHANNEL_EVENT_DATA: Record<'conversation_started' | 'user_message' | 'user_typing' | 'user_joined' | 'user_left' | 'message_status', SchemaObject> = {
+export const CHANNEL_EVENT_DATA: Record<'conversation_started' | 'user_message' | 'user_typing' | 'user_joined' | 'user_left' | 'user_reachability' | 'message_status', SchemaObject> = {
   conversation_started: {
     type: 'object',
     description: "A channel conversation began (its first activity): where it comes from. The conversation's id is the bot platform's to use.",
     required: ['user'],
-    properties: { user, gatewayId: { type: 'string', format: 'uuid' }, channel: { type: 'string', description: 'The gateway type (webchat, fake-channel...).' }, platformConversationId: text },
+    properties: {
+      user,
+      gatewayId: { type: 'string', format: 'uuid' },
+      channel: { type: 'string', description: 'The gateway type (webchat, microsoft-teams, fake-channel...).' },
+      platformConversationId: text,
+      origin: {
+        type: 'string',
+        enum: ['user', 'proactive'],
+        description: '`proactive`: the bot pushed this conversation (`POST /v1/conversations`); absent when the user began it.',
+      },
+      messageId: { type: 'string', format: 'uuid', description: "For a pushed conversation: its opening message's id (its `message_status` events follow)." },
+      context: { type: 'object', additionalProperties: true, description: 'For a pushed conversation: the `context` the push carried, handed back as it was.' },
+    },
   },
   user_message: {
     type: 'object',
@@ -100,6 +112,14 @@ export const CHANNEL_EVENT_DATA: Record<'conversation_started' | 'user_message' 
   user_typing: { type: 'object', required: ['user'], properties: { user } },
   user_joined: { type: 'object', required: ['user'], properties: { user } },
   user_left: { type: 'object', required: ['user'], properties: { user } },
+  user_reachability: {
+    type: 'object',
+    description:
+      'Whether the service may write to the user first changed: the app was installed or uninstalled (Teams), the user opted out or back in, blocked the bot. ' +
+      'A proactive message to an unreachable user is refused with 422 and the reason.',
+    required: ['user', 'reachable'],
+    properties: { user, reachable: { type: 'boolean' }, reason: { type: 'string', description: 'When not reachable: not_installed, blocked, unsubscribed, invalid_address, unknown.' } },
+  },
   message_status: {
     type: 'object',
     description: 'An outbound message (`POST /v1/conversations/{id}/messages`, or an agent\'s through the switchboard) moved on; `accepted` was the POST\'s answer.',
@@ -108,6 +128,7 @@ export const CHANNEL_EVENT_DATA: Record<'conversation_started' | 'user_message' 
       messageId: { type: 'string', format: 'uuid' },
       messageSeq: { type: 'integer' },
       author: { type: 'string', enum: ['bot', 'agent'] },
+      proactive: { type: 'boolean', description: 'Present (true) for a notification or the opening message of a pushed conversation: the outcome of `POST /v1/notifications` or `POST /v1/conversations`.' },
       status: { type: 'string', enum: ['sent', 'delivered', 'read', 'failed'] },
       reason: {
         type: 'string',

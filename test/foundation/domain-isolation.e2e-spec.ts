@@ -256,6 +256,19 @@ describe('a key scoped to a domain sees and acts on that domain only', () => {
           { 'idempotency-key': `into-b-${randomUUID()}` },
         ),
       'GET /v1/events/stream': () => streamHoldsOnly(),
+      // The proactive API names a gateway: another domain's is not found, as one that does not exist.
+      ...Object.fromEntries(
+        ['/v1/notifications', '/v1/conversations'].map((path) => [
+          `POST ${path}`,
+          async () => {
+            const body = (gatewayId: string) => ({ gatewayId, recipient: { userId: 'someone' }, message: { text: 'into b' } });
+            const foreign = await as(path, { body: body(b.channelGatewayId) });
+            const unknown = await as(path, { body: body(randomUUID()) });
+            expect([foreign.status, foreign.body.code]).toEqual([404, 'not_found']);
+            expect(shape(foreign, [b.channelGatewayId])).toEqual(shape(unknown, [unknown.body.message.match(/[0-9a-f-]{36}/)[0]]));
+          },
+        ]),
+      ),
     };
     for (const [method, template] of (await operations()).filter(([, template]) => !template.includes('{'))) {
       const check = expectations[`${method} ${template}`];

@@ -28,6 +28,7 @@ interface FakeActivityBody {
   attachments?: UserActivity['attachments'];
   value?: unknown;
   receipt?: UserActivity['receipt'];
+  reachability?: UserActivity['reachability'];
   occurredAt: string;
 }
 
@@ -45,7 +46,7 @@ export class FakeChannelGateway implements ChannelGateway {
     kind: 'channel',
     displayName: 'Fake channel (scripted, tests only)',
     description: 'A scripted messaging channel for tests and demos: no quick replies, so that refusals can be tested.',
-    capabilities: ['typing', 'attachments', 'adaptive-cards', 'delivery-receipts', 'read-receipts', 'webhooks'],
+    capabilities: ['typing', 'attachments', 'adaptive-cards', 'delivery-receipts', 'read-receipts', 'proactive', 'webhooks'],
     settings: FAKE_CHANNEL_SETTINGS,
   };
 
@@ -78,6 +79,7 @@ export class FakeChannelGateway implements ChannelGateway {
         ...(a.attachments ? { attachments: a.attachments } : {}),
         ...(a.value !== undefined ? { value: a.value } : {}),
         ...(a.receipt ? { receipt: a.receipt } : {}),
+        ...(a.reachability ? { reachability: a.reachability } : {}),
         reference: { conversationId: a.conversationId },
       }),
     );

@@ -23,12 +23,14 @@ export interface FakeChannelSend {
 export interface FakeUserActivity {
   id?: string;
   conversationId: string;
-  type?: 'message' | 'typing' | 'conversation_started' | 'user_joined' | 'user_left' | 'receipt';
+  type?: 'message' | 'typing' | 'conversation_started' | 'user_joined' | 'user_left' | 'receipt' | 'reachability';
   user?: { id: string; name?: string };
   text?: string;
   attachments?: { contentType: string; name?: string; url?: string; content?: unknown }[];
   value?: unknown;
   receipt?: { platformMessageId: string; status: 'delivered' | 'read' | 'failed'; reason?: string };
+  /** For `reachability`: the user installed or removed the app, opted out or in. */
+  reachability?: { reachable: boolean; reason?: string };
   occurredAt?: string;
 }
 

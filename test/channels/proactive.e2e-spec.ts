@@ -1,0 +1,119 @@
+import { FakeChannelPlatform } from '@app/simulators/fake/fake-channel-platform';
+import { waitFor } from '../support/bot-receiver';
+import { TestApp } from '../support/test-app';
+import { fakeSuite } from '../escalations/fake-setup';
+import { conversationOf, fakeChannel, userSays } from './channel-setup';
+
+/**
+ * The proactive API on a channel type with the capability `proactive` (the scripted fake channel; Teams has its own
+ * end-to-end test): refused up front where the service knows the user is unreachable, idempotent per domain, its
+ * outcome reported as `message_status` events marked `proactive`.
+ */
+describe('proactive messages: notifications and pushed conversations', () => {
+  const suite = fakeSuite({});
+  const { receiver } = suite;
+  const channel = new FakeChannelPlatform();
+  let t: TestApp;
+  let gatewayId: string;
+  let domain: string;
+  beforeAll(async () => {
+    t = suite.t;
+    await channel.start();
+    ({ gatewayId, domain } = await fakeChannel(t, channel, receiver, { maxAttempts: 2 }));
+  });
+  afterAll(() => channel.stop());
+
+  const install = async (user: string) => {
+    await userSays(t, channel, gatewayId, [{ id: `${user}-install`, conversationId: `pc-${user}`, type: 'reachability', user: { id: user }, reachability: { reachable: true } }]);
+    return conversationOf(receiver, `pc-${user}`);
+  };
+  const notify = (user: string, text: string, key?: string) =>
+    t.request('POST', '/v1/notifications', { body: { gatewayId, recipient: { userId: user }, message: { text } }, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
+  const statusAtBot = (conversationId: string, messageId: string, status: string) =>
+    waitFor(`${status} of ${messageId} at the bot`, () => receiver.of(conversationId).find((d) => d.type === 'message_status' && d.data.messageId === messageId && d.data.status === status));
+
+  it('refuses a user the gateway has no conversation with (422 not_installed), and a gateway of another domain (404)', async () => {
+    const unknown = await notify('nobody', 'hello');
+    expect(unknown.status).toBe(422);
+    expect(unknown.body).toMatchObject({ code: 'not_installed', details: [{ field: 'recipient.userId' }] });
+    const other = await fakeChannel(t, channel, receiver);
+    const account = await t.request('POST', '/v1/accounts', { body: { name: `scoped-${Date.now()}`, role: 'Global Gateway Service', domains: [domain] } });
+    const foreign = await t.request('POST', '/v1/notifications', { key: account.body.apiKey.key, body: { gatewayId: other.gatewayId, recipient: { userId: 'u' }, message: { text: 'x' } } });
+    expect(foreign.status).toBe(404);
+    const missing = await t.request('POST', '/v1/notifications', { body: { gatewayId, recipient: {}, message: { text: 'x' } } });
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(missing.body.details)).toContain('recipient.userId');
+  });
+
+  it('sends a notification to an installed user, once per Idempotency-Key, and reports its outcome as proactive', async () => {
+    const id = await install('ana');
+    const first = await notify('ana', 'Your parcel ships today', 'n-ana-1');
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ kind: 'notification', conversationId: id, gatewayId, status: 'accepted' });
+    const again = await notify('ana', 'Your parcel ships today', 'n-ana-1');
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    const changed = await notify('ana', 'Something else', 'n-ana-1');
+    expect(changed.status).toBe(409);
+    const sent = await statusAtBot(id, first.body.id, 'sent');
+    expect(sent.data.proactive).toBe(true);
+    const sends = channel.delivered('pc-ana');
+    expect(sends.map((s) => s.activity.text)).toEqual(['Your parcel ships today']);
+    expect(sends[0].activity.proactive).toBe(true);
+  });
+
+  it('refuses users who uninstalled or were found unreachable, until they are back', async () => {
+    const id = await install('ben');
+    await userSays(t, channel, gatewayId, [{ id: 'ben-uninstall', conversationId: 'pc-ben', type: 'reachability', user: { id: 'ben' }, reachability: { reachable: false, reason: 'not_installed' } }]);
+    await waitFor('reachability event', () => receiver.of(id).find((d) => d.type === 'user_reachability' && d.data.reachable === false));
+    expect((await notify('ben', 'hello')).body.code).toBe('not_installed');
+    // The user writes again: reachable.
+    await userSays(t, channel, gatewayId, [{ id: 'ben-back', conversationId: 'pc-ben', user: { id: 'ben' }, text: 'hi again' }]);
+    channel.addFault({ kind: 'unreachable', count: 1, reason: 'blocked' });
+    const blocked = await notify('ben', 'one');
+    expect(blocked.status).toBe(202);
+    const failed = await statusAtBot(id, blocked.body.id, 'failed');
+    expect(failed.data).toMatchObject({ reason: 'blocked', proactive: true });
+    const refused = await notify('ben', 'two');
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('blocked');
+  });
+
+  it('waits out a throttling platform as often as it asks, keeping the order', async () => {
+    const id = await install('cy');
+    // More throttles than the gateway's API retry attempts (2): throttling is pacing, not failure.
+    channel.addFault({ kind: 'rate_limited', count: 4, retryAfterMs: 50 });
+    const one = await notify('cy', 'one');
+    const two = await notify('cy', 'two');
+    await statusAtBot(id, two.body.id, 'sent');
+    const first = await t.request('GET', `/v1/conversations/${id}/messages/${one.body.id}`);
+    expect(first.body).toMatchObject({ status: 'sent', attempts: 5 });
+    expect(channel.delivered('pc-cy').map((s) => s.activity.text)).toEqual(['one', 'two']);
+  });
+
+  it('pushes a conversation: the bot is told it started with its context, and the user answers in it', async () => {
+    const id = await install('dee');
+    const push = await t.request('POST', '/v1/conversations', {
+      headers: { 'idempotency-key': 'push-dee' },
+      body: { gatewayId, recipient: { userId: 'dee' }, message: { text: 'Your laptop is ready. Book a pickup?' }, context: { intent: 'device_pickup', ticket: 'INC1' } },
+    });
+    expect(push.status).toBe(202);
+    expect(push.body).toMatchObject({ kind: 'conversation', conversationId: id });
+    const started = await waitFor('pushed conversation_started', () => receiver.of(id).find((d) => d.type === 'conversation_started' && d.data.origin === 'proactive'));
+    expect(started.data).toMatchObject({ messageId: push.body.id, context: { intent: 'device_pickup', ticket: 'INC1' }, gatewayId, platformConversationId: 'pc-dee' });
+    await statusAtBot(id, push.body.id, 'sent');
+    await userSays(t, channel, gatewayId, [{ id: 'dee-answer', conversationId: 'pc-dee', user: { id: 'dee' }, text: 'Yes, tomorrow' }]);
+    const answer = await waitFor('answer', () => receiver.of(id).find((d) => d.type === 'user_message' && d.data.text === 'Yes, tomorrow'));
+    expect(answer.seq).toBeGreaterThan(started.seq);
+    // A replay is the same push, not a second one; the same key for a notification is another request.
+    const replay = await t.request('POST', '/v1/conversations', {
+      headers: { 'idempotency-key': 'push-dee' },
+      body: { gatewayId, recipient: { userId: 'dee' }, message: { text: 'Your laptop is ready. Book a pickup?' }, context: { intent: 'device_pickup', ticket: 'INC1' } },
+    });
+    expect(replay.body.id).toBe(push.body.id);
+    expect(receiver.of(id).filter((d) => d.type === 'conversation_started' && d.data.origin === 'proactive')).toHaveLength(1);
+    expect((await t.request('POST', '/v1/notifications', { headers: { 'idempotency-key': 'push-dee' }, body: { gatewayId, recipient: { userId: 'dee' }, message: { text: 'x' } } })).status).toBe(409);
+    expect(receiver.undocumented).toEqual([]);
+  });
+});
