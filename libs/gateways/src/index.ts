@@ -9,3 +9,5 @@ export * from './webchat/webchat.gateway';
 export * from './webchat/webchat.module';
 export * from './webchat/webchat.mapper';
 export * from './webchat/webchat.settings';
+export * from './microsoft-teams/microsoft-teams.gateway';
+export * from './microsoft-teams/microsoft-teams.module';
