@@ -18,6 +18,32 @@ export interface NewOutboundMessage {
   requestHash: string | null;
 }
 
+/** An `outbound_messages` row as the entity (what `RETURNING *` gives, without a read through the ORM). */
+function messageOfRow(row: Record<string, any>): OutboundMessageEntity {
+  return Object.assign(new OutboundMessageEntity(), {
+    id: row.id,
+    conversationId: row.conversation_id,
+    seq: row.seq,
+    kind: row.kind,
+    author: row.author,
+    authorName: row.author_name,
+    activity: row.activity,
+    status: row.status,
+    reason: row.reason,
+    detail: row.detail,
+    platformMessageId: row.platform_message_id,
+    gatewayId: row.gateway_id,
+    idempotencyKey: row.idempotency_key,
+    requestHash: row.request_hash,
+    attempts: row.attempts,
+    attemptStartedAt: row.attempt_started_at,
+    nextAttemptAt: row.next_attempt_at,
+    createdAt: row.created_at,
+    sentAt: row.sent_at,
+    updatedAt: row.updated_at,
+  });
+}
+
 /** The channel side of conversations and their outbound messages: the only writer of both tables. */
 @Injectable()
 export class ChannelConversationsRepository {
@@ -184,12 +210,14 @@ export class ChannelConversationsRepository {
       `UPDATE channel_conversations SET next_outbound_seq = next_outbound_seq + 1 WHERE id = $1 RETURNING next_outbound_seq - 1 AS seq`,
       [message.conversationId],
     );
-    const [row] = await em.query(
+    // The stored row comes back with the insert: no second read of it (every outbound message takes this path).
+    const [row] = await prepared<Record<string, any>>(
+      em,
       `INSERT INTO outbound_messages (conversation_id, seq, kind, author, author_name, activity, gateway_id, idempotency_key, request_hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
       [message.conversationId, seq, message.kind, message.author, message.authorName, JSON.stringify(message.activity), message.gatewayId, message.idempotencyKey, message.requestHash],
     );
-    return (await em.getRepository(OutboundMessageEntity).findOneByOrFail({ id: row.id }));
+    return messageOfRow(row);
   }
 
   findByIdempotencyKey(em: EntityManager | null, conversationId: string, key: string): Promise<OutboundMessageEntity | null> {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DomainScope } from '../auth/domain-scope';
+import { DomainScope, inScope } from '../auth/domain-scope';
+import { TtlCache } from '../common/ttl-cache';
 import { DomainError, DomainErrorCode, DOMAIN_ERROR_STATUS } from '../common/domain-error';
 import { OutboundMessageEntity } from '../database/entities';
 import { requestHash } from '../escalations/escalations.service';
@@ -9,6 +10,8 @@ import { JobDispatcher } from '../queues/job-dispatcher.service';
 import { ChannelConversationsRepository } from './channel-conversations.repository';
 import { ChannelEventStore, StoredChannelEvents } from './channel-event-store';
 import { ChannelOutbox, OutboundRequest } from './channel-outbox.service';
+
+const GATEWAY_CACHE_MS = 5_000;
 
 export type ProactiveKind = 'notification' | 'conversation';
 
@@ -38,6 +41,8 @@ export interface ProactiveOutcome {
  */
 @Injectable()
 export class ProactiveService {
+  private readonly gatewayCache = new TtlCache<{ id: string; domainId: string; type: string } | undefined>(GATEWAY_CACHE_MS);
+
   constructor(
     private readonly gateways: GatewaysService,
     private readonly registry: GatewayRegistry,
@@ -48,7 +53,7 @@ export class ProactiveService {
   ) {}
 
   async send(kind: ProactiveKind, request: ProactiveRequest, idempotencyKey: string | null, scope: DomainScope): Promise<ProactiveOutcome> {
-    const gateway = await this.gateways.get(request.gatewayId, scope);
+    const gateway = await this.gatewayOf(request.gatewayId, scope);
     const registered = this.registry.findChannel(gateway.type);
     const capabilities = registered?.gateway.definition.capabilities ?? [];
     if (!capabilities.includes('proactive')) {
@@ -58,9 +63,15 @@ export class ProactiveService {
     }
     const activity = { ...this.outbox.compose({ ...request.message, author: 'bot' }, capabilities), proactive: true };
     const hash = requestHash({ kind, ...request });
-    const replayed = idempotencyKey ? await this.replay(kind, gateway.domainId, idempotencyKey, hash) : null;
-    if (replayed) return replayed;
-    const target = await this.resolve(request, gateway.id);
+    let target: { id: string };
+    try {
+      target = await this.resolve(request, gateway.id);
+    } catch (error) {
+      // A repeated request whose user has become unreachable since: the first answer again, not the refusal.
+      const replayed = idempotencyKey && error instanceof DomainError ? await this.replay(kind, gateway.domainId, idempotencyKey, hash) : null;
+      if (replayed) return replayed;
+      throw error;
+    }
     const outcome = await this.channels.transaction(async (em) => {
       if (idempotencyKey) {
         await this.channels.lockProactiveKey(em, gateway.domainId, idempotencyKey);
@@ -108,6 +119,19 @@ export class ProactiveService {
     if (outcome.stored) await this.events.afterCommit([outcome.stored]);
     await this.jobs.channelSend(target.id);
     return { kind, conversationId: target.id, message: outcome.message!, created: true };
+  }
+
+  /**
+   * The gateway's domain and type, read at most once per few seconds (a fan-out names the same gateway each time);
+   * outside `scope` it is the same 404 as a gateway that does not exist.
+   */
+  private async gatewayOf(id: string, scope: DomainScope): Promise<{ id: string; domainId: string; type: string }> {
+    const gateway = await this.gatewayCache.get(id, async () => {
+      const [found] = await this.gateways.findMany([id]);
+      return found ? { id: found.id, domainId: found.domainId, type: found.type } : undefined;
+    });
+    if (!gateway || !inScope(scope, gateway.domainId)) throw DomainError.notFound('Gateway', id);
+    return gateway;
   }
 
   /** The conversation to write to, or why not (422 with the channel's reason, which the bot can act on). */
