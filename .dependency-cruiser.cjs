@@ -89,6 +89,13 @@ module.exports = {
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'bot-framework-sdk-test-only',
+      comment: "Microsoft's Bot Framework SDK is the Teams simulator's fidelity check: specs may use it, our code may not (the gateway and the simulator implement the protocol themselves).",
+      severity: 'error',
+      from: { pathNot: TEST_FILES },
+      to: { path: 'node_modules/(botframework-connector|botbuilder[^/]*)/' },
+    },
+    {
       name: 'runtime-to-unlisted-package',
       comment: 'A package the service loads must be listed in package.json, not reached through another one.',
       severity: 'error',
