@@ -3,3 +3,4 @@ export * from './fake/fake-channel-platform';
 export * from './gms';
 export * from './eight-by-eight';
 export * from './clock/simulator-clock';
+export * from './teams';
