@@ -100,26 +100,32 @@ export class InboundTokenVerifier {
     if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || now + skew < claims.nbf)) throw refused('the token is not valid yet (nbf)');
   }
 
-  /** The key with this kid, fetching the key set again once (rate-limited) when the cached one does not have it. */
+  /**
+   * The key with this kid. A kid missing from the cached set makes the set be fetched again, but only once per refresh
+   * interval: the first fetch (nothing cached) does not count, so a rotation right after it is still picked up.
+   */
   private async signingKey(metadataUrl: string, kid: string): Promise<SigningKey> {
     const cacheKey = `teams:jwks:${metadataUrl}`;
     const cached = this.ctx.tokens.get(cacheKey);
+    let refresh = false;
     if (cached) {
       const found = (JSON.parse(cached.token) as SigningKey[]).find((key) => key.kid === kid);
       if (found) return found;
-      const refreshKey = `teams:jwks-refreshed:${metadataUrl}`;
-      if (this.ctx.tokens.get(refreshKey)) throw refused(`unknown signing key ${kid} (keys were fetched less than the refresh interval ago)`);
+      if (this.ctx.tokens.get(refreshKeyOf(metadataUrl))) throw refused(`unknown signing key ${kid} (the key set was refreshed less than the refresh interval ago)`);
       this.ctx.logger.info('Teams token signed by an unknown key; fetching the key set again', { kid, metadataUrl });
+      refresh = true;
     }
-    const keys = await this.fetchKeys(metadataUrl, cacheKey);
+    const keys = await this.fetchKeys(metadataUrl, cacheKey, refresh);
     const found = keys.find((key) => key.kid === kid);
     if (!found) throw refused(`unknown signing key ${kid}`);
     return found;
   }
 
-  private fetchKeys(metadataUrl: string, cacheKey: string): Promise<SigningKey[]> {
+  private fetchKeys(metadataUrl: string, cacheKey: string, refresh: boolean): Promise<SigningKey[]> {
     let pending = fetching.get(cacheKey);
     if (!pending) {
+      // Marked before the fetch: deliveries naming other unknown kids meanwhile wait for this one instead of fetching.
+      if (refresh) this.ctx.tokens.set(refreshKeyOf(metadataUrl), '1', this.now() + this.settings.keySetRefreshMinIntervalMs);
       pending = this.loadKeys(metadataUrl, cacheKey).finally(() => fetching.delete(cacheKey));
       fetching.set(cacheKey, pending);
     }
@@ -143,10 +149,13 @@ export class InboundTokenVerifier {
       }));
     const now = this.now();
     this.ctx.tokens.set(cacheKey, JSON.stringify(keys), now + this.settings.keySetCacheMs);
-    this.ctx.tokens.set(`teams:jwks-refreshed:${metadataUrl}`, '1', now + this.settings.keySetRefreshMinIntervalMs);
     this.ctx.logger.debug('Teams signing keys fetched', { metadataUrl, kids: keys.map((key) => key.kid) });
     return keys;
   }
+}
+
+function refreshKeyOf(metadataUrl: string): string {
+  return `teams:jwks-refreshed:${metadataUrl}`;
 }
 
 /** Key-set fetches in flight, shared by the deliveries that need the same set meanwhile. */
