@@ -1,9 +1,10 @@
 import { Agent, createServer, request } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
 import { Client } from 'pg';
 import { TeamsSimulator, TeamsUser } from '@app/simulators/teams';
 import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
-import { sleep } from './support/processes';
+import { cpuByPid, cpuDelta, machineJiffies, pidsByName, sleep } from './support/processes';
 import { adminApi, BenchService, resetBenchState } from './support/service';
 
 /**
@@ -114,6 +115,10 @@ async function main(): Promise<void> {
     teams.setRateLimit(true, { perTenantRps: TENANT_RPS });
     const requestsBefore = teams.connectorRequests.length;
     const cpuBefore = processCpuSeconds(service.pid);
+    const pgBefore = cpuByPid(pidsByName('postgres'));
+    const redisBefore = cpuByPid(pidsByName('redis-server'));
+    const ownBefore = processCpuSeconds(process.pid);
+    const machineBefore = machineJiffies();
     const answered: number[] = [];
     const failures = new Map<string, number>();
     const started = Date.now();
@@ -150,6 +155,11 @@ async function main(): Promise<void> {
     }
     const elapsed = (Date.now() - started) / 1000;
     const cpu = (processCpuSeconds(service.pid) - cpuBefore) / elapsed;
+    const pgCpu = cpuDelta(pgBefore, cpuByPid(pidsByName('postgres'))) / elapsed;
+    const redisCpu = cpuDelta(redisBefore, cpuByPid(pidsByName('redis-server'))) / elapsed;
+    const ownCpu = (processCpuSeconds(process.pid) - ownBefore) / elapsed;
+    const machineAfter = machineJiffies();
+    const machineBusy = (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total);
     const sent = [...sentAt.entries()].filter(([n]) => n >= 0);
     const duplicates = [...sentAt.keys()].filter((n) => n < 0).length;
     const { rows } = await db.query<{ text: string; created: number; status: string; attempts: number }>(
@@ -157,7 +167,7 @@ async function main(): Promise<void> {
     );
     await db.end();
     const created = new Map(rows.map((row) => [Number(/^n-(\d+):/.exec(row.text)![1]), row.created]));
-    const latencies = sent.map(([n, at]) => at - created.get(n)!).filter((v) => Number.isFinite(v));
+    const latencies = sent.map(([n, at]) => Math.round(at - created.get(n)!)).filter((v) => Number.isFinite(v));
     const firstSent = Math.min(...sent.map(([, at]) => at));
     const lastSent = Math.max(...sent.map(([, at]) => at));
     const window = teams.connectorRequests.slice(requestsBefore);
@@ -182,7 +192,8 @@ async function main(): Promise<void> {
       `| notifications that reached their user once / twice or more / never | ${sent.length} / ${duplicates} / ${USERS - sent.length} |`,
       `| outbound statuses in PostgreSQL | ${Object.entries(statuses).map(([s, n]) => `${s} ${n}`).join(', ')} |`,
       `| events delivered to the bot's callback (install events and status events) | ${eventsAtBot} |`,
-      `| service process CPU during the fan-out | ${(cpu * 100).toFixed(0)} % of one core |`,
+      `| CPU during the fan-out, % of one core: service / PostgreSQL / Redis / load generator with the simulator | ${(cpu * 100).toFixed(0)} / ${(pgCpu * 100).toFixed(0)} / ${(redisCpu * 100).toFixed(0)} / ${(ownCpu * 100).toFixed(0)} |`,
+      `| machine busy during the fan-out (all ${cpus().length} cores) | ${(machineBusy * 100).toFixed(0)} % |`,
       '',
       'No target was set for this benchmark: it shows what a fan-out costs and that none is lost or doubled under throttling.',
     ];

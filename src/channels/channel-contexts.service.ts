@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ChannelContext, ChannelGateway } from '@app/gateway-sdk';
 import { EVERY_DOMAIN } from '../auth/domain-scope';
+import { TtlCache } from '../common/ttl-cache';
 import { ChannelConversationEntity, GatewayEntity } from '../database/entities';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { GatewayRegistry } from '../gateways/gateway-registry';
@@ -8,10 +9,14 @@ import { GatewaysService } from '../gateways/gateways.service';
 import { HostedChannelRegistry } from './hosted-channel.registry';
 
 const SEND_TIMEOUT_MS = 20_000;
+/** How long a gateway's row is reused for sends: a settings change reaches the senders within this. */
+const GATEWAY_CACHE_MS = 5_000;
 
 /** What a channel gateway needs for a call about one conversation: its type, its row, the context. */
 @Injectable()
 export class ChannelContexts {
+  private readonly entities = new TtlCache<GatewayEntity>(GATEWAY_CACHE_MS);
+
   constructor(
     private readonly registry: GatewayRegistry,
     private readonly gateways: GatewaysService,
@@ -20,7 +25,8 @@ export class ChannelContexts {
   ) {}
 
   async gatewayOf(gatewayId: string): Promise<{ gateway: ChannelGateway; entity: GatewayEntity }> {
-    const entity = await this.gateways.get(gatewayId, EVERY_DOMAIN);
+    // Every drain of every conversation asks (a fan-out drains thousands of conversations a minute).
+    const entity = await this.entities.get(gatewayId, () => this.gateways.get(gatewayId, EVERY_DOMAIN));
     return { gateway: this.registry.getChannel(entity.type).gateway, entity };
   }
 

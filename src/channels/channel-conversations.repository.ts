@@ -230,7 +230,9 @@ export class ChannelConversationsRepository {
 
   /** The first message still to send, in sequence order (those behind it wait for it). */
   async nextPending(conversationId: string): Promise<OutboundMessageEntity | null> {
-    return this.db.getRepository(OutboundMessageEntity).findOne({ where: { conversationId, status: 'accepted' }, order: { seq: 'ASC' } });
+    // Read twice per send: a prepared statement on the pending index, not the ORM's query builder.
+    const [row] = await prepared<Record<string, any>>(this.db, `SELECT * FROM outbound_messages WHERE conversation_id = $1 AND status = 'accepted' ORDER BY seq LIMIT 1`, [conversationId]);
+    return row ? messageOfRow(row) : null;
   }
 
   /** Counts an attempt before the platform is called: one cut short (the worker died) is still counted. */
