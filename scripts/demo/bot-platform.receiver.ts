@@ -103,6 +103,10 @@ export function describeDelivery(delivery: BotDelivery): string {
         return `${data.channel ?? ''} ${data.user?.name ?? data.user?.id ?? ''}`.trim();
       case 'user_message':
         return `${data.user?.name ?? data.user?.id ?? 'user'}: "${data.text ?? ''}"${data.attachments?.length ? ` + ${data.attachments.length} file(s)` : ''}`;
+      case 'user_reachability':
+        return `${data.user?.name ?? data.user?.id ?? 'user'} ${data.reachable ? 'reachable' : `not reachable (${data.reason})`}`;
+      case 'user_joined':
+      case 'user_left':
       case 'user_typing':
         return data.user?.name ?? data.user?.id ?? '';
       case 'message_status':

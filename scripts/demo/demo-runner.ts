@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { EightByEightSimulator } from '@app/simulators/eight-by-eight';
 import { GmsSimulator } from '@app/simulators/gms';
+import { TeamsSimulator } from '@app/simulators/teams';
 import { AdminApiClient } from './admin-api.client';
-import { BotPlatformReceiver, describeDelivery } from './bot-platform.receiver';
+import { BotDelivery, BotPlatformReceiver, describeDelivery } from './bot-platform.receiver';
 import { demoEscalation, ScenarioContext } from './demo-scenario';
 import { DemoChecklist, DemoPlatform, DemoStepMissing, DemoTimeline } from './demo-timeline';
 import { DemoOptions } from './demo-options';
 import { createEightByEightGateway, EIGHT_BY_EIGHT_DEMO_QUEUES, runEightByEightScenario } from './eight-by-eight.scenario';
 import { createGmsGateway, runGmsScenario } from './gms.scenario';
 import { DemoBot } from './demo-bot';
+import { createTeamsGateway, DemoTeams, runTeamsScenario } from './teams.scenario';
 import { createWebchatGateway, DemoWebchat, runWebchatScenario } from './webchat.scenario';
 import { DemoServiceProcess, freePort, resetDemoState } from './service-process';
 
@@ -29,8 +31,14 @@ class DemoResources {
   }
 }
 
-const platformOf = (externalConversationId: string): DemoPlatform =>
-  externalConversationId.startsWith('demo-gms-') ? 'GMS' : externalConversationId.startsWith('demo-8x8-') ? '8x8' : 'Web';
+/** Channel conversations told to the bot as Teams ones (their ids are the service's own, like web chat's). */
+const teamsConversations = new Set<string>();
+const platformOf = (delivery: BotDelivery): DemoPlatform => {
+  if (delivery.type === 'conversation_started' && delivery.data?.channel === 'microsoft-teams') teamsConversations.add(delivery.conversationId);
+  if (teamsConversations.has(delivery.conversationId)) return 'Teams';
+  const id = delivery.externalConversationId;
+  return id.startsWith('demo-gms-') ? 'GMS' : id.startsWith('demo-8x8-') ? '8x8' : 'Web';
+};
 
 /**
  * Runs the demo and resolves with the exit code: 0 only when every expected step was observed. With `keep`, it
@@ -71,9 +79,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   let gmsGatewayId: string | undefined;
   let eightByEightGatewayId: string | undefined;
   let webchat: DemoWebchat | undefined;
+  let teamsGateway: DemoTeams | undefined;
   let bot: DemoBot | undefined;
   const gms = new GmsSimulator({ timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
   const eightByEight = new EightByEightSimulator({ queues: EIGHT_BY_EIGHT_DEMO_QUEUES });
+  const teams = new TeamsSimulator();
   const receiver = new BotPlatformReceiver(signingSecret);
 
   try {
@@ -97,6 +107,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await runScenario('Web', async (ctx) => {
       webchat = await createWebchatGateway(ctx);
       await runWebchatScenario(ctx, gms, webchat, bot!);
+    });
+    timeline.heading('Microsoft Teams through the Bot Framework simulator: a pushed conversation and a notification');
+    await runScenario('Teams', async (ctx) => {
+      teamsGateway = await createTeamsGateway(ctx, teams);
+      await runTeamsScenario(ctx, teams, teamsGateway);
     });
     if (receiver.refused.length > 0) checklist.fail('', 'every delivery to the bot carried a valid signature', `${receiver.refused.length} refused: ${receiver.refused[0]}`);
   }
@@ -129,10 +144,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     resources.add('the GMS simulator', () => gms.stop());
     await eightByEight.start();
     resources.add('the 8x8 simulator', () => eightByEight.stop());
+    await teams.start();
+    resources.add('the Teams simulator', () => teams.stop());
     await receiver.start();
     resources.add('the bot receiver', () => receiver.stop());
-    receiver.onDelivery = (delivery) => timeline.line(platformOf(delivery.externalConversationId), '-> bot', describeDelivery(delivery));
-    timeline.line('', 'setup', `GMS simulator ${gms.baseUrl}, 8x8 simulator ${eightByEight.baseUrl}, bot receiver ${receiver.url}`);
+    receiver.onDelivery = (delivery) => timeline.line(platformOf(delivery), '-> bot', describeDelivery(delivery));
+    timeline.line('', 'setup', `GMS simulator ${gms.baseUrl}, 8x8 simulator ${eightByEight.baseUrl}, Teams simulator ${teams.baseUrl}, bot receiver ${receiver.url}`);
 
     const port = options.port || (await freePort());
     const service = new DemoServiceProcess({
@@ -161,7 +178,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     timeline.line('', 'admin', `domain ${domain} created; events go to the bot receiver, signed with the domain's secret`);
     // The demo's bot answers web chat users and hands them to GMS when they ask for a person.
     bot = new DemoBot(api, domain, () => gmsGatewayId);
-    bot.onSay = (_conversation, text) => timeline.line('Web', 'bot', `answers "${text}"`);
+    bot.onSay = (conversation, text) => timeline.line(teamsConversations.has(conversation) ? 'Teams' : 'Web', 'bot', `answers "${text}"`);
     bot.onEscalate = (_conversation, escalationId) => timeline.line('Web', 'bot', `escalates the conversation to GMS (queue cards): escalation ${escalationId}`);
     const printDelivery = receiver.onDelivery;
     receiver.onDelivery = (delivery) => {
@@ -185,7 +202,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const count = (platform: DemoPlatform) => checklist.observed.filter((step) => step.platform === platform).length;
     timeline.heading('Result');
     timeline.text(
-      `Steps observed: ${checklist.observed.length} (set-up ${count('')}, GMS ${count('GMS')}, 8x8 ${count('8x8')}, web chat ${count('Web')}); events received by the bot: ${receiver.deliveries.length}.`,
+      `Steps observed: ${checklist.observed.length} (set-up ${count('')}, GMS ${count('GMS')}, 8x8 ${count('8x8')}, web chat ${count('Web')}, Teams ${count('Teams')}); events received by the bot: ${receiver.deliveries.length}.`,
     );
     const violations = eightByEight.oasViolations();
     if (violations.length > 0) timeline.text(`Note: the 8x8 simulator recorded ${violations.length} request(s) outside 8x8's OpenAPI document, e.g. ${violations[0].method} ${violations[0].path}: ${violations[0].message}`);
@@ -224,6 +241,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     if (webchat) timeline.text(`Web chat page        ${webchat.pageUrl}   (the demo bot answers; ask it for an agent, then accept in the GMS console)`);
     timeline.text(`Agent console, GMS   ${gms.baseUrl}/console`);
     timeline.text(`Agent console, 8x8   ${eightByEight.baseUrl}/console`);
+    if (teamsGateway) timeline.text(`Teams user console   ${teams.baseUrl}/console   (install the app as a user and talk to the demo bot)`);
     timeline.text(`Swagger UI           ${base}/docs`);
     timeline.text(`API key              ${apiKey}   (Authorization: Bearer <key>)`);
     timeline.text(`Queue dashboard      ${base}/queues   (browser login: any user name, the API key as password)`);

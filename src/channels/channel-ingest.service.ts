@@ -125,7 +125,18 @@ export class ChannelIngestService {
           toStore.push({ type: 'conversation_started', key: 'svc:started', occurredAt: group[0].occurredAt, data: { user: { id: group[0].user.id, ...(group[0].user.name ? { name: group[0].user.name } : {}) } } });
         }
         const keys: (string | null)[] = [];
+        // What the bot was last told of the user's reachability (unknown for a new conversation): a reachability
+        // activity that changes nothing is no event (a Teams install says "added" twice, as two activities).
+        let told: string | null | undefined = existing ? existing.unreachableReason : undefined;
         for (const activity of group) {
+          if (activity.type === 'reachability') {
+            const now = activity.reachability?.reachable === false ? (activity.reachability.reason ?? 'unknown') : null;
+            if (now === told) {
+              keys.push(null);
+              continue;
+            }
+            told = now;
+          } else if (activity.type === 'message' || activity.type === 'typing') told = null;
           if (activity.type === 'receipt') {
             const event = activity.receipt ? await this.receipt(em, gatewayId, activity) : null;
             if (event) toStore.push(event);

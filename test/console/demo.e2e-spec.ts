@@ -52,7 +52,7 @@ describe('npm run demo', () => {
     if (!existsSync(DEMO) || statSync(DEMO).mtimeMs < newestSourceMtime()) execSync('npm run -s build', { cwd: ROOT, stdio: 'pipe' });
   }, 180_000);
 
-  it('runs scripted escalations through GMS and 8x8 and a web chat handed to GMS and back, and exits 0 when the bot saw every step', async () => {
+  it('runs scripted escalations through GMS and 8x8, a web chat handed to GMS and back, a conversation pushed to Teams, and exits 0 when the bot saw every step', async () => {
     // Each run on a database and Redis prefix of its own, removed at its end: a person's `npm run demo -- --keep`
     // survives the test suite, and two test runs at once do not meet.
     const { code, output } = await runDemo([]);
@@ -76,6 +76,15 @@ describe('npm run demo', () => {
     expect(output).toMatch(/Web  user    sees Grace: "Hi Ada, Grace here. How can I help\?"/);
     expect(output).toMatch(/Web  -> bot  #\d+ ended  by agent.*control back to the bot: yes/);
     expect(output).toMatch(/Web  user    sees Demo bot: "The bot again/);
+    // Teams: a pushed conversation answered in Teams, a notification, and one refused after the uninstall.
+    expect(output).toContain('== Microsoft Teams through the Bot Framework simulator: a pushed conversation and a notification ==');
+    expect(output).toMatch(/Teams  -> bot  #\d+ user_reachability  Ana Lopez reachable/);
+    expect(output).toMatch(/Teams  user    sees in Teams: "Your new laptop is ready\. Do you want to book a pick-up slot\?" \[Yes, book it\] \[Later\]/);
+    expect(output).toMatch(/Teams  -> bot  #\d+ user_message  Ana Lopez: "Yes, book it"/);
+    expect(output).toMatch(/Teams  user    sees Demo bot: "You said "Yes, book it"/);
+    expect(output).toMatch(/Teams  -> bot  #\d+ user_reachability  Ana Lopez not reachable \(not_installed\)/);
+    expect(output).toMatch(/Teams  bot     the next notification is refused: 422 not_installed/);
+    expect(output.match(/Teams  -> bot  #\d+ user_reachability/g)).toHaveLength(2);
     expect(output).toMatch(/8x8  -> bot  #\d+ transferred/);
     expect(output).toMatch(/8x8  -> bot  #\d+ queued  queue Cards \(102\)/);
     expect(output).toMatch(/GMS  -> bot  #\d+ notice  "The chat has been transferred to card-services/);
