@@ -16,8 +16,8 @@ const SEND_LOCK_TTL_MS = 10_000;
 /** How long a sender's lease lasts unless renewed; a sender that died frees the conversation after this. */
 export const SEND_LEASE_MS = 10_000;
 const MAX_RETRY_DELAY_MS = 60_000;
-/** Attempts of a send the platform keeps throttling before it fails (`retries_exhausted`). */
-const RATE_LIMITED_MAX_ATTEMPTS = 30;
+/** How old a message the platform keeps throttling may get before it fails (`retries_exhausted`). */
+const RATE_LIMITED_GIVE_UP_MS = 3_600_000;
 /** How old the conversation's reference may be when a message is sent in a drain that began earlier. */
 const REFERENCE_READ_MS = 1_000;
 
@@ -127,11 +127,14 @@ export class ChannelSender {
     if (error.retryable) {
       const { apiRetry } = await this.policies.forGateway(gatewayId);
       // A throttled send waits as the platform asks and goes again, its followers behind it: throttling is the
-      // platform pacing a burst (a proactive fan-out), not a failure, so it has its own, larger bound.
-      const maxAttempts = error.code === 'rate_limited' ? Math.max(RATE_LIMITED_MAX_ATTEMPTS, apiRetry.maxAttempts) : apiRetry.maxAttempts;
-      if (attempt < Math.max(1, maxAttempts)) {
+      // platform pacing a burst (a proactive fan-out of thousands in one tenant waits minutes), not a failure, so it
+      // is bounded by the message's age instead of the attempts.
+      const throttled = error.code === 'rate_limited' && Date.now() - message.createdAt.getTime() < RATE_LIMITED_GIVE_UP_MS;
+      if (throttled || attempt < Math.max(1, apiRetry.maxAttempts)) {
         const delayMs = Math.min(
-          error.code === 'rate_limited' ? (error.retryAfterMs ?? apiRetry.initialDelayMs) : backoffDelay(attempt, apiRetry.initialDelayMs, apiRetry.multiplier),
+          // Never before the platform said, and spread over a fifth more: a fan-out's throttled sends must not all
+          // come back in the same instant and be throttled again together.
+          error.code === 'rate_limited' ? Math.round((error.retryAfterMs ?? apiRetry.initialDelayMs) * (1 + Math.random() / 5)) : backoffDelay(attempt, apiRetry.initialDelayMs, apiRetry.multiplier),
           MAX_RETRY_DELAY_MS,
         );
         await this.channels.retryAt(message.id, new Date(Date.now() + delayMs), `${error.code}: ${error.message}`.slice(0, 500));
