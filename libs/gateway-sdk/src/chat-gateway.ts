@@ -99,6 +99,9 @@ export interface GatewayContext {
   http: OutboundHttp;
 }
 
+/** What a call for a platform token needs from the context it is made in (any gateway's). */
+export type TokenCallContext = Pick<GatewayContext, 'tokens' | 'signal' | 'logger' | 'http'>;
+
 /** Context of a call about one escalation. */
 export interface EscalationContext extends GatewayContext {
   escalationId: string;

@@ -1,15 +1,8 @@
 import { AuthenticationResult, ConfidentialClientApplication, INetworkModule, LogLevel, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
-import { GatewayError, GatewayLogger, OutboundHttp, OutboundRefused, TokenCache } from '@app/gateway-sdk';
+import { GatewayError, OutboundHttp, OutboundRefused, TokenCallContext } from '@app/gateway-sdk';
 import { MicrosoftAuthSettings } from './genesys-pureengage.settings';
 
-/** What a token request needs from the call context. */
-export interface TokenCallContext {
-  tokens: TokenCache;
-  signal: AbortSignal;
-  logger: GatewayLogger;
-  http: OutboundHttp;
-}
 
 /** Tokens are renewed this long before they expire (at most half their lifetime), so no call carries a dying token. */
 const RENEW_BEFORE_MS = 5 * 60_000;

@@ -1,14 +1,7 @@
 import { randomUUID, sign } from 'node:crypto';
-import { GatewayError, GatewayLogger, OutboundHttp, OutboundRefused, TokenCache } from '@app/gateway-sdk';
+import { GatewayError, OutboundRefused, TokenCallContext } from '@app/gateway-sdk';
 import { BotCredential, TeamsSettings } from './microsoft-teams.settings';
 
-/** What a token request needs from the call context. */
-export interface TokenCallContext {
-  tokens: TokenCache;
-  signal: AbortSignal;
-  logger: GatewayLogger;
-  http: OutboundHttp;
-}
 
 /** A token is renewed this long before it expires (at most half its lifetime), so no call carries a dying token. */
 const RENEW_BEFORE_MS = 5 * 60_000;

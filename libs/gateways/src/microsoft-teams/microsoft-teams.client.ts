@@ -1,5 +1,5 @@
-import { GatewayError, OutboundRefused, toGatewayError } from '@app/gateway-sdk';
-import { BotTokenClient, TokenCallContext } from './bot-token.client';
+import { GatewayError, OutboundRefused, toGatewayError, TokenCallContext } from '@app/gateway-sdk';
+import { BotTokenClient } from './bot-token.client';
 import { connectorError } from './connector-error.mapper';
 import { normalizedServiceUrl, serviceUrlProblem, TeamsSettings } from './microsoft-teams.settings';
 import { BotActivity } from './microsoft-teams.types';

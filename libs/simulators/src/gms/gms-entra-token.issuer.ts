@@ -1,5 +1,6 @@
 import { createHmac, createPublicKey, constants as cryptoConstants, KeyObject, randomBytes, randomUUID, verify, X509Certificate } from 'node:crypto';
 import { GmsBearerAuthOptions } from './gms-simulator.options';
+import { EntraError, entraErrorBody } from '../http/entra-error';
 
 /** An HTTP answer of the token endpoint: the token, or an Entra-shaped error. */
 export interface GmsTokenEndpointResult {
@@ -14,16 +15,6 @@ const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Entra tolerates some clock skew on assertions; five minutes is the usual allowance. */
 const CLOCK_SKEW_SECONDS = 300;
 
-class EntraError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly code: number,
-    readonly description: string,
-  ) {
-    super(description);
-  }
-}
 
 /**
  * The Microsoft Entra side of the gateway's "Microsoft Client Credentials" mode: an OIDC discovery document, a v2.0
@@ -231,20 +222,6 @@ function verifySignature(alg: string, signingInput: string, signature: Buffer, k
   return new Promise((resolve) => verify(scheme.hash, data, scheme.key, signature, (error, valid) => resolve(!error && valid)));
 }
 
-function entraErrorBody(error: EntraError): Record<string, unknown> {
-  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  const traceId = randomUUID();
-  const correlationId = randomUUID();
-  return {
-    error: error.error,
-    error_description: `AADSTS${error.code}: ${error.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
-    error_codes: [error.code],
-    timestamp,
-    trace_id: traceId,
-    correlation_id: correlationId,
-    error_uri: `https://login.microsoftonline.com/error?code=${error.code}`,
-  };
-}
 
 function decodeJson(part: string): Record<string, unknown> | undefined {
   try {

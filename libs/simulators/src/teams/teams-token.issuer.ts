@@ -2,6 +2,7 @@ import { createPublicKey, KeyObject, randomUUID, X509Certificate } from 'node:cr
 import { SimulatorClock } from '../clock/simulator-clock';
 import { decodeJwt, sharedSigningKey, signJwt, verifyRs256 } from './teams-jwt';
 import { TeamsBotRegistration } from './teams-simulator.types';
+import { EntraError, entraErrorBody } from '../http/entra-error';
 
 export const BOT_FRAMEWORK_SCOPE = 'https://api.botframework.com/.default';
 export const BOT_FRAMEWORK_AUDIENCE = 'https://api.botframework.com';
@@ -23,16 +24,6 @@ export interface TeamsBotCaller {
   tenant: string;
 }
 
-class OAuthError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly code: number,
-    readonly description: string,
-  ) {
-    super(description);
-  }
-}
 
 /**
  * The Entra token endpoint as a bot sees it (`POST /{tenant}/oauth2/v2.0/token`, client credentials with a secret or a
@@ -63,24 +54,24 @@ export class TeamsTokenIssuer {
     try {
       this.applyFault();
       if (fields.grant_type !== 'client_credentials') {
-        throw new OAuthError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${fields.grant_type ?? ''}'.`);
+        throw new EntraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${fields.grant_type ?? ''}'.`);
       }
       const bot = fields.client_id ? this.bots(fields.client_id) : undefined;
       if (!bot) {
-        throw new OAuthError(400, 'unauthorized_client', 700016, `Application with identifier '${fields.client_id ?? ''}' was not found in the directory '${tenant}'.`);
+        throw new EntraError(400, 'unauthorized_client', 700016, `Application with identifier '${fields.client_id ?? ''}' was not found in the directory '${tenant}'.`);
       }
       if (tenant !== bot.tenantId && !(bot.multiTenant && tenant === MULTI_TENANT)) {
         // A single-tenant bot asking another tenant: Entra does not know the app there.
-        throw new OAuthError(401, 'invalid_client', 700016, `Application with identifier '${bot.appId}' was not found in the directory '${tenant}'.`);
+        throw new EntraError(401, 'invalid_client', 700016, `Application with identifier '${bot.appId}' was not found in the directory '${tenant}'.`);
       }
       if (fields.scope !== BOT_FRAMEWORK_SCOPE) {
-        throw new OAuthError(400, 'invalid_scope', 1002012, `The provided value for scope ${fields.scope ?? ''} is not valid; a bot asks for ${BOT_FRAMEWORK_SCOPE}.`);
+        throw new EntraError(400, 'invalid_scope', 1002012, `The provided value for scope ${fields.scope ?? ''} is not valid; a bot asks for ${BOT_FRAMEWORK_SCOPE}.`);
       }
       this.authenticate(bot, fields, tokenEndpointUrl);
       return { status: 200, body: this.mint(bot.appId, tenant) };
     } catch (error) {
-      if (!(error instanceof OAuthError)) throw error;
-      return { status: error.status, body: oauthErrorBody(error, this.clock.now()) };
+      if (!(error instanceof EntraError)) throw error;
+      return { status: error.status, body: entraErrorBody(error, this.clock.now()) };
     }
   }
 
@@ -100,40 +91,40 @@ export class TeamsTokenIssuer {
     const fault = this.faults[0];
     if (!fault) return;
     if (--fault.remaining <= 0) this.faults.shift();
-    if (fault.error === 'server_error') throw new OAuthError(500, 'server_error', 90033, 'A transient error has occurred. Please try again.');
-    throw new OAuthError(401, 'invalid_client', 7000215, 'Invalid client secret provided (injected fault).');
+    if (fault.error === 'server_error') throw new EntraError(500, 'server_error', 90033, 'A transient error has occurred. Please try again.');
+    throw new EntraError(401, 'invalid_client', 7000215, 'Invalid client secret provided (injected fault).');
   }
 
   private authenticate(bot: TeamsBotRegistration, fields: Record<string, string>, tokenEndpointUrl: string): void {
     if (fields.client_secret !== undefined) {
       if (!bot.secret || fields.client_secret !== bot.secret) {
-        throw new OAuthError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
+        throw new EntraError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
       }
       return;
     }
     if (fields.client_assertion === undefined) {
-      throw new OAuthError(401, 'invalid_client', 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
+      throw new EntraError(401, 'invalid_client', 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
     }
     if (fields.client_assertion_type !== JWT_BEARER) {
-      throw new OAuthError(400, 'invalid_request', 50027, `client_assertion_type must be '${JWT_BEARER}'.`);
+      throw new EntraError(400, 'invalid_request', 50027, `client_assertion_type must be '${JWT_BEARER}'.`);
     }
     const publicKey = this.certificateKey(bot);
     const jwt = decodeJwt(fields.client_assertion);
-    if (!jwt) throw new OAuthError(401, 'invalid_client', 50027, 'JWT token is invalid or malformed.');
+    if (!jwt) throw new EntraError(401, 'invalid_client', 50027, 'JWT token is invalid or malformed.');
     if (!publicKey || !verifyRs256(jwt, publicKey)) {
-      throw new OAuthError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
+      throw new EntraError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
     }
     const { iss, sub, aud, exp, nbf } = jwt.claims;
     if (iss !== bot.appId || sub !== bot.appId) {
-      throw new OAuthError(401, 'invalid_client', 700021, 'Client assertion application identifier does not match the client_id parameter (iss and sub must be the client id).');
+      throw new EntraError(401, 'invalid_client', 700021, 'Client assertion application identifier does not match the client_id parameter (iss and sub must be the client id).');
     }
     const audiences = Array.isArray(aud) ? aud : [aud];
     if (!audiences.some((value) => typeof value === 'string' && value.replace(/\/+$/, '') === tokenEndpointUrl)) {
-      throw new OAuthError(401, 'invalid_client', 700212, `Client assertion audience claim does not match the token endpoint '${tokenEndpointUrl}'.`);
+      throw new EntraError(401, 'invalid_client', 700212, `Client assertion audience claim does not match the token endpoint '${tokenEndpointUrl}'.`);
     }
     const now = this.clock.now() / 1000;
     if (typeof exp !== 'number' || exp + SKEW_SECONDS < now || (typeof nbf === 'number' && nbf - SKEW_SECONDS > now)) {
-      throw new OAuthError(401, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
+      throw new EntraError(401, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
     }
   }
 
@@ -171,16 +162,3 @@ export class TeamsTokenIssuer {
   }
 }
 
-function oauthErrorBody(error: OAuthError, now: number): Record<string, unknown> {
-  const timestamp = new Date(now).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  const traceId = randomUUID();
-  const correlationId = randomUUID();
-  return {
-    error: error.error,
-    error_description: `AADSTS${error.code}: ${error.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
-    error_codes: [error.code],
-    timestamp,
-    trace_id: traceId,
-    correlation_id: correlationId,
-  };
-}

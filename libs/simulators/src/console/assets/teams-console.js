@@ -33,6 +33,15 @@
     }
   };
 
+  /** The user writes `text` (typed, or a suggested action pressed) and sees it in the chat. */
+  async function say(text) {
+    const { appId, userId } = selected();
+    const conversationId = status.memberships.find((m) => m.appId === appId && m.userId === userId)?.conversationId;
+    const result = await api('POST', `${pairPath()}/say`, { text });
+    if (conversationId) sent.set(conversationId, [...(sent.get(conversationId) ?? []), { at: Date.now(), activity: { text } }]);
+    show(`Delivered to the bot: HTTP ${result.status}`, result.status >= 400);
+  }
+
   function fillSelect(select, items, label) {
     const keep = select.value;
     select.replaceChildren(...items.map((item) => el('option', { value: item.id, textContent: label(item) })));
@@ -94,6 +103,17 @@
       else if (attachment.contentUrl) parts.push(el('a', { href: attachment.contentUrl, target: '_blank', rel: 'noopener', textContent: attachment.name ?? attachment.contentUrl }));
       else parts.push(el('span', { textContent: `[${attachment.contentType}]` }));
     }
+    // Suggested actions (1:1 chats, imBack only): pressing one sends its value as what the user says.
+    const suggested = (activity.suggestedActions?.actions ?? []).filter((action) => action.type === 'imBack');
+    if (suggested.length) {
+      parts.push(
+        el(
+          'div',
+          { className: 'card-actions suggested' },
+          ...suggested.map((action) => el('button', { textContent: action.title ?? action.value, onclick: act(() => say(String(action.value ?? action.title))) })),
+        ),
+      );
+    }
     return parts;
   }
 
@@ -149,12 +169,8 @@
   $('composer').addEventListener('submit', act(async () => {
     const text = $('text').value;
     if (!text) return;
-    const { appId, userId } = selected();
-    const conversationId = status.memberships.find((m) => m.appId === appId && m.userId === userId)?.conversationId;
-    const result = await api('POST', `${pairPath()}/say`, { text });
-    if (conversationId) sent.set(conversationId, [...(sent.get(conversationId) ?? []), { at: Date.now(), activity: { text } }]);
+    await say(text);
     $('text').value = '';
-    show(`Delivered to the bot: HTTP ${result.status}`, result.status >= 400);
   }));
 
   const tick = () => refresh().catch((error) => show(error.message, true)).finally(() => setTimeout(tick, 700));
