@@ -89,7 +89,7 @@ export class OutboundMessageDto {
   @ApiPropertyOptional({
     nullable: true,
     type: String,
-    description: 'Why it failed: an unreachable reason (`blocked`, `not_installed`, `unsubscribed`, `invalid_address`, `window_closed`, `session_ended`, `unknown`), `retries_exhausted` or `rejected`.',
+    description: 'Why it failed: an unreachable reason (`blocked`, `not_installed`, `opted_out`, `invalid_recipient`, `window_closed`, `session_ended`, `unknown`), `retries_exhausted` or `rejected`.',
   })
   reason: string | null;
   @ApiPropertyOptional({ nullable: true, type: String, description: 'What the last attempt said (an interrupted attempt, the platform error).' }) detail: string | null;

@@ -16,7 +16,7 @@ const IDEMPOTENCY = {
 
 const REFUSED =
   '422 when the service already knows the user cannot be reached, with a code the bot can act on: `not_installed` (no conversation with the user on this gateway: ' +
-  'the app is not installed, or was uninstalled), `blocked`, `unsubscribed`, `invalid_address`; `proactive_unsupported` for a channel type that cannot write first.';
+  'the app is not installed, or was uninstalled), `blocked`, `opted_out`, `invalid_recipient`; `proactive_unsupported` for a channel type that cannot write first.';
 
 /**
  * The service writes first (channels with the capability `proactive`: Teams, and next SMS and WhatsApp): a

@@ -19,8 +19,8 @@ export const DOMAIN_ERROR_STATUS = {
   proactive_unsupported: 422,
   not_installed: 422,
   blocked: 422,
-  unsubscribed: 422,
-  invalid_address: 422,
+  opted_out: 422,
+  invalid_recipient: 422,
   window_closed: 422,
   session_ended: 422,
 } as const;

@@ -118,7 +118,7 @@ export const CHANNEL_EVENT_DATA: Record<'conversation_started' | 'user_message' 
       'Whether the service may write to the user first changed: the app was installed or uninstalled (Teams), the user opted out or back in, blocked the bot. ' +
       'A proactive message to an unreachable user is refused with 422 and the reason.',
     required: ['user', 'reachable'],
-    properties: { user, reachable: { type: 'boolean' }, reason: { type: 'string', description: 'When not reachable: not_installed, blocked, unsubscribed, invalid_address, unknown.' } },
+    properties: { user, reachable: { type: 'boolean' }, reason: { type: 'string', description: 'When not reachable: not_installed, blocked, opted_out, invalid_recipient, unknown.' } },
   },
   message_status: {
     type: 'object',
@@ -132,7 +132,7 @@ export const CHANNEL_EVENT_DATA: Record<'conversation_started' | 'user_message' 
       status: { type: 'string', enum: ['sent', 'delivered', 'read', 'failed'] },
       reason: {
         type: 'string',
-        description: 'For `failed`: an unreachable reason (blocked, not_installed, unsubscribed, invalid_address, window_closed, session_ended, unknown), `retries_exhausted` or `rejected`.',
+        description: 'For `failed`: an unreachable reason (blocked, not_installed, opted_out, invalid_recipient, window_closed, session_ended, unknown), `retries_exhausted` or `rejected`.',
       },
       detail: text,
     },

@@ -33,7 +33,8 @@ export function mountWebhookIntake(app: NestExpressApplication): void {
   const others = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const match = req.method === 'POST' ? ROUTE.exec(req.url ?? '') : null;
+    // GET: a channel platform's endpoint verification (WhatsApp's hub.challenge); POST: deliveries.
+    const match = req.method === 'POST' || req.method === 'GET' ? ROUTE.exec(req.url ?? '') : null;
     if (!match) {
       for (const listener of others) listener.call(server, req, res);
       return;
@@ -59,7 +60,7 @@ async function receive(req: IncomingMessage, gatewayId: string, inbound: Webhook
   const body = await readBody(req);
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  const { duplicate, response } = await inbound.receive(gatewayId, headers, body);
+  const { duplicate, response } = await inbound.receive(gatewayId, headers, body, { method: req.method === 'GET' ? 'GET' : 'POST', path: req.url ?? '' });
   return { received: true, duplicate, ...(response ? { response } : {}) };
 }
 
@@ -152,6 +153,19 @@ export function describeWebhookIntake(document: OpenAPIObject): void {
         },
       },
       summary: 'Receives a platform webhook (e.g. 8x8 Chat Gateway events); verified by the gateway type, stored, then processed',
+      tags: ['platform webhooks'],
+      ...PUBLIC,
+    },
+    get: {
+      operationId: 'WebhooksController_verify',
+      parameters: [{ name: 'gatewayId', required: true, in: 'path', schema: { type: 'string' } }],
+      responses: {
+        '200': { description: "The answer the platform expects (WhatsApp: the `hub.challenge` echoed as text/plain)." },
+        '400': { description: 'Not a verification request of this gateway type.', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } } },
+        '401': { description: 'The verification token does not match.', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } } },
+        '404': { description: 'No channel gateway with this id.', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } } },
+      },
+      summary: "A channel platform's endpoint verification (WhatsApp Cloud API's subscription handshake); answered by the gateway type",
       tags: ['platform webhooks'],
       ...PUBLIC,
     },

@@ -41,13 +41,19 @@ export class WebhookIntakeService {
   }
 
   /** `rawBody` as the intake route read it, already bounded to 1 MiB there. */
-  async receive(gatewayId: string, headers: Record<string, string | undefined>, rawBody: Buffer): Promise<{ duplicate: boolean; response?: PlatformResponse }> {
+  async receive(
+    gatewayId: string,
+    headers: Record<string, string | undefined>,
+    rawBody: Buffer,
+    at: { method: 'GET' | 'POST'; path: string } = { method: 'POST', path: `/v1/webhooks/${gatewayId}` },
+  ): Promise<{ duplicate: boolean; response?: PlatformResponse }> {
     const intake = await this.webhookGateways.get(gatewayId);
     if (!intake) {
       const channel = await this.webhookGateways.channel(gatewayId);
       if (!channel) throw DomainError.notFound('Webhook endpoint', gatewayId);
-      return this.receiveChannel(channel, headers, rawBody);
+      return this.receiveChannel(channel, { headers, rawBody, receivedAt: new Date(), method: at.method, url: `${this.config.publicBaseUrl}${at.path}` });
     }
+    if (at.method !== 'POST') throw DomainError.validation([{ field: 'method', message: 'an escalation platform delivers webhooks by POST' }]);
     if (rawBody.length === 0) throw DomainError.validation([{ field: 'body', message: 'is empty' }]);
     const request: InboundWebhook = { headers, rawBody, receivedAt: new Date() };
     const verified = await this.verify(gatewayId, () => intake.gateway.verifyWebhook!(intake.context, request));
@@ -77,9 +83,8 @@ export class WebhookIntakeService {
    * channel delivery is one user's activity and has no order to restore across deliveries. A repeated delivery
    * stores nothing and is answered the same.
    */
-  private async receiveChannel(intake: ChannelWebhookGateway, headers: Record<string, string | undefined>, rawBody: Buffer): Promise<{ duplicate: boolean; response?: PlatformResponse }> {
+  private async receiveChannel(intake: ChannelWebhookGateway, request: InboundWebhook): Promise<{ duplicate: boolean; response?: PlatformResponse }> {
     const gatewayId = intake.entity.id;
-    const request: InboundWebhook = { headers, rawBody, receivedAt: new Date() };
     await this.verify(gatewayId, () => intake.gateway.verifyWebhook!(intake.context, request));
     let handled;
     try {

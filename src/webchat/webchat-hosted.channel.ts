@@ -21,7 +21,7 @@ export class WebchatHostedChannel implements HostedChannel {
 
   async post(platformConversationId: string, activity: OutboundActivity, options: { messageId: string }): Promise<string | null> {
     const conversation = await this.transcripts.find(platformConversationId);
-    if (!conversation) throw new GatewayError('unreachable', 'no such web chat conversation', { unreachableReason: 'invalid_address' });
+    if (!conversation) throw new GatewayError('unreachable', 'no such web chat conversation', { unreachableReason: 'invalid_recipient' });
     const gateway = await this.gateways.get(conversation.gatewayId).catch(() => {
       throw new GatewayError('unreachable', 'the web chat gateway is gone or not deployed', { unreachableReason: 'session_ended' });
     });

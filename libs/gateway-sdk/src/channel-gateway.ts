@@ -20,9 +20,9 @@ export type UnreachableReason =
   /** The bot is not installed for the user, or was uninstalled (Teams). */
   | 'not_installed'
   /** The user opted out (SMS STOP, Twilio 21610). */
-  | 'unsubscribed'
+  | 'opted_out'
   /** The address does not exist or cannot take messages (invalid number, landline, unknown conversation). */
-  | 'invalid_address'
+  | 'invalid_recipient'
   /** Outside the channel's customer-service window; a template is needed (WhatsApp 131047). */
   | 'window_closed'
   /** The user's session on a hosted channel has ended (web chat token expired and not renewed). */
@@ -117,6 +117,33 @@ export interface OutboundAttachment {
   content?: unknown;
 }
 
+/**
+ * A pre-approved message template (WhatsApp): what the service may send outside the channel's service window, and to
+ * open a conversation. Checked against the channel's registry (`listTemplates`) before it is accepted.
+ */
+export interface TemplateMessage {
+  name: string;
+  /** The template's language code as registered (`en_US`, `es`). */
+  language: string;
+  /** The body's `{{1}}`, `{{2}}`... values, in order. */
+  parameters?: string[];
+  /** Payloads of the template's quick-reply buttons, in order: pressing one sends it back as the activity's `value`. */
+  buttonPayloads?: string[];
+}
+
+/** A template as the channel's registry holds it. */
+export interface ChannelTemplate {
+  name: string;
+  language: string;
+  category: 'marketing' | 'utility' | 'authentication';
+  /** Only `approved` templates can be sent. */
+  status: 'approved' | 'pending' | 'rejected' | 'paused' | 'disabled';
+  /** How many body parameters (`{{n}}`) it takes. */
+  parameterCount: number;
+  /** How many quick-reply buttons it has. */
+  quickReplyButtons: number;
+}
+
 /** What the service sends to a user. */
 export interface OutboundActivity {
   type: 'message' | 'typing';
@@ -132,6 +159,8 @@ export interface OutboundActivity {
    * (Teams' activity feed).
    */
   proactive?: boolean;
+  /** Send this template instead of free-form content (capability `templates`); `text` is then only the record. */
+  template?: TemplateMessage;
 }
 
 /** What a send returned. */
@@ -205,6 +234,17 @@ export interface ChannelGateway {
 
   /** Turns a verified webhook delivery into user activities (capability `webhooks`). */
   handleWebhook?(ctx: GatewayContext, request: InboundWebhook): Promise<InboundActivities>;
+
+  /**
+   * How a user the service has never heard from is reached by the channel's id for them (capability `proactive`
+   * without an install: an SMS or WhatsApp number): the platform conversation to create for them, or a GatewayError
+   * `unreachable` / `invalid_recipient` when the id cannot be an address (not E.164). Absent on channels that need the
+   * user first (Teams: the app installed).
+   */
+  addressOf?(ctx: GatewayContext, userId: string): { platformConversationId: string; user: ChannelUser; reference?: Record<string, unknown> };
+
+  /** The channel's templates (capability `templates`), read by the service to refuse an unknown one up front. */
+  listTemplates?(ctx: GatewayContext): Promise<ChannelTemplate[]>;
 
   /**
    * Sends one activity to the user and returns the platform's message id. Throws a GatewayError: `transient` and

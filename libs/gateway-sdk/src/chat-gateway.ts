@@ -54,6 +54,11 @@ export interface GatewayDefinition {
    * deliveries the platform sent out of order can be put back in platform-time order. 0 processes at once.
    */
   inboundReorderWindowMs?: number;
+  /**
+   * Channels with the capability `service-window`: free-form messages are allowed only this many hours after the
+   * user's last message (WhatsApp: 24); outside it only a template. The service keeps the user's last message time.
+   */
+  serviceWindowHours?: number;
 }
 
 /** Structured logger handed to gateways; the service adds correlation ids and redacts secrets. */
@@ -146,6 +151,13 @@ export interface InboundWebhook {
   headers: Record<string, string | undefined>;
   rawBody: Buffer;
   receivedAt: Date;
+  /** Channels: `GET` for a platform's endpoint verification (WhatsApp's `hub.challenge`), else `POST`. */
+  method?: 'GET' | 'POST';
+  /**
+   * Channels: the public URL the platform sent to, as it sees it (PUBLIC_BASE_URL with the request's path and query
+   * string): what Twilio signs.
+   */
+  url?: string;
 }
 
 /** What verification learned about a webhook delivery. */

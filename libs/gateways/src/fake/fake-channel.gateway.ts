@@ -32,7 +32,7 @@ interface FakeActivityBody {
   occurredAt: string;
 }
 
-const REASONS: UnreachableReason[] = ['blocked', 'not_installed', 'unsubscribed', 'invalid_address', 'window_closed', 'session_ended', 'unknown'];
+const REASONS: UnreachableReason[] = ['blocked', 'not_installed', 'opted_out', 'invalid_recipient', 'window_closed', 'session_ended', 'unknown'];
 
 /**
  * Scripted channel type for tests and demos (registered only when FAKE_GATEWAY_ENABLED), speaking JSON over HTTP to

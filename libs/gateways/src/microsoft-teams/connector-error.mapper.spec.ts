@@ -21,7 +21,7 @@ describe('Bot Connector errors', () => {
     [403, BLOCKED_209, 'unreachable', 'blocked'],
     [403, errorResponse('BotDisabledByAdmin'), 'unreachable', 'blocked'],
     [403, errorResponse('NotEnoughPermissions'), 'invalid_request', undefined],
-    [404, errorResponse('ConversationNotFound'), 'unreachable', 'invalid_address'],
+    [404, errorResponse('ConversationNotFound'), 'unreachable', 'invalid_recipient'],
     [400, errorResponse('BadArgument'), 'invalid_request', undefined],
     [413, errorResponse('MessageSizeTooBig'), 'invalid_request', undefined],
     [401, errorResponse('BotNotRegistered'), 'auth_failed', undefined],

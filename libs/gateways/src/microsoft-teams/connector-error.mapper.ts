@@ -78,7 +78,7 @@ export function connectorError(failure: ConnectorFailure): GatewayError {
   const message = `Bot Connector answered HTTP ${status}${label ? ` ${label}` : ''}${codes.message ? `: ${codes.message}` : ''}${
     failure.operationId ? ` (X-Correlating-OperationId ${failure.operationId})` : ''
   }`;
-  const unreachable = (reason: 'blocked' | 'not_installed' | 'invalid_address' | 'unknown', detail = '') =>
+  const unreachable = (reason: 'blocked' | 'not_installed' | 'invalid_recipient' | 'unknown', detail = '') =>
     new GatewayError('unreachable', `${message}${detail}`, { status, unreachableReason: reason });
   if (status === 429) return new GatewayError('rate_limited', message, { status, retryAfterMs: retryAfterMs(failure.retryAfter, failure.now) });
   if (status === 412 || status >= 500) return new GatewayError('transient', message, { status });
@@ -91,6 +91,6 @@ export function connectorError(failure: ConnectorFailure): GatewayError {
     if (codes.code === 'NotEnoughPermissions' || codes.code === 'InvalidBotApiHost') return new GatewayError('invalid_request', message, { status });
     return unreachable('unknown');
   }
-  if (status === 404 && codes.code === 'ConversationNotFound') return unreachable('invalid_address');
+  if (status === 404 && codes.code === 'ConversationNotFound') return unreachable('invalid_recipient');
   return new GatewayError('invalid_request', message, { status });
 }

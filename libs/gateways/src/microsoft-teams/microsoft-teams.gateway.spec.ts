@@ -224,7 +224,7 @@ describe('microsoft-teams gateway against the Teams simulator (secret)', () => {
     [{ status: 403, code: 'BotNotInConversationRoster' }, 'unreachable', 'not_installed'],
     [{ status: 403, code: 'ForbiddenOperationException' }, 'unreachable', 'not_installed'],
     [{ status: 403, code: 'ConversationBlockedByUser' }, 'unreachable', 'blocked'],
-    [{ status: 404, code: 'ConversationNotFound' }, 'unreachable', 'invalid_address'],
+    [{ status: 404, code: 'ConversationNotFound' }, 'unreachable', 'invalid_recipient'],
     [{ status: 400, code: 'BadArgument' }, 'invalid_request', undefined],
     [{ status: 413, code: 'MessageSizeTooBig' }, 'invalid_request', undefined],
     [{ status: 412, code: 'PreconditionFailed' }, 'transient', undefined],
