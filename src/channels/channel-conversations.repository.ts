@@ -16,6 +16,21 @@ export interface NewOutboundMessage {
   activity: Record<string, unknown>;
   idempotencyKey: string | null;
   requestHash: string | null;
+  /** Not sent before this (a proactive message stored in the gateway's quiet hours). */
+  notBefore?: Date | null;
+}
+
+/** What the proactive API needs to know of a channel conversation before it writes to its user. */
+export interface Reachability {
+  id: string;
+  gatewayId: string;
+  userId: string;
+  unreachableReason: string | null;
+  lastUserMessageAt: Date | null;
+}
+
+function reachabilityOfRow(row: Record<string, any>): Reachability {
+  return { id: row.id, gatewayId: row.gateway_id, userId: row.user_id, unreachableReason: row.unreachable_reason, lastUserMessageAt: row.last_user_message_at };
 }
 
 /** An `outbound_messages` row as the entity (what `RETURNING *` gives, without a read through the ORM). */
@@ -134,19 +149,64 @@ export class ChannelConversationsRepository {
    * The conversation a proactive message to a user goes to: the channel's latest conversation with them on this
    * gateway (Teams, SMS and WhatsApp have one per user), with whether they can be written to first.
    */
-  async recipient(gatewayId: string, userId: string): Promise<{ id: string; unreachableReason: string | null } | null> {
+  async recipient(gatewayId: string, userId: string): Promise<Reachability | null> {
     const [row] = await this.db.query(
-      `SELECT id, unreachable_reason FROM channel_conversations WHERE gateway_id = $1 AND ("user" ->> 'id') = $2 ORDER BY updated_at DESC LIMIT 1`,
+      `SELECT id, gateway_id, "user" ->> 'id' AS user_id, unreachable_reason, last_user_message_at
+         FROM channel_conversations WHERE gateway_id = $1 AND ("user" ->> 'id') = $2 ORDER BY updated_at DESC LIMIT 1`,
       [gatewayId, userId],
     );
-    return row ? { id: row.id, unreachableReason: row.unreachable_reason } : null;
+    return row ? reachabilityOfRow(row) : null;
   }
 
   /** A channel conversation by the service's id, with its gateway and reachability; null for another conversation. */
-  async reachability(id: string): Promise<{ id: string; gatewayId: string; unreachableReason: string | null } | null> {
-    const [row] = await this.db.query(`SELECT id, gateway_id, unreachable_reason FROM channel_conversations WHERE id = $1`, [id]);
-    return row ? { id: row.id, gatewayId: row.gateway_id, unreachableReason: row.unreachable_reason } : null;
+  async reachability(id: string): Promise<Reachability | null> {
+    const [row] = await this.db.query(
+      `SELECT id, gateway_id, "user" ->> 'id' AS user_id, unreachable_reason, last_user_message_at FROM channel_conversations WHERE id = $1`,
+      [id],
+    );
+    return row ? reachabilityOfRow(row) : null;
   }
+
+  /** The user wrote: the channel's service window (WhatsApp's 24 hours) is counted from now. */
+  async touchUserMessage(em: EntityManager, id: string, at: Date): Promise<void> {
+    await em.query(`UPDATE channel_conversations SET last_user_message_at = greatest(last_user_message_at, $2) WHERE id = $1`, [id, at]);
+  }
+
+  // --- a gateway's opt-out list ---
+
+  async isOptedOut(gatewayId: string, userId: string): Promise<boolean> {
+    const rows = await this.db.query(`SELECT 1 FROM channel_opt_outs WHERE gateway_id = $1 AND user_id = $2`, [gatewayId, userId]);
+    return rows.length > 0;
+  }
+
+  /** Puts the user on the list (again: the latest source and note win). Answers whether they were not on it. */
+  async optOut(em: EntityManager | null, entry: { gatewayId: string; userId: string; source: 'user' | 'operator'; note?: string | null; actor?: string | null }): Promise<boolean> {
+    const rows = await prepared<{ created: boolean }>(
+      em ?? this.db,
+      `INSERT INTO channel_opt_outs (gateway_id, user_id, source, note, actor) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (gateway_id, user_id) DO UPDATE SET source = EXCLUDED.source, note = EXCLUDED.note, actor = EXCLUDED.actor
+       RETURNING (xmax = 0) AS created`,
+      [entry.gatewayId, entry.userId, entry.source, entry.note ?? null, entry.actor ?? null],
+    );
+    return rows[0]?.created === true;
+  }
+
+  /** Takes the user off the list; answers whether they were on it. */
+  async optIn(em: EntityManager | null, gatewayId: string, userId: string): Promise<boolean> {
+    // prepared(): TypeORM's query() answers a DELETE's rows wrapped with its count.
+    const rows = await prepared(em ?? this.db, `DELETE FROM channel_opt_outs WHERE gateway_id = $1 AND user_id = $2 RETURNING user_id`, [gatewayId, userId]);
+    return rows.length > 0;
+  }
+
+  async optOuts(gatewayId: string, limit: number, after: string | null): Promise<{ userId: string; source: string; note: string | null; actor: string | null; createdAt: Date }[]> {
+    const rows: Record<string, any>[] = await this.db.query(
+      `SELECT user_id, source, note, actor, created_at FROM channel_opt_outs WHERE gateway_id = $1 AND ($2::text IS NULL OR user_id > $2) ORDER BY user_id LIMIT $3`,
+      [gatewayId, after, limit],
+    );
+    return rows.map((row) => ({ userId: row.user_id, source: row.source, note: row.note, actor: row.actor, createdAt: row.created_at }));
+  }
+
+  /** Read on every send:
 
   // --- proactive requests: an Idempotency-Key of POST /v1/notifications and /v1/conversations, per domain ---
 
@@ -213,9 +273,20 @@ export class ChannelConversationsRepository {
     // The stored row comes back with the insert: no second read of it (every outbound message takes this path).
     const [row] = await prepared<Record<string, any>>(
       em,
-      `INSERT INTO outbound_messages (conversation_id, seq, kind, author, author_name, activity, gateway_id, idempotency_key, request_hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-      [message.conversationId, seq, message.kind, message.author, message.authorName, JSON.stringify(message.activity), message.gatewayId, message.idempotencyKey, message.requestHash],
+      `INSERT INTO outbound_messages (conversation_id, seq, kind, author, author_name, activity, gateway_id, idempotency_key, request_hash, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+      [
+        message.conversationId,
+        seq,
+        message.kind,
+        message.author,
+        message.authorName,
+        JSON.stringify(message.activity),
+        message.gatewayId,
+        message.idempotencyKey,
+        message.requestHash,
+        message.notBefore ?? null,
+      ],
     );
     return messageOfRow(row);
   }

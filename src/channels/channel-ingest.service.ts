@@ -63,7 +63,7 @@ export interface ReceivedActivity {
  */
 @Injectable()
 export class ChannelIngestService {
-  private readonly gatewayCache = new TtlCache<{ domainId: string; type: string } | undefined>(GATEWAY_CACHE_MS);
+  private readonly gatewayCache = new TtlCache<{ domainId: string; type: string; serviceWindow: boolean } | undefined>(GATEWAY_CACHE_MS);
 
   constructor(
     private readonly gateways: GatewaysService,
@@ -103,6 +103,14 @@ export class ChannelIngestService {
         const created = existing === null;
         let locked: LockedConversation;
         const reachability = reachabilityAfter(group, existing?.unreachableReason ?? null);
+        // A user's opt-out (SMS STOP) is the gateway's, whatever conversation it came in: kept on its list, which
+        // an operator reads and edits too; opting back in (START) takes them off it.
+        for (const activity of group) {
+          if (activity.type !== 'reachability') continue;
+          if (activity.reachability?.reachable === false && activity.reachability.reason === 'opted_out') {
+            await this.channels.optOut(em, { gatewayId, userId: activity.user.id, source: 'user', note: 'the user opted out on the channel' });
+          } else if (activity.reachability?.reachable !== false) await this.channels.optIn(em, gatewayId, activity.user.id);
+        }
         if (existing) {
           const { user, reference: stored, unreachableReason, ...conversation } = existing;
           if (reachability !== unreachableReason) await this.channels.setReachability(em, conversation.id, reachability);
@@ -119,6 +127,9 @@ export class ChannelIngestService {
           locked = await this.events.lock(em, id);
         }
         const conversationId = locked.id;
+        // The service window (WhatsApp's 24 hours) runs from the user's last message.
+        const wrote = group.findLast((a) => a.type === 'message');
+        if (wrote && gateway.serviceWindow) await this.channels.touchUserMessage(em, conversationId, wrote.occurredAt);
         const toStore: ChannelEventInput[] = [];
         // The bot learns of a new conversation first, whatever its first activity was.
         if (created && group[0].type !== 'conversation_started') {
@@ -169,10 +180,12 @@ export class ChannelIngestService {
    * The gateway's domain and type, read at most once per few seconds: every user activity needs them, and they
    * change only when an operator moves a gateway (then within GATEWAY_CACHE_MS).
    */
-  private gatewayOf(gatewayId: string): Promise<{ domainId: string; type: string } | undefined> {
+  private gatewayOf(gatewayId: string): Promise<{ domainId: string; type: string; serviceWindow: boolean } | undefined> {
     return this.gatewayCache.get(gatewayId, async () => {
       const [gateway] = await this.gateways.findMany([gatewayId]);
-      return gateway ? { domainId: gateway.domainId, type: gateway.type } : undefined;
+      if (!gateway) return undefined;
+      const capabilities = this.registry.findChannel(gateway.type)?.gateway.definition.capabilities ?? [];
+      return { domainId: gateway.domainId, type: gateway.type, serviceWindow: capabilities.includes('service-window') };
     });
   }
 

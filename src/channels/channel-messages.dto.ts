@@ -27,6 +27,34 @@ export class QuickReplyDto {
   @ApiPropertyOptional({ example: 'yes', description: 'What pressing it sends back (the title when absent).' }) @IsOptional() @IsString() @MaxLength(1000) value?: string;
 }
 
+export class TemplateDto {
+  @ApiProperty({ example: 'pickup_ready', description: "The template's name in the channel's registry (WhatsApp message templates)." })
+  @IsString()
+  @Length(1, 512)
+  name: string;
+
+  @ApiProperty({ example: 'en_US', description: 'The language code of the template version to send, as registered.' })
+  @IsString()
+  @Length(2, 20)
+  language: string;
+
+  @ApiPropertyOptional({ type: [String], example: ['Ana', 'tomorrow 10:00'], description: "The body's {{1}}, {{2}}... values, in order (as many as the template takes)." })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(1024, { each: true })
+  parameters?: string[];
+
+  @ApiPropertyOptional({ type: [String], example: ['PICKUP_YES', 'PICKUP_LATER'], description: "Payloads of the template's quick-reply buttons, in order: a press comes back as the user message's `value`." })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @IsString({ each: true })
+  @MaxLength(256, { each: true })
+  buttonPayloads?: string[];
+}
+
 export class SendMessageDto {
   @ApiPropertyOptional({
     enum: ['bot', 'agent'],
@@ -71,6 +99,19 @@ export class SendMessageDto {
   @ValidateNested({ each: true })
   @Type(() => QuickReplyDto)
   quickReplies?: QuickReplyDto[];
+
+  @ApiPropertyOptional({
+    type: TemplateDto,
+    description:
+      "A pre-approved template (capability `templates`: WhatsApp). Outside the channel's service window (24 hours after the user last wrote) it is the only thing that can be sent: " +
+      'without it, 422 `template_required`. Checked against the channel\'s registry (name, language, approved, parameter count): 400 naming the field otherwise. ' +
+      'Inside the window, the free-form content is sent when there is some.',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => TemplateDto)
+  template?: TemplateDto;
 }
 
 export class SendTypingDto {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import type { GatewayCapability, OutboundActivity } from '@app/gateway-sdk';
+import type { ChannelGateway, GatewayCapability, OutboundActivity, TemplateMessage } from '@app/gateway-sdk';
 import { DomainScope } from '../auth/domain-scope';
 import { DomainError } from '../common/domain-error';
 import { ConversationsRepository } from '../conversations/conversations.repository';
@@ -8,6 +8,7 @@ import { OutboundMessageEntity } from '../database/entities';
 import { requestHash } from '../escalations/escalations.service';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { JobDispatcher } from '../queues/job-dispatcher.service';
+import { ChannelContentPolicy } from './channel-content.policy';
 import { ChannelConversationsRepository } from './channel-conversations.repository';
 
 /** A message for a channel's user, as the bot (or the switchboard, for an agent) asks for it. */
@@ -18,6 +19,12 @@ export interface OutboundRequest {
   attachments?: { url: string; contentType: string; name?: string }[];
   cards?: { contentType: string; content: Record<string, unknown> }[];
   quickReplies?: { title: string; value?: string }[];
+  template?: TemplateMessage;
+}
+
+/** Whether a request has free-form content (what a template stands in for outside the service window). */
+export function hasContent(request: Pick<OutboundRequest, 'text' | 'attachments' | 'cards'>): boolean {
+  return Boolean(request.text || request.attachments?.length || request.cards?.length);
 }
 
 /** Which capability each part of a message needs, and the field named when the channel type lacks it. */
@@ -39,11 +46,17 @@ export class ChannelOutbox {
     private readonly conversations: ConversationsRepository,
     private readonly registry: GatewayRegistry,
     private readonly jobs: JobDispatcher,
+    private readonly content: ChannelContentPolicy,
   ) {}
 
   async message(conversationId: string, request: OutboundRequest, idempotencyKey: string | null, scope: DomainScope): Promise<{ message: OutboundMessageEntity; created: boolean }> {
-    const { gatewayId, capabilities } = await this.channelOf(conversationId, scope);
+    const { gatewayId, capabilities, gateway } = await this.channelOf(conversationId, scope);
     const activity = this.compose(request, capabilities);
+    if (request.template || capabilities.includes('service-window')) {
+      const reach = await this.channels.reachability(conversationId);
+      const template = await this.content.templateFor(gateway, gatewayId, reach?.lastUserMessageAt ?? null, { template: request.template, hasContent: hasContent(request) });
+      if (template) activity.template = template;
+    }
     return this.store(conversationId, gatewayId, 'message', activity, idempotencyKey, idempotencyKey ? requestHash(request) : null);
   }
 
@@ -52,8 +65,8 @@ export class ChannelOutbox {
    * type cannot show.
    */
   compose(request: OutboundRequest, capabilities: GatewayCapability[]): OutboundActivity {
-    if (!request.text && !request.attachments?.length && !request.cards?.length) {
-      throw DomainError.validation([{ field: 'text', message: 'a message needs text, attachments or cards' }]);
+    if (!hasContent(request) && !request.template) {
+      throw DomainError.validation([{ field: 'text', message: 'a message needs text, attachments, cards or a template' }]);
     }
     for (const [field, capability, what] of NEEDS) {
       if ((request[field] as unknown[] | undefined)?.length && !capabilities.includes(capability)) {
@@ -90,14 +103,14 @@ export class ChannelOutbox {
     return message;
   }
 
-  private async channelOf(conversationId: string, scope: DomainScope): Promise<{ gatewayId: string; capabilities: GatewayCapability[] }> {
+  private async channelOf(conversationId: string, scope: DomainScope): Promise<{ gatewayId: string; capabilities: GatewayCapability[]; gateway: ChannelGateway }> {
     const conversation = await this.conversations.get(conversationId, scope);
     if (!conversation.channelGatewayId) {
       throw new DomainError('invalid_state', 'This conversation is not a channel conversation: the bot platform reaches its user itself');
     }
     const registered = this.registry.findChannel(conversation.channel);
     if (!registered) throw new DomainError('invalid_state', `Channel gateway type '${conversation.channel}' is not available in this deployment`);
-    return { gatewayId: conversation.channelGatewayId, capabilities: registered.gateway.definition.capabilities };
+    return { gatewayId: conversation.channelGatewayId, capabilities: registered.gateway.definition.capabilities, gateway: registered.gateway };
   }
 
   /**

@@ -5,6 +5,7 @@ import { ConversationsModule } from '../conversations/conversations.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { DomainsModule } from '../domains/domains.module';
 import { EscalationsModule } from '../escalations/escalations.module';
+import { ChannelContentPolicy } from './channel-content.policy';
 import { ChannelContexts } from './channel-contexts.service';
 import { ChannelConversationsRepository } from './channel-conversations.repository';
 import { ChannelEventStore } from './channel-event-store';
@@ -14,6 +15,7 @@ import { ChannelOutbox } from './channel-outbox.service';
 import { ChannelSender } from './channel-sender.service';
 import { ChannelSwitchboard } from './channel-switchboard.service';
 import { HostedChannelRegistry } from './hosted-channel.registry';
+import { OptOutsController } from './opt-outs.controller';
 import { ProactiveController } from './proactive.controller';
 import { ProactiveService } from './proactive.service';
 
@@ -28,8 +30,8 @@ export class ChannelsModule {
     return modulePerConfig(config, ChannelsModule, () => ({
       module: ChannelsModule,
       imports: [ConversationsModule.register(config), DeliveryModule.register(config), DomainsModule, EscalationsModule.register(config)],
-      controllers: config.runsApi ? [ChannelMessagesController, ProactiveController] : [],
-      providers: [ChannelConversationsRepository, ChannelEventStore, ChannelContexts, ChannelOutbox, ChannelSwitchboard, ChannelIngestService, ChannelSender, HostedChannelRegistry, ProactiveService],
+      controllers: config.runsApi ? [ChannelMessagesController, ProactiveController, OptOutsController] : [],
+      providers: [ChannelContentPolicy, ChannelConversationsRepository, ChannelEventStore, ChannelContexts, ChannelOutbox, ChannelSwitchboard, ChannelIngestService, ChannelSender, HostedChannelRegistry, ProactiveService],
       exports: [ChannelIngestService, HostedChannelRegistry, ChannelOutbox, ChannelSender],
     }));
   }

@@ -15,8 +15,10 @@ const IDEMPOTENCY = {
 };
 
 const REFUSED =
-  '422 when the service already knows the user cannot be reached, with a code the bot can act on: `not_installed` (no conversation with the user on this gateway: ' +
-  'the app is not installed, or was uninstalled), `blocked`, `opted_out`, `invalid_recipient`; `proactive_unsupported` for a channel type that cannot write first.';
+  '422 when the service already knows the user cannot be reached, with a code the bot can act on: `not_installed` (Teams: no conversation with the user on this gateway, ' +
+  'the app is not installed, or was uninstalled), `opted_out` (on the gateway\'s opt-out list), `blocked`, `invalid_recipient` (not an address of the channel), ' +
+  '`template_required` (WhatsApp: outside the 24-hour service window, only a template), `proactive_unsupported` for a channel type that cannot write first. ' +
+  "Stored in the gateway's quiet hours, it waits until they end (`notBefore`).";
 
 /**
  * The service writes first (channels with the capability `proactive`: Teams, and next SMS and WhatsApp): a
@@ -65,5 +67,14 @@ export class ProactiveController {
 }
 
 function accepted(outcome: ProactiveOutcome, gatewayId: string): ProactiveAcceptedDto {
-  return { id: outcome.message.id, kind: outcome.kind, conversationId: outcome.conversationId, gatewayId, status: outcome.message.status, reason: outcome.message.reason };
+  const held = outcome.notBefore ?? (outcome.message.status === 'accepted' && outcome.message.nextAttemptAt && outcome.message.attempts === 0 ? outcome.message.nextAttemptAt : null);
+  return {
+    id: outcome.message.id,
+    kind: outcome.kind,
+    conversationId: outcome.conversationId,
+    gatewayId,
+    status: outcome.message.status,
+    reason: outcome.message.reason,
+    notBefore: held ? held.toISOString() : null,
+  };
 }

@@ -63,4 +63,5 @@ export class ProactiveAcceptedDto {
   @ApiProperty({ enum: ['accepted', 'sent', 'delivered', 'read', 'failed'], description: '`accepted` at first; a replay (same Idempotency-Key) answers the status now.' })
   status: string;
   @ApiPropertyOptional({ nullable: true, type: String }) reason: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: "Stored in the gateway's quiet hours: held until then (not dropped)." }) notBefore: string | null;
 }

@@ -1,15 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { ChannelGateway, ChannelUser, OutboundActivity, toGatewayError } from '@app/gateway-sdk';
 import { DomainScope, inScope } from '../auth/domain-scope';
 import { TtlCache } from '../common/ttl-cache';
 import { DomainError, DomainErrorCode, DOMAIN_ERROR_STATUS } from '../common/domain-error';
-import { OutboundMessageEntity } from '../database/entities';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import { GatewayEntity, OutboundMessageEntity } from '../database/entities';
+import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { requestHash } from '../escalations/escalations.service';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { GatewaysService } from '../gateways/gateways.service';
 import { JobDispatcher } from '../queues/job-dispatcher.service';
-import { ChannelConversationsRepository } from './channel-conversations.repository';
+import { ChannelContentPolicy } from './channel-content.policy';
+import { ChannelConversationsRepository, Reachability } from './channel-conversations.repository';
 import { ChannelEventStore, StoredChannelEvents } from './channel-event-store';
-import { ChannelOutbox, OutboundRequest } from './channel-outbox.service';
+import { ChannelEventInput } from './channel-events';
+import { ChannelOutbox, hasContent, OutboundRequest } from './channel-outbox.service';
 
 const GATEWAY_CACHE_MS = 5_000;
 
@@ -29,7 +36,16 @@ export interface ProactiveOutcome {
   message: OutboundMessageEntity;
   /** False when an Idempotency-Key replayed an earlier request. */
   created: boolean;
+  /** Held until then: stored in the gateway's quiet hours. */
+  notBefore?: Date | null;
 }
+
+/** A user the channel reaches by id alone, and the conversation that would be theirs. */
+type NewAddress = ReturnType<NonNullable<ChannelGateway['addressOf']>>;
+
+const ADDRESS_TIMEOUT_MS = 10_000;
+
+const recipientField = (request: ProactiveRequest) => (request.recipient.conversationId ? 'recipient.conversationId' : 'recipient.userId');
 
 /**
  * The service writes first: a notification (one message to a user the channel can reach) or a pushed conversation
@@ -41,7 +57,7 @@ export interface ProactiveOutcome {
  */
 @Injectable()
 export class ProactiveService {
-  private readonly gatewayCache = new TtlCache<{ id: string; domainId: string; type: string } | undefined>(GATEWAY_CACHE_MS);
+  private readonly gatewayCache = new TtlCache<GatewayEntity | undefined>(GATEWAY_CACHE_MS);
 
   constructor(
     private readonly gateways: GatewaysService,
@@ -50,40 +66,74 @@ export class ProactiveService {
     private readonly outbox: ChannelOutbox,
     private readonly events: ChannelEventStore,
     private readonly jobs: JobDispatcher,
+    private readonly content: ChannelContentPolicy,
+    private readonly contexts: GatewayContextFactory,
+    private readonly conversations: ConversationsRepository,
   ) {}
 
   async send(kind: ProactiveKind, request: ProactiveRequest, idempotencyKey: string | null, scope: DomainScope): Promise<ProactiveOutcome> {
     const gateway = await this.gatewayOf(request.gatewayId, scope);
-    const registered = this.registry.findChannel(gateway.type);
-    const capabilities = registered?.gateway.definition.capabilities ?? [];
-    if (!capabilities.includes('proactive')) {
+    const channel = this.registry.findChannel(gateway.type)?.gateway;
+    const capabilities = channel?.definition.capabilities ?? [];
+    if (!channel || !capabilities.includes('proactive')) {
       throw new DomainError('proactive_unsupported', `Gateway ${gateway.id} (type '${gateway.type}') cannot write to a user first: its channel type lacks the capability 'proactive'`, [
         { field: 'gatewayId', message: `type '${gateway.type}' is not proactive` },
       ]);
     }
-    const activity = { ...this.outbox.compose({ ...request.message, author: 'bot' }, capabilities), proactive: true };
+    const activity: OutboundActivity = { ...this.outbox.compose({ ...request.message, author: 'bot' }, capabilities), proactive: true };
     const hash = requestHash({ kind, ...request });
-    let target: { id: string };
+    let target: Reachability | null;
+    let address: NewAddress | null = null;
     try {
-      target = await this.resolve(request, gateway.id);
+      ({ target, address } = await this.resolve(request, gateway, channel));
+      const userId = target?.userId ?? address!.user.id;
+      if (await this.channels.isOptedOut(gateway.id, userId)) {
+        throw new DomainError('opted_out', 'The user is on this gateway\'s opt-out list (they opted out, or an operator put them there)', [{ field: recipientField(request), message: 'opted_out' }]);
+      }
+      const template = await this.content.templateFor(channel, gateway.id, target?.lastUserMessageAt ?? null, { template: request.message.template, hasContent: hasContent(request.message) });
+      if (template) activity.template = template;
     } catch (error) {
       // A repeated request whose user has become unreachable since: the first answer again, not the refusal.
       const replayed = idempotencyKey && error instanceof DomainError ? await this.replay(kind, gateway.domainId, idempotencyKey, hash) : null;
       if (replayed) return replayed;
       throw error;
     }
+    const notBefore = await this.content.notBefore(gateway.id);
     const outcome = await this.channels.transaction(async (em) => {
       if (idempotencyKey) {
         await this.channels.lockProactiveKey(em, gateway.domainId, idempotencyKey);
         const earlier = await this.replayIn(em, kind, gateway.domainId, idempotencyKey, hash);
-        if (earlier) return { replay: earlier, message: null, stored: null };
+        if (earlier) return { replay: earlier, message: null, stored: null, conversationId: earlier.conversationId };
       }
-      const locked = await this.events.lock(em, target.id);
+      const events: ChannelEventInput[] = [];
+      const started = (conversation: { user: ChannelUser; platformConversationId: string }, messageId: string): ChannelEventInput => ({
+        type: 'conversation_started',
+        key: `svc:pushed:${messageId}`,
+        occurredAt: new Date(),
+        data: {
+          user: conversation.user,
+          gatewayId: gateway.id,
+          channel: gateway.type,
+          platformConversationId: conversation.platformConversationId,
+          origin: 'proactive',
+          messageId,
+          ...(request.context ? { context: request.context } : {}),
+        },
+      });
+      let conversationId = target?.id ?? null;
+      let created: NewAddress | null = null;
+      if (!conversationId) {
+        // A user the channel reaches by id alone (an SMS or WhatsApp number): their conversation begins with this.
+        conversationId = await this.conversationFor(em, gateway, address!);
+        if (conversationId === null) created = address;
+        conversationId ??= await this.createConversation(em, gateway, address!);
+      }
+      const locked = await this.events.lock(em, conversationId);
       if (kind === 'conversation' && locked.control === 'agent') {
         throw new DomainError('control_conflict', 'An agent controls this conversation: a conversation cannot be pushed to the user until the escalation ends');
       }
       const message = await this.channels.addMessage(em, {
-        conversationId: target.id,
+        conversationId,
         gatewayId: gateway.id,
         kind: 'message',
         author: 'bot',
@@ -91,66 +141,73 @@ export class ProactiveService {
         activity: activity as unknown as Record<string, unknown>,
         idempotencyKey: null,
         requestHash: null,
+        notBefore,
       });
-      if (idempotencyKey) await this.channels.addProactive(em, { domainId: gateway.domainId, key: idempotencyKey, kind, requestHash: hash, conversationId: target.id, messageId: message.id });
-      let stored: StoredChannelEvents | null = null;
-      if (kind === 'conversation') {
-        const conversation = (await this.channels.get(target.id))!;
-        stored = await this.events.store(em, locked, [
-          {
-            type: 'conversation_started',
-            key: `svc:pushed:${message.id}`,
-            occurredAt: new Date(),
-            data: {
-              user: conversation.user,
-              gatewayId: gateway.id,
-              channel: gateway.type,
-              platformConversationId: conversation.platformConversationId,
-              origin: 'proactive',
-              messageId: message.id,
-              ...(request.context ? { context: request.context } : {}),
-            },
-          },
-        ]);
+      if (idempotencyKey) await this.channels.addProactive(em, { domainId: gateway.domainId, key: idempotencyKey, kind, requestHash: hash, conversationId, messageId: message.id });
+      // The bot learns of the conversation it now owns; a new one starts with it (its first event, as always).
+      if (kind === 'conversation' || created) {
+        const conversation = created ?? (await this.channels.get(conversationId))!;
+        events.push(started(conversation, message.id));
       }
-      return { replay: null, message, stored };
+      const stored: StoredChannelEvents | null = events.length ? await this.events.store(em, locked, events) : null;
+      return { replay: null, message, stored, conversationId };
     });
     if (outcome.replay) return outcome.replay;
     if (outcome.stored) await this.events.afterCommit([outcome.stored]);
-    await this.jobs.channelSend(target.id);
-    return { kind, conversationId: target.id, message: outcome.message!, created: true };
+    await this.jobs.channelSend(outcome.conversationId);
+    return { kind, conversationId: outcome.conversationId, message: outcome.message!, created: true, notBefore };
+  }
+
+  /** The existing conversation with a user reached by address, found under the lock that creating it takes. */
+  private async conversationFor(em: EntityManager, gateway: GatewayEntity, address: NewAddress): Promise<string | null> {
+    await this.channels.lockPlatformConversation(em, gateway.id, address.platformConversationId);
+    return (await this.channels.lockByPlatform(em, gateway.id, address.platformConversationId))?.id ?? null;
+  }
+
+  private async createConversation(em: EntityManager, gateway: GatewayEntity, address: NewAddress): Promise<string> {
+    const id = randomUUID();
+    await this.conversations.createForChannel(em, { id, domainId: gateway.domainId, channel: gateway.type, channelGatewayId: gateway.id });
+    await this.channels.create(em, { id, gatewayId: gateway.id, platformConversationId: address.platformConversationId, user: address.user, reference: address.reference ?? null });
+    return id;
   }
 
   /**
-   * The gateway's domain and type, read at most once per few seconds (a fan-out names the same gateway each time);
-   * outside `scope` it is the same 404 as a gateway that does not exist.
+   * The gateway's row, read at most once per few seconds (a fan-out names the same gateway each time); outside
+   * `scope` it is the same 404 as a gateway that does not exist.
    */
-  private async gatewayOf(id: string, scope: DomainScope): Promise<{ id: string; domainId: string; type: string }> {
-    const gateway = await this.gatewayCache.get(id, async () => {
-      const [found] = await this.gateways.findMany([id]);
-      return found ? { id: found.id, domainId: found.domainId, type: found.type } : undefined;
-    });
+  private async gatewayOf(id: string, scope: DomainScope): Promise<GatewayEntity> {
+    const gateway = await this.gatewayCache.get(id, async () => (await this.gateways.findMany([id]))[0]);
     if (!gateway || !inScope(scope, gateway.domainId)) throw DomainError.notFound('Gateway', id);
     return gateway;
   }
 
-  /** The conversation to write to, or why not (422 with the channel's reason, which the bot can act on). */
-  private async resolve(request: ProactiveRequest, gatewayId: string): Promise<{ id: string }> {
+  /**
+   * The conversation to write to, or the address of a new one (channels that reach a user by id alone), or why not:
+   * 422 with the channel's reason, which the bot can act on.
+   */
+  private async resolve(request: ProactiveRequest, gateway: GatewayEntity, channel: ChannelGateway): Promise<{ target: Reachability | null; address: NewAddress | null }> {
     const { userId, conversationId } = request.recipient;
-    const target = conversationId ? await this.channels.reachability(conversationId) : await this.channels.recipient(gatewayId, userId!);
-    if (!target || ('gatewayId' in target && target.gatewayId !== gatewayId)) {
-      const field = conversationId ? 'recipient.conversationId' : 'recipient.userId';
-      throw new DomainError('not_installed', `No conversation with this user on gateway ${gatewayId}: the user has not installed the app or written to it yet`, [
-        { field, message: 'no conversation with this user on this gateway' },
-      ]);
+    const field = recipientField(request);
+    const target = conversationId ? await this.channels.reachability(conversationId) : await this.channels.recipient(gateway.id, userId!);
+    if (!target || target.gatewayId !== gateway.id) {
+      if (conversationId || !channel.addressOf) {
+        throw new DomainError('not_installed', `No conversation with this user on gateway ${gateway.id}: the user has not installed the app or written to it yet`, [
+          { field, message: 'no conversation with this user on this gateway' },
+        ]);
+      }
+      try {
+        return { target: null, address: channel.addressOf(this.contexts.create(gateway, ADDRESS_TIMEOUT_MS), userId!) };
+      } catch (error) {
+        const refused = toGatewayError(error);
+        const code = refused.unreachableReason === 'not_installed' ? 'not_installed' : 'invalid_recipient';
+        throw new DomainError(code, `The channel cannot reach '${userId}': ${refused.message}`, [{ field, message: code }]);
+      }
     }
     const reason = target.unreachableReason;
     if (reason && reason in DOMAIN_ERROR_STATUS && DOMAIN_ERROR_STATUS[reason as DomainErrorCode] === 422) {
-      throw new DomainError(reason as DomainErrorCode, `The user cannot be written to first: ${reason.replace(/_/g, ' ')} (as the channel last said)`, [
-        { field: conversationId ? 'recipient.conversationId' : 'recipient.userId', message: reason },
-      ]);
+      throw new DomainError(reason as DomainErrorCode, `The user cannot be written to first: ${reason.replace(/_/g, ' ')} (as the channel last said)`, [{ field, message: reason }]);
     }
-    return target;
+    return { target, address: null };
   }
 
   private async replay(kind: ProactiveKind, domainId: string, key: string, hash: string): Promise<ProactiveOutcome | null> {

@@ -23,6 +23,7 @@ export const DOMAIN_ERROR_STATUS = {
   invalid_recipient: 422,
   window_closed: 422,
   session_ended: 422,
+  template_required: 422,
 } as const;
 
 export type DomainErrorCode = keyof typeof DOMAIN_ERROR_STATUS;

@@ -30,6 +30,7 @@ function fieldSchema(field: SettingField): JsonSchema {
       if (field.minLength !== undefined) out.minLength = field.minLength;
       if (field.enum) out.enum = [...field.enum];
       if (field.format) out.format = field.format;
+      if (field.pattern) out.pattern = field.pattern;
       break;
     default:
       out.type = field.type;

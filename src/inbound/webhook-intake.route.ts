@@ -160,7 +160,7 @@ export function describeWebhookIntake(document: OpenAPIObject): void {
       operationId: 'WebhooksController_verify',
       parameters: [{ name: 'gatewayId', required: true, in: 'path', schema: { type: 'string' } }],
       responses: {
-        '200': { description: "The answer the platform expects (WhatsApp: the `hub.challenge` echoed as text/plain)." },
+        '200': { description: 'The answer the platform expects (WhatsApp: the `hub.challenge` echoed).', content: { 'text/plain': { schema: { type: 'string' } } } },
         '400': { description: 'Not a verification request of this gateway type.', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } } },
         '401': { description: 'The verification token does not match.', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } } },
         '404': { description: 'No channel gateway with this id.', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } } },

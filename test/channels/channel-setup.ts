@@ -11,7 +11,7 @@ export async function fakeChannel(
   t: Pick<TestApp, 'request'>,
   platform: FakeChannelPlatform,
   receiver: BotReceiver,
-  options: { agentMessages?: 'channel' | 'bot'; maxAttempts?: number; inDomain?: string; type?: string } = {},
+  options: { agentMessages?: 'channel' | 'bot'; maxAttempts?: number; inDomain?: string; type?: string; configuration?: Record<string, unknown> } = {},
 ): Promise<{ domain: string; domainId: string; gatewayId: string }> {
   let domain = options.inDomain;
   let domainId = '';
@@ -28,7 +28,7 @@ export async function fakeChannel(
       type: options.type ?? 'fake-channel',
       settings: {
         basic: { name: `channel-${++counter}`, domain, deployed: true, platformUrl: platform.baseUrl, webhookSecret: WEBHOOK_SECRET },
-        configuration: {},
+        configuration: options.configuration ?? {},
         additional: { apiRetryInitialDelayMs: 50, apiRetryMultiplier: 2, apiRetryMaxAttempts: options.maxAttempts ?? 3 },
       },
     },

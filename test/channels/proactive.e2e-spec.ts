@@ -1,6 +1,9 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Queue } from 'bullmq';
 import { FakeChannelPlatform } from '@app/simulators/fake/fake-channel-platform';
+import { QUEUES } from '../../src/queues/queues';
 import { waitFor } from '../support/bot-receiver';
-import { TestApp } from '../support/test-app';
+import { TestApp, withDatabase } from '../support/test-app';
 import { fakeSuite } from '../escalations/fake-setup';
 import { conversationOf, fakeChannel, userSays } from './channel-setup';
 
@@ -115,5 +118,68 @@ describe('proactive messages: notifications and pushed conversations', () => {
     expect(receiver.of(id).filter((d) => d.type === 'conversation_started' && d.data.origin === 'proactive')).toHaveLength(1);
     expect((await t.request('POST', '/v1/notifications', { headers: { 'idempotency-key': 'push-dee' }, body: { gatewayId, recipient: { userId: 'dee' }, message: { text: 'x' } } })).status).toBe(409);
     expect(receiver.undocumented).toEqual([]);
+  });
+
+  it('keeps an opt-out list from the users (STOP, START) and from operators, and refuses those on it', async () => {
+    const id = await install('eve');
+    await userSays(t, channel, gatewayId, [{ id: 'eve-stop', conversationId: 'pc-eve', type: 'reachability', user: { id: 'eve' }, reachability: { reachable: false, reason: 'opted_out' } }]);
+    await waitFor('opt-out at the bot', () => receiver.of(id).find((d) => d.type === 'user_reachability' && d.data.reason === 'opted_out'));
+    expect((await notify('eve', 'hello')).body).toMatchObject({ code: 'opted_out', details: [{ field: 'recipient.userId', message: 'opted_out' }] });
+    const listed = await t.request('GET', `/v1/gateways/${gatewayId}/opt-outs`);
+    expect(listed.body.items).toEqual([expect.objectContaining({ userId: 'eve', source: 'user' })]);
+    // START takes her off.
+    await userSays(t, channel, gatewayId, [{ id: 'eve-start', conversationId: 'pc-eve', type: 'reachability', user: { id: 'eve' }, reachability: { reachable: true } }]);
+    expect((await t.request('GET', `/v1/gateways/${gatewayId}/opt-outs`)).body.items).toEqual([]);
+    expect((await notify('eve', 'hello again')).status).toBe(202);
+
+    // An operator puts her back, with a note; taking her off twice is a 404 the second time.
+    expect((await t.request('PUT', `/v1/gateways/${gatewayId}/opt-outs/eve`, { body: { note: 'asked by phone' } })).status).toBe(204);
+    expect((await t.request('GET', `/v1/gateways/${gatewayId}/opt-outs`)).body.items).toEqual([expect.objectContaining({ userId: 'eve', source: 'operator', note: 'asked by phone' })]);
+    expect((await notify('eve', 'no')).body.code).toBe('opted_out');
+    expect((await t.request('DELETE', `/v1/gateways/${gatewayId}/opt-outs/eve`)).status).toBe(204);
+    expect((await t.request('DELETE', `/v1/gateways/${gatewayId}/opt-outs/eve`)).status).toBe(404);
+    expect((await notify('eve', 'yes')).status).toBe(202);
+  });
+
+  it('reaches a user by address alone on a channel that can (as SMS), starting their conversation with the message', async () => {
+    const sms = await fakeChannel(t, channel, receiver, { inDomain: domain, configuration: { addressable: true } });
+    const bad = await t.request('POST', '/v1/notifications', { body: { gatewayId: sms.gatewayId, recipient: { userId: 'not-a-number' }, message: { text: 'x' } } });
+    expect([bad.status, bad.body.code]).toEqual([422, 'invalid_recipient']);
+    const first = await t.request('POST', '/v1/notifications', { body: { gatewayId: sms.gatewayId, recipient: { userId: '+34600111222' }, message: { text: 'Your code is 1234' } } });
+    expect(first.status).toBe(202);
+    const started = await waitFor('conversation_started', () => receiver.of(first.body.conversationId).find((d) => d.type === 'conversation_started'));
+    expect(started.data).toMatchObject({ origin: 'proactive', platformConversationId: 'pc-+34600111222', user: { id: '+34600111222' } });
+    await statusAtBot(first.body.conversationId, first.body.id, 'sent');
+    // The next one goes to the same conversation; the user's answer lands in it.
+    const second = await t.request('POST', '/v1/notifications', { body: { gatewayId: sms.gatewayId, recipient: { userId: '+34600111222' }, message: { text: 'Reminder' } } });
+    expect(second.body.conversationId).toBe(first.body.conversationId);
+    expect(receiver.of(first.body.conversationId).filter((d) => d.type === 'conversation_started')).toHaveLength(1);
+    await statusAtBot(first.body.conversationId, second.body.id, 'sent');
+    expect(channel.delivered('pc-+34600111222').map((m) => m.activity.text)).toEqual(['Your code is 1234', 'Reminder']);
+  });
+
+  it("holds a proactive message stored in the gateway's quiet hours until they end, without dropping it", async () => {
+    // Quiet from an hour ago to an hour from now, in UTC: the message is held.
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+    const now = Date.now();
+    const quiet = await fakeChannel(t, channel, receiver, {
+      inDomain: domain,
+      configuration: { addressable: true, quietHoursStart: hhmm(new Date(now - 3_600_000)), quietHoursEnd: hhmm(new Date(now + 3_600_000)), quietHoursTimeZone: 'UTC' },
+    });
+    const held = await t.request('POST', '/v1/notifications', { body: { gatewayId: quiet.gatewayId, recipient: { userId: '+34600999000' }, message: { text: 'Good morning' } } });
+    expect(held.status).toBe(202);
+    expect(Date.parse(held.body.notBefore)).toBeGreaterThan(now + 3_000_000);
+    const id = held.body.conversationId as string;
+    // The sender looked at it and left it waiting: a send job for the conversation delayed to the end of the quiet hours.
+    const sends = t.app.get<Queue>(getQueueToken(QUEUES.channelSends));
+    const waiting = await waitFor('the delayed send', async () => (await sends.getDelayed()).find((job) => job.data.conversationId === id));
+    expect(waiting.opts.delay).toBeGreaterThan(3_000_000);
+    expect((await t.request('GET', `/v1/conversations/${id}/messages/${held.body.id}`)).body).toMatchObject({ status: 'accepted', attempts: 0 });
+    expect(channel.delivered('pc-+34600999000')).toEqual([]);
+    // The quiet hours end (moved to now, as the clock would, and the delayed job promoted): it goes.
+    await withDatabase((db) => db.query(`UPDATE outbound_messages SET next_attempt_at = now() WHERE id = $1`, [held.body.id]));
+    await waiting.promote();
+    await statusAtBot(id, held.body.id, 'sent');
+    expect(channel.delivered('pc-+34600999000').map((m) => m.activity.text)).toEqual(['Good morning']);
   });
 });

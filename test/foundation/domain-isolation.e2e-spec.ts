@@ -38,6 +38,7 @@ const BODIES: Record<string, (r: Resources) => unknown> = {
   'PUT /v1/domains/{id}/agents': (r) => ({ email: r.email, displayName: 'Changed' }),
   'PATCH /v1/gateways/{id}': () => ({ settings: { basic: { apiToken: 'changed-by-the-other-tenant' } } }),
   'POST /v1/accounts/{id}/keys': () => ({ label: 'isolation' }),
+  'PUT /v1/gateways/{id}/opt-outs/{userId}': () => ({ note: 'put by the other tenant' }),
   'PATCH /v1/accounts/{id}': () => ({ description: 'changed by the other tenant' }),
 };
 
@@ -50,7 +51,7 @@ function pathFor(template: string, r: Resources): string | { missing: string } {
     escalations: { id: r.escalationId, attachmentId: r.attachmentId },
     conversations: { id: r.conversationId, seq: '1' },
     domains: { id: r.domainId, email: r.email },
-    gateways: { id: r.gatewayId },
+    gateways: { id: r.gatewayId, userId: '+34600000001' },
     accounts: { id: r.accountId, keyId: r.keyId },
     ...(channelPath ? { conversations: { id: r.channelConversationId, messageId: r.messageId } } : {}),
   };

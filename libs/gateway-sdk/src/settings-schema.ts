@@ -23,6 +23,8 @@ export interface SettingField {
   minLength?: number;
   /** `uri` values are checked against the outbound URL policy. */
   format?: 'uri' | 'email';
+  /** A regular expression text values must match (JSON Schema `pattern`). */
+  pattern?: string;
   /** Multi-line text (PEM blocks and similar). */
   multiline?: boolean;
 }
@@ -61,6 +63,35 @@ export const API_RETRY_FIELDS: SettingsGroupSchema = {
     maximum: 10,
   },
 };
+
+/**
+ * Quiet hours of a channel type with the capability `proactive` (in its configuration group): notifications and pushed
+ * conversations stored in the window wait until it ends (they are not dropped); the bot's answers in a conversation
+ * do not wait. Both times empty: no quiet hours.
+ */
+export const QUIET_HOURS_FIELDS = {
+  quietHoursStart: {
+    type: 'string',
+    title: 'Quiet Hours Start (HH:MM)',
+    description: 'Local time from which proactive messages wait, e.g. 21:00. Empty: no quiet hours.',
+    default: '',
+    pattern: '^$|^([01][0-9]|2[0-3]):[0-5][0-9]$',
+  },
+  quietHoursEnd: {
+    type: 'string',
+    title: 'Quiet Hours End (HH:MM)',
+    description: 'Local time at which waiting proactive messages go, e.g. 08:00 (the next day when earlier than the start).',
+    default: '',
+    pattern: '^$|^([01][0-9]|2[0-3]):[0-5][0-9]$',
+  },
+  quietHoursTimeZone: {
+    type: 'string',
+    title: 'Quiet Hours Time Zone',
+    description: 'IANA time zone of the quiet hours, e.g. Europe/Madrid.',
+    default: 'UTC',
+    maxLength: 64,
+  },
+} satisfies SettingsGroupSchema;
 
 /** How an escalation gateway names the agent to the bot platform ("Agent Override" in the product documentation). */
 export const AGENT_OVERRIDE_VALUES = ['none', 'agent_name_only', 'lookup_agent_by_email'] as const;

@@ -59,6 +59,13 @@ export class FakeChannelGateway implements ChannelGateway {
     }
   }
 
+  /** With the setting `addressable`, a user id starting with "+" is an address (as an SMS number is). */
+  addressOf(ctx: GatewayContext, userId: string): { platformConversationId: string; user: { id: string } } {
+    if (ctx.settings.configuration.addressable !== true) throw new GatewayError('unreachable', 'this channel reaches only users it heard from', { unreachableReason: 'not_installed' });
+    if (!userId.startsWith('+')) throw new GatewayError('unreachable', `'${userId}' is not an address of this channel`, { unreachableReason: 'invalid_recipient' });
+    return { platformConversationId: `pc-${userId}`, user: { id: userId } };
+  }
+
   async verifyWebhook(ctx: GatewayContext, request: InboundWebhook): Promise<VerifiedWebhook> {
     const given = Buffer.from(request.headers['x-fake-channel-signature'] ?? '', 'hex');
     const expected = createHmac('sha256', String(ctx.settings.basic.webhookSecret ?? '')).update(request.rawBody).digest();

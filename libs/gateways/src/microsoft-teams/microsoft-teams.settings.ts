@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import {
   API_RETRY_FIELDS,
+  QUIET_HOURS_FIELDS,
   GatewayError,
   misconfiguredSetting as misconfigured,
   OutboundUrl,
@@ -86,6 +87,7 @@ export const MICROSOFT_TEAMS_SETTINGS: SettingsSchema = {
     },
   },
   configuration: {
+    ...QUIET_HOURS_FIELDS,
     openIdMetadataUrl: {
       type: 'string',
       title: 'OpenID Metadata URL',
