@@ -96,6 +96,13 @@ module.exports = {
       to: { path: 'node_modules/(botframework-connector|botbuilder[^/]*)/' },
     },
     {
+      name: 'twilio-sdk-test-only',
+      comment: "Twilio's Node library is the Twilio simulator's and gateway's fidelity check: specs may use it, our code may not (both implement the protocol themselves).",
+      severity: 'error',
+      from: { pathNot: TEST_FILES },
+      to: { path: 'node_modules/twilio/' },
+    },
+    {
       name: 'runtime-to-unlisted-package',
       comment: 'A package the service loads must be listed in package.json, not reached through another one.',
       severity: 'error',

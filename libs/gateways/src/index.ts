@@ -11,3 +11,5 @@ export * from './webchat/webchat.mapper';
 export * from './webchat/webchat.settings';
 export * from './microsoft-teams/microsoft-teams.gateway';
 export * from './microsoft-teams/microsoft-teams.module';
+export * from './twilio-sms/twilio-sms.gateway';
+export * from './twilio-sms/twilio-sms.module';
