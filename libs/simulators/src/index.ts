@@ -4,3 +4,4 @@ export * from './gms';
 export * from './eight-by-eight';
 export * from './clock/simulator-clock';
 export * from './teams';
+export * from './whatsapp';
