@@ -3,7 +3,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { ConnectionOptions } from 'bullmq';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { EightByEightGatewayModule, FakeGatewayModule, GenesysPureEngageGatewayModule, MicrosoftTeamsGatewayModule, WebchatGatewayModule } from '@app/gateways';
+import { EightByEightGatewayModule, FakeGatewayModule, GenesysPureEngageGatewayModule, MicrosoftTeamsGatewayModule, WebchatGatewayModule, WhatsAppCloudGatewayModule } from '@app/gateways';
 import { AccountsModule } from './accounts/accounts.module';
 import { AuthModule } from './auth/auth.module';
 import { AppLogger } from './common/app-logger';
@@ -25,7 +25,7 @@ import { redisOptions } from './queues/redis-connection';
 import { WebchatModule } from './webchat/webchat.module';
 
 /** Gateway type modules of a production deployment. */
-export const PRODUCTION_GATEWAY_MODULES: Type[] = [GenesysPureEngageGatewayModule, EightByEightGatewayModule, WebchatGatewayModule, MicrosoftTeamsGatewayModule];
+export const PRODUCTION_GATEWAY_MODULES: Type[] = [GenesysPureEngageGatewayModule, EightByEightGatewayModule, WebchatGatewayModule, MicrosoftTeamsGatewayModule, WhatsAppCloudGatewayModule];
 
 /** Composition root. The role decides which parts run: HTTP controllers (api) and processors (worker). */
 @Module({})

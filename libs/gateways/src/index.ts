@@ -11,3 +11,5 @@ export * from './webchat/webchat.mapper';
 export * from './webchat/webchat.settings';
 export * from './microsoft-teams/microsoft-teams.gateway';
 export * from './microsoft-teams/microsoft-teams.module';
+export * from './whatsapp-cloud/whatsapp-cloud.gateway';
+export * from './whatsapp-cloud/whatsapp-cloud.module';
