@@ -92,7 +92,7 @@ describe('whatsapp-cloud gateway against the WhatsApp simulator', () => {
     expect(env.messages('warn')).toContain('WhatsApp webhook for another phone number; dropped');
   });
 
-  it('replies in the window, marks the user\'s message read once, and reports delivered and read receipts', async () => {
+  it('replies in the window, marks the user\'s message read, and reports delivered and read receipts', async () => {
     const user = newUser();
     const { messageId } = await env.simulator.userSays(phone, user, 'hi');
     const sent = await env.gateway.send(env.channelContext(user, { messageId: 'out-1' }), text('Hello!'));
@@ -100,8 +100,6 @@ describe('whatsapp-cloud gateway against the WhatsApp simulator', () => {
     await env.simulator.settled();
     await env.simulator.userReads(phone, user);
     expect(env.simulator.inboundFrom(phone, user)).toMatchObject([{ id: messageId, read: true }]);
-    const reads = env.simulator.graphRequests.filter((request) => request.path.endsWith('/messages')).length;
-    expect(reads).toBeGreaterThan(0);
     const [first] = env.simulator.sentTo(phone, user);
     expect(first).toMatchObject({ id: sent.platformMessageId, text: 'Hello!', callbackData: 'out-1', status: 'read' });
     const receipts = env.activities.filter((activity) => activity.type === 'receipt' && activity.platformConversationId === user);

@@ -50,7 +50,7 @@ export function graphError(code: number, details?: string, status?: number): Htt
   return new HttpError(status ?? known.status, {
     error: {
       message: `(#${code}) ${known.title}`,
-      type: code === 190 ? 'OAuthException' : 'OAuthException',
+      type: 'OAuthException',
       code,
       error_data: { messaging_product: 'whatsapp', details: known.details },
       fbtrace_id: randomBytes(9).toString('base64url'),
