@@ -3,7 +3,15 @@ import { BullModule } from '@nestjs/bullmq';
 import { ConnectionOptions } from 'bullmq';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { EightByEightGatewayModule, FakeGatewayModule, GenesysPureEngageGatewayModule, MicrosoftTeamsGatewayModule, TwilioSmsGatewayModule, WebchatGatewayModule } from '@app/gateways';
+import {
+  EightByEightGatewayModule,
+  FakeGatewayModule,
+  GenesysPureEngageGatewayModule,
+  MicrosoftTeamsGatewayModule,
+  TwilioSmsGatewayModule,
+  WebchatGatewayModule,
+  WhatsAppCloudGatewayModule,
+} from '@app/gateways';
 import { AccountsModule } from './accounts/accounts.module';
 import { AuthModule } from './auth/auth.module';
 import { AppLogger } from './common/app-logger';
@@ -25,7 +33,14 @@ import { redisOptions } from './queues/redis-connection';
 import { WebchatModule } from './webchat/webchat.module';
 
 /** Gateway type modules of a production deployment. */
-export const PRODUCTION_GATEWAY_MODULES: Type[] = [GenesysPureEngageGatewayModule, EightByEightGatewayModule, WebchatGatewayModule, MicrosoftTeamsGatewayModule, TwilioSmsGatewayModule];
+export const PRODUCTION_GATEWAY_MODULES: Type[] = [
+  GenesysPureEngageGatewayModule,
+  EightByEightGatewayModule,
+  WebchatGatewayModule,
+  MicrosoftTeamsGatewayModule,
+  TwilioSmsGatewayModule,
+  WhatsAppCloudGatewayModule,
+];
 
 /** Composition root. The role decides which parts run: HTTP controllers (api) and processors (worker). */
 @Module({})

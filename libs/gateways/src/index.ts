@@ -13,3 +13,5 @@ export * from './microsoft-teams/microsoft-teams.gateway';
 export * from './microsoft-teams/microsoft-teams.module';
 export * from './twilio-sms/twilio-sms.gateway';
 export * from './twilio-sms/twilio-sms.module';
+export * from './whatsapp-cloud/whatsapp-cloud.gateway';
+export * from './whatsapp-cloud/whatsapp-cloud.module';

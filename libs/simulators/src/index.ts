@@ -5,3 +5,4 @@ export * from './eight-by-eight';
 export * from './clock/simulator-clock';
 export * from './teams';
 export * from './twilio';
+export * from './whatsapp';
