@@ -83,3 +83,12 @@ export function advances(from: OutboundStatus, to: OutboundStatus): boolean {
   if (to === 'failed') return from !== 'read';
   return ORDER[to] > ORDER[from];
 }
+
+/**
+ * Whether a send's failure says the user cannot be written to first any more (kept on the conversation until they
+ * write again or the channel says they are back): not a closed service window (a template still goes), not a reason
+ * the platform did not give.
+ */
+export function marksUnreachable(reason: string | null | undefined): reason is 'blocked' | 'not_installed' | 'opted_out' | 'invalid_recipient' {
+  return reason === 'blocked' || reason === 'not_installed' || reason === 'opted_out' || reason === 'invalid_recipient';
+}

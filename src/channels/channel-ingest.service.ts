@@ -8,7 +8,7 @@ import { GatewayRegistry } from '../gateways/gateway-registry';
 import { GatewaysService } from '../gateways/gateways.service';
 import { ChannelConversationsRepository } from './channel-conversations.repository';
 import { ChannelEventStore, LockedConversation } from './channel-event-store';
-import { advances, ChannelEventInput, eventOfActivity, statusEvent } from './channel-events';
+import { advances, ChannelEventInput, eventOfActivity, marksUnreachable, statusEvent } from './channel-events';
 import { ChannelSwitchboard, UserActivityToRelay } from './channel-switchboard.service';
 
 const GATEWAY_CACHE_MS = 5_000;
@@ -36,14 +36,15 @@ function canonical(value: unknown): string {
 
 /**
  * Whether the user can be written to first after these activities (null: yes; else why not): a reachability activity
- * says so, and a user who writes or types is reachable whatever was said before (a Teams user who blocked the bot
- * and writes again).
+ * says so, and a user who writes or types is reachable again (a Teams user who blocked the bot and writes again),
+ * unless they opted out: that takes their opting back in (START).
  */
 function reachabilityAfter(activities: UserActivity[], before: string | null): string | null {
   let reason = before;
   for (const activity of activities) {
     if (activity.type === 'reachability') reason = activity.reachability?.reachable === false ? (activity.reachability.reason ?? 'unknown') : null;
-    else if (activity.type === 'message' || activity.type === 'typing') reason = null;
+    // Writing undoes a block or an uninstall, not an opt-out: STOP is itself a message, START says it.
+    else if ((activity.type === 'message' || activity.type === 'typing') && reason !== 'opted_out') reason = null;
   }
   return reason;
 }
@@ -147,7 +148,7 @@ export class ChannelIngestService {
               continue;
             }
             told = now;
-          } else if (activity.type === 'message' || activity.type === 'typing') told = null;
+          } else if ((activity.type === 'message' || activity.type === 'typing') && told !== 'opted_out') told = null;
           if (activity.type === 'receipt') {
             const event = activity.receipt ? await this.receipt(em, gatewayId, activity) : null;
             if (event) toStore.push(event);
@@ -195,6 +196,8 @@ export class ChannelIngestService {
     const message = await this.channels.lockByPlatformId(em, gatewayId, receipt.platformMessageId);
     if (!message || !advances(message.status, receipt.status)) return null;
     await this.channels.setStatus(em, message.id, receipt.status, receipt.reason ?? null, receipt.detail ?? null);
+    // A late failure (WhatsApp's status webhook) says what a refused send would have: the user cannot be reached.
+    if (receipt.status === 'failed' && marksUnreachable(receipt.reason)) await this.channels.setReachability(em, message.conversationId, receipt.reason);
     return statusEvent(message, receipt.status, { reason: receipt.reason, detail: receipt.detail });
   }
 }

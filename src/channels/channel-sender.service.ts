@@ -10,7 +10,7 @@ import { RedisLock } from '../queues/redis-lock';
 import { ChannelContexts } from './channel-contexts.service';
 import { ChannelConversationsRepository } from './channel-conversations.repository';
 import { ChannelEventStore } from './channel-event-store';
-import { statusEvent } from './channel-events';
+import { marksUnreachable, statusEvent } from './channel-events';
 
 const SEND_LOCK_TTL_MS = 10_000;
 /** How long a sender's lease lasts unless renewed; a sender that died frees the conversation after this. */
@@ -160,8 +160,8 @@ export class ChannelSender {
           ? await this.channels.markSent(em, message.id, outcome.platformMessageId ?? null, outcome.detail ?? null)
           : await this.channels.markFailed(em, message.id, outcome.reason ?? 'unknown', outcome.detail ?? null);
       // The user cannot be reached: the next proactive message to them is refused up front, until they write again
-      // or the channel says they are back (an install). A reason the platform did not give changes nothing.
-      if (moved && outcome.unreachable && outcome.reason && outcome.reason !== 'unknown') await this.channels.setReachability(em, message.conversationId, outcome.reason);
+      // or the channel says they are back (an install).
+      if (moved && outcome.unreachable && marksUnreachable(outcome.reason)) await this.channels.setReachability(em, message.conversationId, outcome.reason);
       if (!moved || message.kind === 'typing') return null;
       // The message moved from `accepted` in this transaction, so its status event cannot be stored yet.
       return this.events.store(em, locked, [statusEvent(message, status, { reason: outcome.reason, detail: outcome.detail })], { fresh: true });

@@ -1,4 +1,4 @@
-import { API_RETRY_FIELDS, misconfiguredSetting as misconfigured, OutboundUrl, settingText as text, SettingsSchema, SettingsValues } from '@app/gateway-sdk';
+import { API_RETRY_FIELDS, QUIET_HOURS_FIELDS, misconfiguredSetting as misconfigured, OutboundUrl, settingText as text, SettingsSchema, SettingsValues } from '@app/gateway-sdk';
 
 export const DEFAULT_API_BASE_URL = 'https://api.twilio.com';
 export const DEFAULT_AGENT_MESSAGE_FORMAT = '{name}: {text}';
@@ -43,6 +43,7 @@ export const TWILIO_SMS_SETTINGS: SettingsSchema = {
     },
   },
   configuration: {
+    ...QUIET_HOURS_FIELDS,
     apiBaseUrl: {
       type: 'string',
       title: 'API Base URL',

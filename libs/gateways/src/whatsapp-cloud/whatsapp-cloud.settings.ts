@@ -1,4 +1,4 @@
-import { API_RETRY_FIELDS, misconfiguredSetting as misconfigured, OutboundUrl, settingText as text, SettingsSchema, SettingsValues } from '@app/gateway-sdk';
+import { API_RETRY_FIELDS, QUIET_HOURS_FIELDS, misconfiguredSetting as misconfigured, OutboundUrl, settingText as text, SettingsSchema, SettingsValues } from '@app/gateway-sdk';
 
 export const DEFAULT_GRAPH_BASE_URL = 'https://graph.facebook.com';
 export const DEFAULT_GRAPH_VERSION = 'v23.0';
@@ -51,6 +51,7 @@ export const WHATSAPP_CLOUD_SETTINGS: SettingsSchema = {
     },
   },
   configuration: {
+    ...QUIET_HOURS_FIELDS,
     graphBaseUrl: { type: 'string', title: 'Graph API Base URL', description: 'Origin of the Graph API.', format: 'uri', default: DEFAULT_GRAPH_BASE_URL },
     graphVersion: { type: 'string', title: 'Graph API Version', description: 'Pinned Graph API version, e.g. v23.0.', default: DEFAULT_GRAPH_VERSION, maxLength: 10 },
     markInboundAsRead: {
