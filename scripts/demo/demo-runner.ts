@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EightByEightSimulator } from '@app/simulators/eight-by-eight';
 import { GmsSimulator } from '@app/simulators/gms';
 import { TeamsSimulator } from '@app/simulators/teams';
+import { WhatsAppSimulator } from '@app/simulators/whatsapp';
 import { AdminApiClient } from './admin-api.client';
 import { BotDelivery, BotPlatformReceiver, describeDelivery } from './bot-platform.receiver';
 import { demoEscalation, ScenarioContext } from './demo-scenario';
@@ -12,6 +13,7 @@ import { createGmsGateway, runGmsScenario } from './gms.scenario';
 import { DemoBot } from './demo-bot';
 import { createTeamsGateway, DemoTeams, runTeamsScenario } from './teams.scenario';
 import { createWebchatGateway, DemoWebchat, runWebchatScenario } from './webchat.scenario';
+import { createWhatsAppGateway, DemoWhatsApp, runWhatsAppScenario } from './whatsapp.scenario';
 import { DemoServiceProcess, freePort, resetDemoState } from './service-process';
 
 /** Everything the demo started, stopped in reverse order whatever happens. */
@@ -31,11 +33,14 @@ class DemoResources {
   }
 }
 
-/** Channel conversations told to the bot as Teams ones (their ids are the service's own, like web chat's). */
-const teamsConversations = new Set<string>();
+/** Channel conversations told to the bot as Teams or WhatsApp ones (their ids are the service's own, like web chat's). */
+const channelConversations = new Map<string, DemoPlatform>();
+const CHANNEL_PLATFORMS: Record<string, DemoPlatform> = { 'microsoft-teams': 'Teams', 'whatsapp-cloud': 'WhatsApp' };
 const platformOf = (delivery: BotDelivery): DemoPlatform => {
-  if (delivery.type === 'conversation_started' && delivery.data?.channel === 'microsoft-teams') teamsConversations.add(delivery.conversationId);
-  if (teamsConversations.has(delivery.conversationId)) return 'Teams';
+  const channel = CHANNEL_PLATFORMS[delivery.data?.channel];
+  if (delivery.type === 'conversation_started' && channel) channelConversations.set(delivery.conversationId, channel);
+  const known = channelConversations.get(delivery.conversationId);
+  if (known) return known;
   const id = delivery.externalConversationId;
   return id.startsWith('demo-gms-') ? 'GMS' : id.startsWith('demo-8x8-') ? '8x8' : 'Web';
 };
@@ -80,10 +85,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   let eightByEightGatewayId: string | undefined;
   let webchat: DemoWebchat | undefined;
   let teamsGateway: DemoTeams | undefined;
+  let whatsappGateway: DemoWhatsApp | undefined;
   let bot: DemoBot | undefined;
   const gms = new GmsSimulator({ timeoutAlertSeconds: 0, timeoutCloseSeconds: 0 });
   const eightByEight = new EightByEightSimulator({ queues: EIGHT_BY_EIGHT_DEMO_QUEUES });
   const teams = new TeamsSimulator();
+  const whatsapp = new WhatsAppSimulator();
   const receiver = new BotPlatformReceiver(signingSecret);
 
   try {
@@ -112,6 +119,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await runScenario('Teams', async (ctx) => {
       teamsGateway = await createTeamsGateway(ctx, teams);
       await runTeamsScenario(ctx, teams, teamsGateway);
+    });
+    timeline.heading('WhatsApp through the Cloud API simulator: a template pushed and answered');
+    await runScenario('WhatsApp', async (ctx) => {
+      whatsappGateway = await createWhatsAppGateway(ctx, whatsapp);
+      await runWhatsAppScenario(ctx, whatsapp, whatsappGateway);
     });
     if (receiver.refused.length > 0) checklist.fail('', 'every delivery to the bot carried a valid signature', `${receiver.refused.length} refused: ${receiver.refused[0]}`);
   }
@@ -146,10 +158,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     resources.add('the 8x8 simulator', () => eightByEight.stop());
     await teams.start();
     resources.add('the Teams simulator', () => teams.stop());
+    await whatsapp.start();
+    resources.add('the WhatsApp simulator', () => whatsapp.stop());
     await receiver.start();
     resources.add('the bot receiver', () => receiver.stop());
     receiver.onDelivery = (delivery) => timeline.line(platformOf(delivery), '-> bot', describeDelivery(delivery));
-    timeline.line('', 'setup', `GMS simulator ${gms.baseUrl}, 8x8 simulator ${eightByEight.baseUrl}, Teams simulator ${teams.baseUrl}, bot receiver ${receiver.url}`);
+    timeline.line('', 'setup', `GMS simulator ${gms.baseUrl}, 8x8 simulator ${eightByEight.baseUrl}, Teams simulator ${teams.baseUrl}, WhatsApp simulator ${whatsapp.baseUrl}, bot receiver ${receiver.url}`);
 
     const port = options.port || (await freePort());
     const service = new DemoServiceProcess({
@@ -178,7 +192,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     timeline.line('', 'admin', `domain ${domain} created; events go to the bot receiver, signed with the domain's secret`);
     // The demo's bot answers web chat users and hands them to GMS when they ask for a person.
     bot = new DemoBot(api, domain, () => gmsGatewayId);
-    bot.onSay = (conversation, text) => timeline.line(teamsConversations.has(conversation) ? 'Teams' : 'Web', 'bot', `answers "${text}"`);
+    bot.onSay = (conversation, text) => timeline.line(channelConversations.get(conversation) ?? 'Web', 'bot', `answers "${text}"`);
     bot.onEscalate = (_conversation, escalationId) => timeline.line('Web', 'bot', `escalates the conversation to GMS (queue cards): escalation ${escalationId}`);
     const printDelivery = receiver.onDelivery;
     receiver.onDelivery = (delivery) => {
@@ -202,7 +216,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const count = (platform: DemoPlatform) => checklist.observed.filter((step) => step.platform === platform).length;
     timeline.heading('Result');
     timeline.text(
-      `Steps observed: ${checklist.observed.length} (set-up ${count('')}, GMS ${count('GMS')}, 8x8 ${count('8x8')}, web chat ${count('Web')}, Teams ${count('Teams')}); events received by the bot: ${receiver.deliveries.length}.`,
+      `Steps observed: ${checklist.observed.length} (set-up ${count('')}, GMS ${count('GMS')}, 8x8 ${count('8x8')}, web chat ${count('Web')}, Teams ${count('Teams')}, WhatsApp ${count('WhatsApp')}); events received by the bot: ${receiver.deliveries.length}.`,
     );
     const violations = eightByEight.oasViolations();
     if (violations.length > 0) timeline.text(`Note: the 8x8 simulator recorded ${violations.length} request(s) outside 8x8's OpenAPI document, e.g. ${violations[0].method} ${violations[0].path}: ${violations[0].message}`);
@@ -242,6 +256,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     timeline.text(`Agent console, GMS   ${gms.baseUrl}/console`);
     timeline.text(`Agent console, 8x8   ${eightByEight.baseUrl}/console`);
     if (teamsGateway) timeline.text(`Teams user console   ${teams.baseUrl}/console   (install the app as a user and talk to the demo bot)`);
+    if (whatsappGateway) timeline.text(`WhatsApp user console ${whatsapp.baseUrl}/console   (write to the business as a user and talk to the demo bot)`);
     timeline.text(`Swagger UI           ${base}/docs`);
     timeline.text(`API key              ${apiKey}   (Authorization: Bearer <key>)`);
     timeline.text(`Queue dashboard      ${base}/queues   (browser login: any user name, the API key as password)`);

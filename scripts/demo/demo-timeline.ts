@@ -1,5 +1,5 @@
 /** A platform's tag in the transcript (a blank one for set-up lines). */
-export type DemoPlatform = 'GMS' | '8x8' | 'Web' | 'Teams' | '';
+export type DemoPlatform = 'GMS' | '8x8' | 'Web' | 'Teams' | 'WhatsApp' | '';
 
 /**
  * The printed transcript: one line per thing said or observed, with the milliseconds since the demo started, the

@@ -52,7 +52,7 @@ describe('npm run demo', () => {
     if (!existsSync(DEMO) || statSync(DEMO).mtimeMs < newestSourceMtime()) execSync('npm run -s build', { cwd: ROOT, stdio: 'pipe' });
   }, 180_000);
 
-  it('runs scripted escalations through GMS and 8x8, a web chat handed to GMS and back, a conversation pushed to Teams, and exits 0 when the bot saw every step', async () => {
+  it('runs scripted escalations through GMS and 8x8, a web chat handed to GMS and back, a conversation pushed to Teams, a WhatsApp template pushed and answered, and exits 0 when the bot saw every step', async () => {
     // Each run on a database and Redis prefix of its own, removed at its end: a person's `npm run demo -- --keep`
     // survives the test suite, and two test runs at once do not meet.
     const { code, output } = await runDemo([]);
@@ -85,6 +85,12 @@ describe('npm run demo', () => {
     expect(output).toMatch(/Teams  -> bot  #\d+ user_reachability  Ana Lopez not reachable \(not_installed\)/);
     expect(output).toMatch(/Teams  bot     the next notification is refused: 422 not_installed/);
     expect(output.match(/Teams  -> bot  #\d+ user_reachability/g)).toHaveLength(2);
+    // WhatsApp: text outside the window refused, a template pushed, its button pressed, the bot's answer on the phone.
+    expect(output).toContain('== WhatsApp through the Cloud API simulator: a template pushed and answered ==');
+    expect(output).toMatch(/WhatsApp  bot     free-form text to \+34600123456 is refused: 422 template_required/);
+    expect(output).toMatch(/WhatsApp  user    sees on WhatsApp: "Hi Ana, your new laptop is ready\. Book a pick-up slot\?" \[Yes, book it\] \[Later\]/);
+    expect(output).toMatch(/WhatsApp  -> bot  #\d+ user_message  Ana Lopez: "Yes, book it"/);
+    expect(output).toMatch(/WhatsApp  user    sees Demo bot: "You said "Yes, book it"/);
     expect(output).toMatch(/8x8  -> bot  #\d+ transferred/);
     expect(output).toMatch(/8x8  -> bot  #\d+ queued  queue Cards \(102\)/);
     expect(output).toMatch(/GMS  -> bot  #\d+ notice  "The chat has been transferred to card-services/);
