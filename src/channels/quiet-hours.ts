@@ -1,3 +1,5 @@
+import { validTimeZone } from '@app/gateway-sdk';
+
 /** A gateway's quiet hours, as its settings give them (QUIET_HOURS_FIELDS). */
 export interface QuietHours {
   /** Minutes after local midnight. */
@@ -21,14 +23,6 @@ export function quietHoursOf(settings: Record<string, Record<string, unknown>>):
   return quiet.start === quiet.end ? null : quiet;
 }
 
-export function validTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * When a proactive message stored at `now` may go: null when `now` is outside the quiet hours, else the instant they

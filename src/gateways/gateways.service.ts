@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { checkOutboundUrl, OutboundUrl, SETTINGS_GROUPS, SettingsGroup, SettingsValues } from '@app/gateway-sdk';
+import { checkOutboundUrl, OutboundUrl, SETTINGS_GROUPS, SettingsGroup, SettingsValues, validTimeZone } from '@app/gateway-sdk';
 import { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DomainError, FieldProblem } from '../common/domain-error';
@@ -240,7 +240,7 @@ export class GatewaysService {
   }
 
   private assertValid(registered: RegisteredGateway, problems: FieldProblem[], values: SettingsValues): void {
-    if (problems.length === 0) problems.push(...this.outboundProblems(registered, values));
+    if (problems.length === 0) problems.push(...this.outboundProblems(registered, values), ...timeZoneProblems(values));
     if (problems.length) throw DomainError.validation(problems);
   }
 
@@ -300,4 +300,14 @@ export class GatewaysService {
     const extra = action === 'test' ? after : {};
     await this.repo.addAudit(em, { gatewayId, actor, action, fields, changes: { ...changes, ...extra }, correlationId: requestContext.correlationId() ?? null, at: new Date() });
   }
+}
+
+/** A quiet-hours time zone (QUIET_HOURS_FIELDS) must be one this runtime knows: an unknown one would mean no quiet hours. */
+function timeZoneProblems(values: SettingsValues): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const [group, fields] of Object.entries(values)) {
+    const zone = (fields as Record<string, unknown> | undefined)?.quietHoursTimeZone;
+    if (typeof zone === 'string' && zone !== '' && !validTimeZone(zone)) problems.push({ field: `settings.${group}.quietHoursTimeZone`, message: `'${zone}' is not an IANA time zone` });
+  }
+  return problems;
 }

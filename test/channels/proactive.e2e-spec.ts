@@ -159,6 +159,14 @@ describe('proactive messages: notifications and pushed conversations', () => {
   });
 
   it("holds a proactive message stored in the gateway's quiet hours until they end, without dropping it", async () => {
+    // A time zone the runtime does not know is refused, naming the setting.
+    const mars = await t.request('POST', '/v1/gateways', {
+      body: {
+        type: 'fake-channel',
+        settings: { basic: { name: 'mars', domain, deployed: false, platformUrl: channel.baseUrl, webhookSecret: 'x' }, configuration: { quietHoursStart: '21:00', quietHoursEnd: '08:00', quietHoursTimeZone: 'Mars/Olympus' } },
+      },
+    });
+    expect([mars.status, mars.body.details]).toEqual([400, [{ field: 'settings.configuration.quietHoursTimeZone', message: "'Mars/Olympus' is not an IANA time zone" }]]);
     // Quiet from an hour ago to an hour from now, in UTC: the message is held.
     const hhmm = (d: Date) => d.toISOString().slice(11, 16);
     const now = Date.now();

@@ -93,6 +93,16 @@ export const QUIET_HOURS_FIELDS = {
   },
 } satisfies SettingsGroupSchema;
 
+/** Whether this runtime knows an IANA time zone (the quiet hours' `quietHoursTimeZone`). */
+export function validTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** How an escalation gateway names the agent to the bot platform ("Agent Override" in the product documentation). */
 export const AGENT_OVERRIDE_VALUES = ['none', 'agent_name_only', 'lookup_agent_by_email'] as const;
 export type AgentOverride = (typeof AGENT_OVERRIDE_VALUES)[number];
