@@ -165,6 +165,15 @@ async function main(): Promise<void> {
       '',
     );
 
+    // The fan-out's status webhooks (sent, delivered) still come in: the SMS part starts once they have all been
+    // taken, so that it measures inbound SMS alone.
+    for (let until = Date.now() + 300_000; Date.now() < until; await sleep(500)) {
+      const { rows: left } = await db.query(`SELECT count(*)::int AS n FROM outbound_messages WHERE gateway_id = $1 AND status <> 'delivered'`, [gateway.id]);
+      if (left[0].n === 0) break;
+    }
+    await whatsapp.settled();
+    await sleep(2000);
+
     // --- 2. Inbound SMS -> bot callback ---
     const account = twilio.addAccount({});
     const smsGateway = await api('POST', '/v1/gateways', {
