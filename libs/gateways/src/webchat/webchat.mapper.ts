@@ -44,7 +44,7 @@ export interface BotIdentity {
 
 /** The `from.id` of an agent's activities: Web Chat only needs the role to draw them on the bot's side. */
 export const AGENT_FROM_ID = 'agent';
-/** Web Chat's convention for "the widget is open": the bot may greet first (protocol file section 4). */
+/** Web Chat's convention for "the widget is open": the bot may greet first (a `webchat/join` event activity). */
 export const JOIN_EVENT = 'webchat/join';
 
 /**
