@@ -106,6 +106,15 @@ describe('answers as the OpenAPI document describes them', () => {
     await call('POST', '/v1/conversations/{id}/messages', `/v1/conversations/${channelConversation}/messages`, { body: { text: 'pick', quickReplies: [{ title: 'Yes' }] } });
     await call('POST', '/v1/conversations/{id}/typing', `/v1/conversations/${channelConversation}/typing`, { body: {} });
     await call('GET', '/v1/conversations/{id}/messages/{messageId}', `/v1/conversations/${channelConversation}/messages/${sent.body.id}`);
+    // Writing first: a notification, a pushed conversation, a refusal; the opt-out list; an endpoint verification.
+    const recipient = { userId: 'user-documented-pc' };
+    await call('POST', '/v1/notifications', '/v1/notifications', { body: { gatewayId: channelGatewayId, recipient, message: { text: 'notice' } }, headers: { 'idempotency-key': 'documented-n1' } });
+    await call('POST', '/v1/notifications', '/v1/notifications', { body: { gatewayId: channelGatewayId, recipient: { userId: 'nobody' }, message: { text: 'notice' } } });
+    await call('POST', '/v1/conversations', '/v1/conversations', { body: { gatewayId: channelGatewayId, recipient, message: { text: 'shall we?' }, context: { topic: 'documented' } } });
+    await call('PUT', '/v1/gateways/{id}/opt-outs/{userId}', `/v1/gateways/${channelGatewayId}/opt-outs/someone`, { body: { note: 'documented' } });
+    await call('GET', '/v1/gateways/{id}/opt-outs', `/v1/gateways/${channelGatewayId}/opt-outs?limit=10`);
+    await call('DELETE', '/v1/gateways/{id}/opt-outs/{userId}', `/v1/gateways/${channelGatewayId}/opt-outs/someone`);
+    await call('GET', '/v1/webhooks/{gatewayId}', `/v1/webhooks/${channelGatewayId}?hub.mode=subscribe`, { key: null });
 
     // Escalations: intake, relay, the platform's webhook, replay, lists, the end and a steal.
     const escalation = await call('POST', '/v1/escalations', '/v1/escalations', { body: escalationBody(domain, gatewayId, 'documented-1'), headers: { 'idempotency-key': 'documented-1' } });
