@@ -71,10 +71,13 @@ describe('SMS and WhatsApp through the service', () => {
     whatsapp.setCallbackUrl(business.phoneNumberId, `${t.url}/v1/webhooks/${wa}`);
     whatsapp.addTemplate(business.wabaId, { name: 'pickup_ready', language: 'en_US', category: 'UTILITY', body: 'Hi {{1}}, your laptop is ready. Book a pick-up?', quickReplies: ['Yes', 'Later'] });
   }, 60_000);
+  // The simulators first: their last status webhooks go to a service still up (stopped the other way round, a
+  // simulator waited on webhooks to a service that was closing).
   afterAll(async () => {
+    await Promise.all([twilio.stop(), whatsapp.stop(), eightByEight.stop()]);
     await t?.close();
-    await Promise.all([twilio.stop(), whatsapp.stop(), eightByEight.stop(), receiver.stop()]);
-  });
+    await receiver.stop();
+  }, 120_000);
 
   const event = (conversationId: string, type: string, where: (d: Delivery) => boolean = () => true) =>
     waitFor(`${type} at the bot`, () => receiver.of(conversationId).find((d) => d.type === type && where(d)), 30_000);

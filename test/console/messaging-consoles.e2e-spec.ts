@@ -33,9 +33,10 @@ describe('phone consoles of the SMS and WhatsApp simulators', () => {
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
+    await Promise.all([twilio.stop(), whatsapp.stop()]);
     await t?.close();
-    await Promise.all([twilio.stop(), whatsapp.stop(), receiver.stop()]);
-  });
+    await receiver.stop();
+  }, 120_000);
   beforeEach(async () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(10_000);
