@@ -5,7 +5,7 @@ import { TwilioSimulator } from '@app/simulators/twilio';
 import { WhatsAppSimulator } from '@app/simulators/whatsapp';
 import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
 import { sleep } from './support/processes';
-import { adminApi, BenchService, openLoop, resetBenchState } from './support/service';
+import { adminApi, BenchService, openLoop, pool, resetBenchState } from './support/service';
 
 /**
  * Issue 22 benchmark, two parts on one service process:
@@ -53,17 +53,6 @@ function post(target: string, headers: Record<string, string>, body: string): Pr
   });
 }
 
-async function pool<T>(items: T[], concurrency: number, work: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await work(items[i], i);
-      }
-    }),
-  );
-}
 
 /** The most sends accepted in any one-second window. */
 function peakPerSecond(times: number[]): number {

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { TeamsSimulator, TeamsUser } from '@app/simulators/teams';
 import { machineLine, percentile, processCpuSeconds, writeSection } from './support/report';
 import { cpuByPid, cpuDelta, machineJiffies, pidsByName, sleep } from './support/processes';
-import { adminApi, BenchService, resetBenchState } from './support/service';
+import { adminApi, BenchService, pool, resetBenchState } from './support/service';
 
 /**
  * Issue 21 benchmark: a proactive fan-out of USERS notifications (`POST /v1/notifications`) to Teams users who
@@ -53,18 +53,6 @@ function post(target: string, headers: Record<string, string>, body: unknown): P
   });
 }
 
-/** Runs `work` over `items`, `concurrency` at a time. */
-async function pool<T>(items: T[], concurrency: number, work: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await work(items[i], i);
-      }
-    }),
-  );
-}
 
 async function main(): Promise<void> {
   await resetBenchState('chat_gateway_bench_proactive', env.REDIS_PREFIX);

@@ -73,3 +73,16 @@ export function adminApi(baseUrl: string, key: string) {
 export function resetBenchState(database: string, redisPrefix: string, redisUrl = 'redis://127.0.0.1:6379'): Promise<void> {
   return resetDemoState('postgres://postgres@127.0.0.1:5432', database, redisUrl, redisPrefix);
 }
+
+/** Runs `work` over `items`, `concurrency` at a time (closed loop: the next starts when one ends). */
+export async function pool<T>(items: T[], concurrency: number, work: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await work(items[i], i);
+      }
+    }),
+  );
+}

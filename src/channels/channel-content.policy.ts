@@ -4,7 +4,7 @@ import { toGatewayError } from '@app/gateway-sdk';
 import { DomainError } from '../common/domain-error';
 import { TtlCache } from '../common/ttl-cache';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
-import { GatewaysService } from '../gateways/gateways.service';
+import { ChannelContexts } from './channel-contexts.service';
 import { quietHoursOf, QuietHours, quietUntil } from './quiet-hours';
 
 /** How long a gateway's template registry and quiet hours are reused: a new template is usable within a minute. */
@@ -23,7 +23,7 @@ export class ChannelContentPolicy {
   private readonly quiet = new TtlCache<QuietHours | null>(SETTINGS_CACHE_MS);
 
   constructor(
-    private readonly gateways: GatewaysService,
+    private readonly channelContexts: ChannelContexts,
     private readonly contexts: GatewayContextFactory,
   ) {}
 
@@ -60,7 +60,7 @@ export class ChannelContentPolicy {
   /** When a proactive message stored now may go (the end of the gateway's quiet hours), or null: at once. */
   async notBefore(gatewayId: string, now = new Date()): Promise<Date | null> {
     const quiet = await this.quiet.get(gatewayId, async () => {
-      const [entity] = await this.gateways.findMany([gatewayId]);
+      const entity = await this.channelContexts.entity(gatewayId);
       return entity ? quietHoursOf(this.contexts.settings(entity)) : null;
     });
     return quietUntil(quiet, now);
@@ -69,7 +69,7 @@ export class ChannelContentPolicy {
   private async checkTemplate(gateway: ChannelGateway, gatewayId: string, template: TemplateMessage): Promise<void> {
     const registry = await this.registries.get(gatewayId, async () => {
       if (!gateway.listTemplates) return [];
-      const [entity] = await this.gateways.findMany([gatewayId]);
+      const entity = await this.channelContexts.entity(gatewayId);
       if (!entity) return [];
       try {
         return await gateway.listTemplates(this.contexts.create(entity, REGISTRY_TIMEOUT_MS));

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ChannelContext, ChannelGateway } from '@app/gateway-sdk';
-import { EVERY_DOMAIN } from '../auth/domain-scope';
+import { DomainError } from '../common/domain-error';
 import { TtlCache } from '../common/ttl-cache';
 import { ChannelConversationEntity, GatewayEntity } from '../database/entities';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
@@ -15,7 +15,7 @@ const GATEWAY_CACHE_MS = 5_000;
 /** What a channel gateway needs for a call about one conversation: its type, its row, the context. */
 @Injectable()
 export class ChannelContexts {
-  private readonly entities = new TtlCache<GatewayEntity>(GATEWAY_CACHE_MS);
+  private readonly entities = new TtlCache<GatewayEntity | undefined>(GATEWAY_CACHE_MS);
 
   constructor(
     private readonly registry: GatewayRegistry,
@@ -25,9 +25,17 @@ export class ChannelContexts {
   ) {}
 
   async gatewayOf(gatewayId: string): Promise<{ gateway: ChannelGateway; entity: GatewayEntity }> {
-    // Every drain of every conversation asks (a fan-out drains thousands of conversations a minute).
-    const entity = await this.entities.get(gatewayId, () => this.gateways.get(gatewayId, EVERY_DOMAIN));
+    const entity = await this.entity(gatewayId);
+    if (!entity) throw DomainError.notFound('Gateway', gatewayId);
     return { gateway: this.registry.getChannel(entity.type).gateway, entity };
+  }
+
+  /**
+   * A gateway's row, read at most once per GATEWAY_CACHE_MS for the whole channel module: every drain of every
+   * conversation and every proactive request asks (a fan-out asks thousands of times a minute).
+   */
+  entity(gatewayId: string): Promise<GatewayEntity | undefined> {
+    return this.entities.get(gatewayId, async () => (await this.gateways.findMany([gatewayId]))[0]);
   }
 
   context(gateway: ChannelGateway, entity: GatewayEntity, conversation: ChannelConversationEntity, messageId?: string): ChannelContext {

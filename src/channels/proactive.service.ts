@@ -3,22 +3,19 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ChannelGateway, ChannelUser, OutboundActivity, toGatewayError } from '@app/gateway-sdk';
 import { DomainScope, inScope } from '../auth/domain-scope';
-import { TtlCache } from '../common/ttl-cache';
 import { DomainError, DomainErrorCode, DOMAIN_ERROR_STATUS } from '../common/domain-error';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { GatewayEntity, OutboundMessageEntity } from '../database/entities';
 import { GatewayContextFactory } from '../gateways/gateway-context.factory';
 import { requestHash } from '../escalations/escalations.service';
 import { GatewayRegistry } from '../gateways/gateway-registry';
-import { GatewaysService } from '../gateways/gateways.service';
 import { JobDispatcher } from '../queues/job-dispatcher.service';
 import { ChannelContentPolicy } from './channel-content.policy';
+import { ChannelContexts } from './channel-contexts.service';
 import { ChannelConversationsRepository, Reachability } from './channel-conversations.repository';
 import { ChannelEventStore, StoredChannelEvents } from './channel-event-store';
 import { ChannelEventInput } from './channel-events';
 import { ChannelOutbox, hasContent, OutboundRequest } from './channel-outbox.service';
-
-const GATEWAY_CACHE_MS = 5_000;
 
 export type ProactiveKind = 'notification' | 'conversation';
 
@@ -57,10 +54,8 @@ const recipientField = (request: ProactiveRequest) => (request.recipient.convers
  */
 @Injectable()
 export class ProactiveService {
-  private readonly gatewayCache = new TtlCache<GatewayEntity | undefined>(GATEWAY_CACHE_MS);
-
   constructor(
-    private readonly gateways: GatewaysService,
+    private readonly channelContexts: ChannelContexts,
     private readonly registry: GatewayRegistry,
     private readonly channels: ChannelConversationsRepository,
     private readonly outbox: ChannelOutbox,
@@ -176,7 +171,7 @@ export class ProactiveService {
    * `scope` it is the same 404 as a gateway that does not exist.
    */
   private async gatewayOf(id: string, scope: DomainScope): Promise<GatewayEntity> {
-    const gateway = await this.gatewayCache.get(id, async () => (await this.gateways.findMany([id]))[0]);
+    const gateway = await this.channelContexts.entity(id);
     if (!gateway || !inScope(scope, gateway.domainId)) throw DomainError.notFound('Gateway', id);
     return gateway;
   }

@@ -6,9 +6,6 @@ import {
   GatewayLogger,
   InboundWebhook,
   MemoryTokenCache,
-  OutboundHttp,
-  OutboundHttpClient,
-  SETTINGS_GROUPS,
   SettingsGroup,
   SettingsValues,
   toGatewayError,
@@ -17,37 +14,14 @@ import {
 import { TwilioSimulator } from '@app/simulators/twilio';
 import { TwilioSmsGateway } from './twilio-sms.gateway';
 import { TWILIO_SMS_SETTINGS } from './twilio-sms.settings';
+import { RecordingHttp, settingsWithDefaults } from '../channel-gateway-test.context';
 
 export const GATEWAY_ID = 'gw-twilio-test';
 export const BUSINESS = '+14155550100';
 
-/** The service's outbound HTTP as tests use it (the simulator is on the loopback), recording the URLs requested. */
-export class RecordingHttp implements OutboundHttp {
-  readonly requested: string[] = [];
-  private readonly inner = new OutboundHttpClient({ allowPrivateNetworks: true });
-  fetch: OutboundHttp['fetch'] = (input, init) => {
-    this.requested.push(String(input));
-    return this.inner.fetch(input, init);
-  };
-  send: OutboundHttp['send'] = (request) => {
-    this.requested.push(request.url);
-    return this.inner.send(request);
-  };
-  destroy(): void {
-    this.inner.destroy();
-  }
-}
 
 /** Settings as the service hands them over: every default, then the test's values. */
-export function withDefaults(values: Partial<Record<SettingsGroup, Record<string, unknown>>>): SettingsValues {
-  const settings = {} as SettingsValues;
-  for (const group of SETTINGS_GROUPS) {
-    settings[group] = {};
-    for (const [name, field] of Object.entries(TWILIO_SMS_SETTINGS[group])) if (field.default !== undefined) settings[group][name] = field.default;
-    Object.assign(settings[group], values[group] ?? {});
-  }
-  return settings;
-}
+export const withDefaults = (values: Partial<Record<SettingsGroup, Record<string, unknown>>>): SettingsValues => settingsWithDefaults(TWILIO_SMS_SETTINGS, values);
 
 /**
  * The Twilio simulator with one account and business number, and a node:http server standing in for the service's

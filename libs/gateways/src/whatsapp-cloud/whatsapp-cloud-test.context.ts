@@ -5,7 +5,6 @@ import {
   GatewayContext,
   GatewayLogger,
   MemoryTokenCache,
-  SETTINGS_GROUPS,
   SettingsGroup,
   SettingsValues,
   toGatewayError,
@@ -13,22 +12,14 @@ import {
 } from '@app/gateway-sdk';
 import { ManualClock } from '@app/simulators';
 import { WhatsAppSimulator } from '@app/simulators/whatsapp';
-import { LogLine, RecordingHttp } from '../microsoft-teams/microsoft-teams-test.context';
 import { WhatsAppCloudGateway } from './whatsapp-cloud.gateway';
 import { WHATSAPP_CLOUD_SETTINGS } from './whatsapp-cloud.settings';
+import { LogLine, RecordingHttp, settingsWithDefaults } from '../channel-gateway-test.context';
 
 export const GATEWAY_ID = 'gw-whatsapp-test';
 
 /** Settings as the service hands them over: every default, then the test's values. */
-export function withDefaults(values: Partial<Record<SettingsGroup, Record<string, unknown>>>): SettingsValues {
-  const settings = {} as SettingsValues;
-  for (const group of SETTINGS_GROUPS) {
-    settings[group] = {};
-    for (const [name, field] of Object.entries(WHATSAPP_CLOUD_SETTINGS[group])) if (field.default !== undefined) settings[group][name] = field.default;
-    Object.assign(settings[group], values[group] ?? {});
-  }
-  return settings;
-}
+export const withDefaults = (values: Partial<Record<SettingsGroup, Record<string, unknown>>>): SettingsValues => settingsWithDefaults(WHATSAPP_CLOUD_SETTINGS, values);
 
 /**
  * The WhatsApp simulator on a manual clock, one business registered on it, and a node:http server standing in for the
