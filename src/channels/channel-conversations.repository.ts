@@ -344,6 +344,24 @@ export class ChannelConversationsRepository {
     return row ? em.getRepository(OutboundMessageEntity).findOneByOrFail({ id: row.id }) : null;
   }
 
+  /** A receipt for a message id no send has recorded yet: kept for the send that will (once per status). */
+  async keepEarlyReceipt(em: EntityManager, gatewayId: string, receipt: { platformMessageId: string; status: OutboundStatus; reason?: string | null; detail?: string | null }): Promise<void> {
+    await prepared(
+      em,
+      `INSERT INTO channel_early_receipts (gateway_id, platform_message_id, status, reason, detail) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [gatewayId, receipt.platformMessageId, receipt.status, receipt.reason ?? null, receipt.detail ?? null],
+    );
+  }
+
+  /** The receipts that came before the send recorded this message id, taken (deleted) in the send's transaction. */
+  async takeEarlyReceipts(em: EntityManager, gatewayId: string, platformMessageId: string): Promise<{ status: OutboundStatus; reason: string | null; detail: string | null }[]> {
+    return prepared<{ status: OutboundStatus; reason: string | null; detail: string | null }>(
+      em,
+      `DELETE FROM channel_early_receipts WHERE gateway_id = $1 AND platform_message_id = $2 RETURNING status, reason, detail`,
+      [gatewayId, platformMessageId],
+    );
+  }
+
   async setStatus(em: EntityManager, id: string, status: OutboundStatus, reason: string | null, detail: string | null): Promise<void> {
     await em.query(`UPDATE outbound_messages SET status = $2, reason = coalesce($3, reason), detail = coalesce($4, detail), updated_at = now() WHERE id = $1`, [id, status, reason, detail]);
   }

@@ -35,18 +35,18 @@ function canonical(value: unknown): string {
 }
 
 /**
- * Whether the user can be written to first after these activities (null: yes; else why not): a reachability activity
- * says so, and a user who writes or types is reachable again (a Teams user who blocked the bot and writes again),
- * unless they opted out: that takes their opting back in (START).
+ * Whether the user can be written to first after each of these activities (null: yes; else why not; undefined: not
+ * known yet, a new conversation): a reachability activity says so, and a user who writes or types is reachable again
+ * (a Teams user who blocked the bot and writes again), unless they opted out: that takes their opting back in (START).
  */
-function reachabilityAfter(activities: UserActivity[], before: string | null): string | null {
+function reachabilitySteps(activities: UserActivity[], before: string | null | undefined): (string | null | undefined)[] {
   let reason = before;
-  for (const activity of activities) {
+  return activities.map((activity) => {
     if (activity.type === 'reachability') reason = activity.reachability?.reachable === false ? (activity.reachability.reason ?? 'unknown') : null;
     // Writing undoes a block or an uninstall, not an opt-out: STOP is itself a message, START says it.
     else if ((activity.type === 'message' || activity.type === 'typing') && reason !== 'opted_out') reason = null;
-  }
-  return reason;
+    return reason;
+  });
 }
 
 /** What `receive` did with one activity. */
@@ -103,7 +103,9 @@ export class ChannelIngestService {
         }
         const created = existing === null;
         let locked: LockedConversation;
-        const reachability = reachabilityAfter(group, existing?.unreachableReason ?? null);
+        const knownBefore = existing ? existing.unreachableReason : undefined;
+        const steps = reachabilitySteps(group, knownBefore);
+        const reachability = steps[steps.length - 1] ?? null;
         // A user's opt-out (SMS STOP) is the gateway's, whatever conversation it came in: kept on its list, which
         // an operator reads and edits too; opting back in (START) takes them off it.
         for (const activity of group) {
@@ -137,18 +139,12 @@ export class ChannelIngestService {
           toStore.push({ type: 'conversation_started', key: 'svc:started', occurredAt: group[0].occurredAt, data: { user: { id: group[0].user.id, ...(group[0].user.name ? { name: group[0].user.name } : {}) } } });
         }
         const keys: (string | null)[] = [];
-        // What the bot was last told of the user's reachability (unknown for a new conversation): a reachability
-        // activity that changes nothing is no event (a Teams install says "added" twice, as two activities).
-        let told: string | null | undefined = existing ? existing.unreachableReason : undefined;
-        for (const activity of group) {
-          if (activity.type === 'reachability') {
-            const now = activity.reachability?.reachable === false ? (activity.reachability.reason ?? 'unknown') : null;
-            if (now === told) {
-              keys.push(null);
-              continue;
-            }
-            told = now;
-          } else if ((activity.type === 'message' || activity.type === 'typing') && told !== 'opted_out') told = null;
+        for (const [j, activity] of group.entries()) {
+          // A reachability activity that changes nothing is no event (a Teams install says "added" twice).
+          if (activity.type === 'reachability' && steps[j] === (j === 0 ? knownBefore : steps[j - 1])) {
+            keys.push(null);
+            continue;
+          }
           if (activity.type === 'receipt') {
             const event = activity.receipt ? await this.receipt(em, gatewayId, activity) : null;
             if (event) toStore.push(event);
@@ -194,7 +190,12 @@ export class ChannelIngestService {
   private async receipt(em: Parameters<Parameters<ChannelConversationsRepository['transaction']>[0]>[0], gatewayId: string, activity: UserActivity): Promise<ChannelEventInput | null> {
     const receipt = activity.receipt!;
     const message = await this.channels.lockByPlatformId(em, gatewayId, receipt.platformMessageId);
-    if (!message || !advances(message.status, receipt.status)) return null;
+    if (!message) {
+      // Before its send settled (the platform's status webhook overtook the send's answer): the send applies it.
+      await this.channels.keepEarlyReceipt(em, gatewayId, receipt);
+      return null;
+    }
+    if (!advances(message.status, receipt.status)) return null;
     await this.channels.setStatus(em, message.id, receipt.status, receipt.reason ?? null, receipt.detail ?? null);
     // A late failure (WhatsApp's status webhook) says what a refused send would have: the user cannot be reached.
     if (receipt.status === 'failed' && marksUnreachable(receipt.reason)) await this.channels.setReachability(em, message.conversationId, receipt.reason);

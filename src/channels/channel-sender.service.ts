@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { backoffDelay, GatewayError, OutboundActivity, toGatewayError } from '@app/gateway-sdk';
+import { backoffDelay, ChannelGateway, GatewayError, OutboundActivity, toGatewayError } from '@app/gateway-sdk';
 import { AppLogger, ComponentLogger } from '../common/app-logger';
-import { OutboundMessageEntity } from '../database/entities';
+import { OutboundMessageEntity, OutboundStatus } from '../database/entities';
 import { EscalationPolicyResolver } from '../escalations/escalation-policy';
 import { JobDispatcher } from '../queues/job-dispatcher.service';
 import { HeldLease, keepLease } from '../queues/lease';
@@ -10,7 +10,7 @@ import { RedisLock } from '../queues/redis-lock';
 import { ChannelContexts } from './channel-contexts.service';
 import { ChannelConversationsRepository } from './channel-conversations.repository';
 import { ChannelEventStore } from './channel-event-store';
-import { marksUnreachable, statusEvent } from './channel-events';
+import { advances, marksUnreachable, statusEvent } from './channel-events';
 
 const SEND_LOCK_TTL_MS = 10_000;
 /** How long a sender's lease lasts unless renewed; a sender that died frees the conversation after this. */
@@ -18,6 +18,10 @@ export const SEND_LEASE_MS = 10_000;
 const MAX_RETRY_DELAY_MS = 60_000;
 /** How old a message the platform keeps throttling may get before it fails (`retries_exhausted`). */
 const RATE_LIMITED_GIVE_UP_MS = 3_600_000;
+const STATUS_ORDER: OutboundStatus[] = ['delivered', 'read', 'failed'];
+
+/** Whether a channel type reports what became of a sent message (so a receipt may come before the send's answer). */
+const takesReceipts = (gateway: ChannelGateway) => gateway.definition.capabilities.some((c) => c === 'delivery-receipts' || c === 'read-receipts');
 /** How old the conversation's reference may be when a message is sent in a drain that began earlier. */
 const REFERENCE_READ_MS = 1_000;
 
@@ -110,7 +114,7 @@ export class ChannelSender {
           readAt = Date.now();
         }
         const sent = await gateway.send(this.contexts.context(gateway, entity, current, message.id), { ...(message.activity as unknown as OutboundActivity) });
-        await this.settle(message, 'sent', { platformMessageId: sent.platformMessageId, detail });
+        await this.settle(message, 'sent', { platformMessageId: sent.platformMessageId, detail, receipts: takesReceipts(gateway) });
       } catch (error) {
         await this.onFailure(conversationId, message, attempt, toGatewayError(error), entity.id);
         if ((await this.channels.nextPending(conversationId))?.id === message.id) return;
@@ -151,7 +155,7 @@ export class ChannelSender {
   private async settle(
     message: OutboundMessageEntity,
     status: 'sent' | 'failed',
-    outcome: { platformMessageId?: string | null; reason?: string; detail?: string | null; unreachable?: boolean },
+    outcome: { platformMessageId?: string | null; reason?: string; detail?: string | null; unreachable?: boolean; receipts?: boolean },
   ): Promise<void> {
     const stored = await this.channels.transaction(async (em) => {
       const locked = await this.events.lock(em, message.conversationId);
@@ -163,8 +167,21 @@ export class ChannelSender {
       // or the channel says they are back (an install).
       if (moved && outcome.unreachable && marksUnreachable(outcome.reason)) await this.channels.setReachability(em, message.conversationId, outcome.reason);
       if (!moved || message.kind === 'typing') return null;
-      // The message moved from `accepted` in this transaction, so its status event cannot be stored yet.
-      return this.events.store(em, locked, [statusEvent(message, status, { reason: outcome.reason, detail: outcome.detail })], { fresh: true });
+      const events = [statusEvent(message, status, { reason: outcome.reason, detail: outcome.detail })];
+      // Receipts that arrived before this answer are applied now, in the order statuses go.
+      if (outcome.receipts && outcome.platformMessageId) {
+        let current: OutboundStatus = 'sent';
+        const early = await this.channels.takeEarlyReceipts(em, message.gatewayId, outcome.platformMessageId);
+        for (const receipt of early.sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status))) {
+          if (!advances(current, receipt.status)) continue;
+          current = receipt.status;
+          await this.channels.setStatus(em, message.id, receipt.status, receipt.reason, receipt.detail);
+          if (receipt.status === 'failed' && marksUnreachable(receipt.reason)) await this.channels.setReachability(em, message.conversationId, receipt.reason);
+          events.push(statusEvent(message, receipt.status as Exclude<OutboundStatus, 'accepted'>, { reason: receipt.reason ?? undefined, detail: receipt.detail }));
+        }
+      }
+      // The message moved from `accepted` in this transaction, so its status events cannot be stored yet.
+      return this.events.store(em, locked, events, { fresh: true });
     });
     if (stored) await this.events.afterCommit([stored]);
   }

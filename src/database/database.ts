@@ -20,9 +20,10 @@ import { WebchatTranscripts1796662500000 } from './migrations/1796662500000-Webc
 import { WebchatFileAge1796662600000 } from './migrations/1796662600000-WebchatFileAge';
 import { ChannelReachability1796662700000 } from './migrations/1796662700000-ChannelReachability';
 import { ChannelConsent1796662800000 } from './migrations/1796662800000-ChannelConsent';
+import { EarlyReceipts1796662900000 } from './migrations/1796662900000-EarlyReceipts';
 import { ENTITIES } from './entities';
 
-export const MIGRATIONS = [Foundation1763784000000, Escalations1763784100000, PollShards1763784200000, AgentDirectory1763784300000, DeliveryClaims1763784400000, DeliveredOnConversation1763784500000, InboundWebhookRetention1763784600000, SigningSecretRotation1763784700000, RelayLease1763784800000, ForeignKeyIndexes1763784900000, SessionGoneAt1763785080000, DomainScopes1796661104845, WebhooksGoWithTheirGateway1796661300000, Channels1796662000000, ChannelEventKeys1796662100000, WebchatTranscripts1796662500000, WebchatFileAge1796662600000, ChannelReachability1796662700000, ChannelConsent1796662800000];
+export const MIGRATIONS = [Foundation1763784000000, Escalations1763784100000, PollShards1763784200000, AgentDirectory1763784300000, DeliveryClaims1763784400000, DeliveredOnConversation1763784500000, InboundWebhookRetention1763784600000, SigningSecretRotation1763784700000, RelayLease1763784800000, ForeignKeyIndexes1763784900000, SessionGoneAt1763785080000, DomainScopes1796661104845, WebhooksGoWithTheirGateway1796661300000, Channels1796662000000, ChannelEventKeys1796662100000, WebchatTranscripts1796662500000, WebchatFileAge1796662600000, ChannelReachability1796662700000, ChannelConsent1796662800000, EarlyReceipts1796662900000];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
   return {

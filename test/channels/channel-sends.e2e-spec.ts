@@ -52,6 +52,21 @@ describe('sending to a channel: retries, unreachable users, a down bot', () => {
     expect(receiver.undocumented).toEqual([]);
   });
 
+  it("applies a receipt that arrives before the send's answer, instead of dropping it", async () => {
+    const id = await open('s-early');
+    const gatewayId = receiver.of(id)[0].data.gatewayId as string;
+    const held = channel.holdNext();
+    const message = await t.request('POST', `/v1/conversations/${id}/messages`, { body: { text: 'quick one' } });
+    await held.arrived;
+    // The platform reports delivery while its answer to the send is still on the way.
+    const platformId = channel.idFor(message.body.id)!;
+    await channel.push(`${t.url}/v1/webhooks/${gatewayId}`, WEBHOOK_SECRET, [{ id: 'early-receipt', conversationId: 's-early', type: 'receipt', receipt: { platformMessageId: platformId, status: 'delivered' } }]);
+    held.release();
+    await statusOf(t.request, id, message.body.id, ['delivered']);
+    await waitFor('both status events', () => receiver.of(id).filter((d) => d.type === 'message_status' && d.data.messageId === message.body.id).length === 2);
+    expect(receiver.of(id).filter((d) => d.type === 'message_status' && d.data.messageId === message.body.id).map((d) => d.data.status)).toEqual(['sent', 'delivered']);
+  });
+
   it("holds the user's messages in order while the bot's callback is down", async () => {
     const id = await open('s-2');
     receiver.failNext(3, id);

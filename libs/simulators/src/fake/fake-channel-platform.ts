@@ -55,6 +55,9 @@ export class FakeChannelPlatform {
         const body = JSON.parse(req.body.toString('utf8') || '{}') as { messageId?: string; activity?: Record<string, unknown> };
         const record: FakeChannelSend = { conversationId: req.params.id, messageId: body.messageId ?? null, activity: body.activity ?? {}, platformMessageId: null, at: Date.now() };
         this.sends.push(record);
+        // The id is the platform's from the moment it has the message: a receipt may name it before the answer.
+        const key = body.messageId ?? randomUUID();
+        if (!this.ids.has(key)) this.ids.set(key, `fcm-${randomUUID()}`);
         await this.heldIfAsked();
         const fault = this.faults.find((f) => f.count > 0);
         if (fault) {
@@ -64,9 +67,7 @@ export class FakeChannelPlatform {
           if (fault.kind === 'rate_limited') throw new HttpError(429, { error: 'slow down', retryAfterMs: fault.retryAfterMs });
           throw new HttpError(403, { error: 'user unreachable', reason: fault.reason });
         }
-        const key = body.messageId ?? randomUUID();
-        let id = this.ids.get(key);
-        if (!id) this.ids.set(key, (id = `fcm-${randomUUID()}`));
+        const id = this.ids.get(key)!;
         record.platformMessageId = id;
         send(res, 200, { id });
       })
@@ -92,6 +93,11 @@ export class FakeChannelPlatform {
     const released = new Promise<void>((resolve) => (release = resolve));
     this.holds.push({ arrived, released });
     return { arrived: hasArrived, release };
+  }
+
+  /** The platform's id for the service's message `messageId` once the platform has it (even while its send is held). */
+  idFor(messageId: string): string | undefined {
+    return this.ids.get(messageId);
   }
 
   /** The sends to one platform conversation that the platform accepted, in order. */
